@@ -1,0 +1,95 @@
+"""One place for every configurable value.
+
+Each setting has exactly one name: the field below, read from the environment as ``SEG_<FIELD>``
+(upper case) or from a ``.env`` file. The README's configuration table is generated from this
+class (``segmentation config``), so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ZONES: tuple[str, ...] = (
+    "landing",
+    "raw",
+    "hot",
+    "curated",
+    "features",
+    "segments",
+    "quarantine",
+    "artifacts",
+)
+
+
+class Settings(BaseSettings):
+    """Runtime configuration shared by the CLI, Lambdas, Glue jobs and EMR steps."""
+
+    model_config = SettingsConfigDict(env_prefix="SEG_", env_file=".env", extra="ignore")
+
+    environment: Literal["local", "aws"] = Field(
+        "local",
+        description="Where the system runs: the embedded local stack or a real AWS account.",
+    )
+    aws_region: str = Field("us-east-1", description="AWS region of every resource.")
+    aws_endpoint_url: str | None = Field(
+        None,
+        description="AWS API endpoint override (moto server or LocalStack); unset on real AWS. "
+        "Falls back to the standard AWS_ENDPOINT_URL.",
+    )
+    lake_prefix: str = Field(
+        "segmentation-local",
+        description="Bucket name prefix; each lake zone is the bucket '<lake_prefix>-<zone>'.",
+    )
+    hmac_secret_name: str = Field(
+        "segmentation/hmac-key",
+        description="Secrets Manager secret holding the HMAC key that anonymises user ids.",
+    )
+    hmac_secret_max_age: int = Field(
+        300, ge=0, description="Seconds the HMAC key is cached in a warm Lambda before re-reading."
+    )
+    mlflow_tracking_uri: str = Field(
+        "http://127.0.0.1:5001", description="MLflow tracking server URI."
+    )
+    mlflow_experiment: str = Field("segmentation", description="MLflow experiment name.")
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka / MSK bootstrap servers.")
+    kafka_topic: str = Field("raw-events", description="Topic the producers write raw events to.")
+    feature_window_days: int = Field(
+        90, ge=1, le=3650, description="Days of history that features are computed over."
+    )
+    segments_table: str = Field(
+        "segmentation-segments",
+        description="DynamoDB table holding user_anon_id -> segment, per model version.",
+    )
+    moto_port: int = Field(5000, ge=1, le=65535, description="Port of the local moto server.")
+    mlflow_port: int = Field(5001, ge=1, le=65535, description="Port of the local MLflow server.")
+    broker_port: int = Field(9092, ge=1, le=65535, description="Port of the local Kafka broker.")
+    api_port: int = Field(8080, ge=1, le=65535, description="Port of the local segment API.")
+
+    def bucket(self, zone: str) -> str:
+        """Bucket of a lake zone; one bucket per zone so Lake Formation can grant zone by zone."""
+        if zone not in ZONES:
+            raise ValueError(f"unknown lake zone {zone!r}; expected one of {', '.join(ZONES)}")
+        return f"{self.lake_prefix}-{zone}"
+
+    def zone_uri(self, zone: str, *parts: str, scheme: str = "s3") -> str:
+        """URI under a zone, in the scheme the caller's reader speaks (s3 for Glue/boto3, s3a)."""
+        tail = "/".join(p.strip("/") for p in parts if p)
+        base = f"{scheme}://{self.bucket(zone)}"
+        return f"{base}/{tail}" if tail else base
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """Explicit endpoint, else the SDK-standard variable, so LocalStack tooling also works."""
+        import os
+
+        return self.aws_endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; Lambdas read the environment once per cold start."""
+    return Settings()

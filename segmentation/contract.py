@@ -1,0 +1,384 @@
+"""The event contract: what one raw user event is, in JSON (Kafka) and in CSV (batch landing).
+
+Everything that accepts events (the ingest Lambdas, the CSV reader, the producer) validates with
+this module, so a record is judged by the same rules whichever door it came through. A rejected
+record is described by :class:`RowError` values that name the line, the column and what was
+expected, so the quarantine and the batch reports can tell a person exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+EVENT_TYPES: tuple[str, ...] = (
+    "play",
+    "pause",
+    "stop",
+    "complete",
+    "search",
+    "banner_impression",
+    "banner_click",
+    "purchase",
+    "subscription",
+)
+EventType = Literal[
+    "play",
+    "pause",
+    "stop",
+    "complete",
+    "search",
+    "banner_impression",
+    "banner_click",
+    "purchase",
+    "subscription",
+]
+DEVICES: tuple[str, ...] = ("tv", "mobile", "tablet", "web", "console", "unknown")
+MONEY_EVENTS: frozenset[str] = frozenset({"purchase", "subscription"})
+
+#: Earliest timestamp accepted: older values are clock or parsing faults, not history.
+TIMESTAMP_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+#: Tolerated clock skew of producers into the future.
+TIMESTAMP_MAX_SKEW = timedelta(days=1)
+#: Largest accepted single amount in EUR; larger values are faults, not outliers to cap.
+AMOUNT_MAX = 1_000_000.0
+ID_MAX_LEN = 128
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", "event_type", "amount")
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "session_id",
+    "content_id",
+    "device",
+    "watch_seconds",
+    "country",
+)
+COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+
+@dataclass(frozen=True)
+class ColumnDoc:
+    """Human documentation of one column; printed by ``segmentation schema``."""
+
+    name: str
+    type: str
+    required: bool
+    unit: str
+    description: str
+    example: str
+
+
+COLUMN_DOCS: tuple[ColumnDoc, ...] = (
+    ColumnDoc(
+        "user_id",
+        "string (1-128 chars, no whitespace)",
+        True,
+        "-",
+        "Platform user id. Replaced by an HMAC at ingest; never stored.",
+        "u-000123",
+    ),
+    ColumnDoc(
+        "timestamp",
+        "ISO-8601 datetime or epoch seconds/milliseconds",
+        True,
+        "UTC",
+        "When the event happened. Naive values are read as UTC. "
+        "Accepted range: 2000-01-01 .. now + 1 day.",
+        "2026-09-14T20:31:07Z",
+    ),
+    ColumnDoc(
+        "event_type", "enum: " + ", ".join(EVENT_TYPES), True, "-", "What the user did.", "play"
+    ),
+    ColumnDoc(
+        "amount",
+        "decimal >= 0 (may be empty)",
+        True,
+        "EUR",
+        f"Money paid; set for purchase/subscription, empty or 0 otherwise. "
+        f"At most {AMOUNT_MAX:,.0f}.",
+        "7.99",
+    ),
+    ColumnDoc(
+        "event_id",
+        "string (1-128 chars)",
+        False,
+        "-",
+        "Producer-assigned unique id; duplicates are removed on it.",
+        "e-5f1c2a",
+    ),
+    ColumnDoc(
+        "session_id",
+        "string (1-128 chars)",
+        False,
+        "-",
+        "Client session; when absent, sessions are cut at 30 minutes of inactivity.",
+        "s-88a1",
+    ),
+    ColumnDoc(
+        "content_id",
+        "string (1-128 chars)",
+        False,
+        "-",
+        "Catalog item for play/pause/stop/complete/purchase.",
+        "c-01234",
+    ),
+    ColumnDoc(
+        "device",
+        "enum: " + ", ".join(DEVICES),
+        False,
+        "-",
+        "Device class; unknown values are rejected, empty becomes 'unknown'.",
+        "tv",
+    ),
+    ColumnDoc(
+        "watch_seconds",
+        "decimal >= 0",
+        False,
+        "seconds",
+        "Seconds watched since the matching play (stop/complete events).",
+        "1420.5",
+    ),
+    ColumnDoc("country", "ISO-3166 alpha-2", False, "-", "Country of the user.", "FR"),
+)
+
+
+class Event(BaseModel):
+    """One raw event as a producer sends it. Unknown fields are dropped (never forwarded)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+    user_id: str = Field(min_length=1, max_length=ID_MAX_LEN, pattern=r"^\S+$")
+    timestamp: datetime
+    event_type: EventType
+    amount: float | None = Field(None, ge=0.0, le=AMOUNT_MAX, allow_inf_nan=False)
+    event_id: str | None = Field(None, min_length=1, max_length=ID_MAX_LEN)
+    session_id: str | None = Field(None, min_length=1, max_length=ID_MAX_LEN)
+    content_id: str | None = Field(None, min_length=1, max_length=ID_MAX_LEN)
+    device: Literal["tv", "mobile", "tablet", "web", "console", "unknown"] | None = None
+    watch_seconds: float | None = Field(None, ge=0.0, le=7 * 86400.0, allow_inf_nan=False)
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _parse_timestamp(cls, value: Any) -> Any:
+        return parse_timestamp(value)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_in_range(cls, value: datetime) -> datetime:
+        latest = datetime.now(UTC) + TIMESTAMP_MAX_SKEW
+        if not TIMESTAMP_MIN <= value <= latest:
+            raise ValueError(
+                f"timestamp out of range: expected between {TIMESTAMP_MIN:%Y-%m-%d} and now + 1 day"
+            )
+        return value
+
+    @field_validator("amount", "watch_seconds", mode="before")
+    @classmethod
+    def _empty_number_is_missing(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() == "":
+            return None
+        if isinstance(value, bool):
+            raise ValueError("expected a number, got a boolean")
+        return value
+
+    @field_validator("event_id", "session_id", "content_id", "device", "country", mode="before")
+    @classmethod
+    def _empty_text_is_missing(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() == "":
+            return None
+        return value
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _upper_country(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+def parse_timestamp(value: Any) -> Any:
+    """Normalise the accepted timestamp spellings to an aware UTC datetime.
+
+    Epoch numbers above 1e11 are milliseconds (1e11 s is the year 5138), which lets producers
+    send either unit without a flag. Anything unparseable is returned unchanged so that pydantic
+    reports it with the column name.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return value
+        seconds = value / 1000.0 if abs(value) > 1e11 else float(value)
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text and text.lstrip("-").replace(".", "", 1).isdigit():
+            return parse_timestamp(float(text))
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one field of one record was refused; ``line`` is 1-based and counts the header."""
+
+    line: int | None
+    column: str
+    value: str
+    expected: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, " if self.line is not None else ""
+        return f"{where}column {self.column!r}: got {self.value!r}, expected {self.expected}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "value": self.value,
+            "expected": self.expected,
+        }
+
+
+def _expected_text(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    column = str(err["loc"][0]) if err.get("loc") else ""
+    if kind == "missing":
+        return "a value (column is required)"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected', '')}"
+    if kind in {"greater_than_equal", "less_than_equal"} and column == "amount":
+        return f"an amount between 0 and {AMOUNT_MAX:,.0f} EUR"
+    if kind.startswith("float") or kind in {"finite_number"}:
+        return "a finite decimal number"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return err.get("msg", kind).replace("Input should be", "a number")
+    if kind == "string_pattern_mismatch" and column == "country":
+        return "an ISO-3166 alpha-2 country code such as 'FR'"
+    if kind == "string_pattern_mismatch":
+        return "text without whitespace"
+    if kind in {"string_too_short", "string_too_long"}:
+        return f"text of 1 to {ID_MAX_LEN} characters"
+    if kind.startswith("datetime") or column == "timestamp":
+        msg = str(err.get("msg", ""))
+        if "out of range" in msg:
+            return msg.split("Value error, ", 1)[-1].replace(
+                "timestamp out of range: expected ", ""
+            )
+        return "an ISO-8601 datetime (e.g. 2026-09-14T20:31:07Z) or epoch seconds/milliseconds"
+    if kind == "string_type":
+        return "text"
+    return str(err.get("msg", kind))
+
+
+def validate_record(record: dict[str, Any], line: int | None = None) -> Event | list[RowError]:
+    """Validate one record; return the event, or every problem found (not just the first)."""
+    try:
+        return Event.model_validate(record)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            column = str(err["loc"][0]) if err.get("loc") else "<record>"
+            raw = record.get(column, "") if isinstance(record, dict) else record
+            errors.append(RowError(line, column, _short(raw), _expected_text(err)))
+        return errors
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class CsvHeaderError(ValueError):
+    """The CSV header lacks required columns; no row can be read."""
+
+
+def check_header(header: list[str]) -> None:
+    """Refuse a file whose header misses required columns, naming them and what is expected."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise CsvHeaderError(
+            f"line 1: missing required column(s) {', '.join(missing)}; "
+            f"expected a header with {', '.join(REQUIRED_COLUMNS)} "
+            f"(optional: {', '.join(OPTIONAL_COLUMNS)})"
+        )
+
+
+def read_csv_events(
+    lines: Iterable[str] | io.TextIOBase,
+) -> Iterator[tuple[int, Event | list[RowError]]]:
+    """Stream a CSV of events, yielding (line number, event or errors) per data row.
+
+    Streams row by row, so a file of any size is read in constant memory. A row with the wrong
+    number of fields is reported as such (naming the first missing or extra column) instead of
+    being silently padded or truncated.
+    """
+    reader = csv.reader(lines)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CsvHeaderError("line 1: the file is empty; expected a header row") from None
+    check_header(header)
+    width = len(header)
+    for row in reader:
+        line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != width:
+            column = header[len(row)] if len(row) < width else f"<extra field {width + 1}>"
+            yield (
+                line,
+                [
+                    RowError(
+                        line,
+                        column,
+                        _short(",".join(row)),
+                        f"{width} fields as in the header, got {len(row)}",
+                    )
+                ],
+            )
+            continue
+        result = validate_record(dict(zip(header, row, strict=True)), line=line)
+        yield line, result
+
+
+def contract_as_text() -> str:
+    """The CSV contract as a readable table (the README embeds the same text)."""
+    rows = [("column", "required", "type", "unit", "example", "meaning")]
+    for doc in COLUMN_DOCS:
+        rows.append(
+            (
+                doc.name,
+                "yes" if doc.required else "no",
+                doc.type,
+                doc.unit,
+                doc.example,
+                doc.description,
+            )
+        )
+    out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    out += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    example = (
+        ",".join(COLUMNS)
+        + "\n"
+        + ",".join(d.example for d in COLUMN_DOCS[:4])
+        + ","
+        + ",".join(d.example for d in COLUMN_DOCS[4:])
+    )
+    return "\n".join(out) + "\n\nExample CSV:\n\n" + example + "\n"

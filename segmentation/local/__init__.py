@@ -1,0 +1,1 @@
+"""The embedded local stack: moto server (AWS), the Kafka-protocol broker, MLflow server."""

@@ -1,0 +1,60 @@
+"""The embedded AWS: moto in server mode, with this project's patches applied first.
+
+Run as ``python -m segmentation.local.motoserver --port 5000``. The patches (see
+:mod:`segmentation.local.moto_patches`) restore AWS behaviour moto lacks; they are applied in this
+process before the server starts, which is why moto is not launched through its own CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from segmentation.local.process import Service, http_ok
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": False}}
+
+
+def moto_service(port: int, log_dir: Path) -> Service:
+    """A :class:`Service` running this module on ``port``."""
+    return Service(
+        name="moto",
+        argv=[sys.executable, "-m", "segmentation.local.motoserver", "--port", str(port)],
+        ready=http_ok(f"http://127.0.0.1:{port}/moto-api/"),
+        log_path=log_dir / "moto.log",
+        env={"MOTO_PORT": str(port)},
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+
+    try:
+        from segmentation.local import moto_patches
+    except ImportError:  # patches are optional: a plain moto still serves most services
+        moto_patches = None
+    if moto_patches is not None:
+        moto_patches.apply()
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    print(f"moto server on http://{args.host}:{args.port}", flush=True)
+    try:
+        server._thread.join()  # type: ignore[attr-defined]  # run until killed
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""The event contract: valid, invalid and edge cases, and property tests of the validator."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from segmentation.contract import (
+    AMOUNT_MAX,
+    COLUMNS,
+    EVENT_TYPES,
+    CsvHeaderError,
+    Event,
+    RowError,
+    read_csv_events,
+    validate_record,
+)
+
+GOOD = {
+    "user_id": "u-1",
+    "timestamp": "2026-09-14T20:31:07Z",
+    "event_type": "purchase",
+    "amount": "7.99",
+}
+
+
+def test_valid_minimal_record() -> None:
+    ev = validate_record(GOOD)
+    assert isinstance(ev, Event)
+    assert ev.timestamp == datetime(2026, 9, 14, 20, 31, 7, tzinfo=UTC)
+    assert ev.amount == pytest.approx(7.99)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-09-14T20:31:07Z", datetime(2026, 9, 14, 20, 31, 7, tzinfo=UTC)),
+        ("2026-09-14T22:31:07+02:00", datetime(2026, 9, 14, 20, 31, 7, tzinfo=UTC)),
+        ("2026-09-14 20:31:07", datetime(2026, 9, 14, 20, 31, 7, tzinfo=UTC)),
+        (1789417867, datetime(2026, 9, 14, 20, 31, 7, tzinfo=UTC)),
+        (1789417867000, datetime(2026, 9, 14, 20, 31, 7, tzinfo=UTC)),
+        ("1789417867", datetime(2026, 9, 14, 20, 31, 7, tzinfo=UTC)),
+    ],
+)
+def test_timestamp_spellings_normalise_to_utc(raw: object, expected: datetime) -> None:
+    ev = validate_record({**GOOD, "timestamp": raw})
+    assert isinstance(ev, Event)
+    assert ev.timestamp == expected
+
+
+def test_empty_amount_is_missing_not_an_error() -> None:
+    ev = validate_record({**GOOD, "event_type": "play", "amount": ""})
+    assert isinstance(ev, Event) and ev.amount is None
+
+
+def test_unknown_fields_are_dropped() -> None:
+    ev = validate_record({**GOOD, "email": "a@b.c", "ip": "1.2.3.4"})
+    assert isinstance(ev, Event)
+    assert "email" not in ev.model_dump() and "ip" not in ev.model_dump()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "needle"),
+    [
+        ("event_type", "watch", "one of"),
+        ("amount", "-1", "between 0 and"),
+        ("amount", str(AMOUNT_MAX * 10), "between 0 and"),
+        ("amount", "nan", "finite"),
+        ("amount", "abc", "finite decimal"),
+        ("timestamp", "yesterday", "ISO-8601"),
+        ("timestamp", "1970-01-01T00:00:00Z", "2000-01-01"),
+        ("timestamp", "2999-01-01T00:00:00Z", "now + 1 day"),
+        ("user_id", "", "1 to 128"),
+        ("user_id", "a b", "without whitespace"),
+        ("country", "France", "ISO-3166"),
+        ("device", "fridge", "one of"),
+    ],
+)
+def test_invalid_value_names_column_and_expectation(column: str, value: str, needle: str) -> None:
+    result = validate_record({**GOOD, column: value}, line=7)
+    assert isinstance(result, list) and result
+    err = next(e for e in result if e.column == column)
+    assert err.line == 7
+    assert needle in err.expected, str(err)
+    assert f"line 7, column {column!r}" in str(err)
+
+
+def test_missing_required_field_is_reported() -> None:
+    record = dict(GOOD)
+    del record["event_type"]
+    result = validate_record(record)
+    assert isinstance(result, list)
+    assert [e.column for e in result] == ["event_type"]
+    assert "required" in result[0].expected
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    result = validate_record({**GOOD, "amount": "-3", "event_type": "x", "country": "zz1"})
+    assert isinstance(result, list)
+    assert {e.column for e in result} == {"amount", "event_type", "country"}
+
+
+def _csv(text: str) -> list[tuple[int, Event | list[RowError]]]:
+    return list(read_csv_events(io.StringIO(text)))
+
+
+def test_csv_rows_report_line_and_column() -> None:
+    text = (
+        "user_id,timestamp,event_type,amount,device\n"
+        "u1,2026-09-01T10:00:00Z,play,,tv\n"
+        "u2,not-a-date,play,,tv\n"
+        "u3,2026-09-01T10:00:00Z,play\n"
+        "u4,2026-09-01T10:00:00Z,purchase,4.5,web,extra\n"
+        "\n"
+        "u5,2026-09-01T10:00:00Z,dance,1,tv\n"
+    )
+    rows = _csv(text)
+    assert isinstance(rows[0][1], Event) and rows[0][0] == 2
+    bad = {line: errs for line, errs in rows if isinstance(errs, list)}
+    assert bad[3][0].column == "timestamp"
+    assert bad[4][0].column == "amount" and "5 fields" in bad[4][0].expected
+    assert bad[5][0].column == "<extra field 6>"
+    assert bad[7][0].column == "event_type" and bad[7][0].line == 7
+
+
+def test_csv_quoted_newline_keeps_physical_line_numbers() -> None:
+    text = 'user_id,timestamp,event_type,amount\n"u\n1",2026-09-01T10:00:00Z,play,\nu2,bad,play,\n'
+    rows = _csv(text)
+    assert rows[-1][0] == 4
+    assert isinstance(rows[-1][1], list) and rows[-1][1][0].line == 4
+
+
+def test_csv_header_missing_required_columns() -> None:
+    with pytest.raises(CsvHeaderError, match=r"missing required column.*amount"):
+        _csv("user_id,timestamp,event_type\nu1,2026-09-01T10:00:00Z,play\n")
+    with pytest.raises(CsvHeaderError, match="empty"):
+        _csv("")
+
+
+def test_json_schema_lists_every_column() -> None:
+    schema = Event.model_json_schema()
+    assert set(schema["properties"]) == set(COLUMNS)
+    json.dumps(schema)
+
+
+# --- property tests: the validator never crashes and never lets a bad value through ---------
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=200),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from((*COLUMNS, "junk")), values, max_size=12))
+def test_validator_total_on_arbitrary_records(record: dict) -> None:
+    result = validate_record(record, line=3)
+    if isinstance(result, Event):
+        assert result.event_type in EVENT_TYPES
+        assert result.amount is None or (0 <= result.amount <= AMOUNT_MAX)
+        assert result.amount is None or math.isfinite(result.amount)
+        assert result.timestamp.tzinfo is not None
+        assert result.user_id.strip() == result.user_id and result.user_id
+    else:
+        assert result, "a rejected record must carry at least one reason"
+        for err in result:
+            assert err.line == 3 and err.column and err.expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=st.floats(min_value=0, max_value=AMOUNT_MAX, allow_nan=False),
+    ts=st.datetimes(
+        min_value=datetime(2000, 1, 2), max_value=datetime(2026, 1, 1), timezones=st.just(UTC)
+    ),
+    etype=st.sampled_from(EVENT_TYPES),
+    uid=st.text(
+        alphabet=st.characters(blacklist_categories=("Zs", "Cc", "Zl", "Zp", "Cs")),
+        min_size=1,
+        max_size=40,
+    ).filter(lambda s: s.strip() == s and not any(c.isspace() for c in s)),
+)
+def test_validator_accepts_every_valid_record(
+    amount: float, ts: datetime, etype: str, uid: str
+) -> None:
+    result = validate_record(
+        {"user_id": uid, "timestamp": ts.isoformat(), "event_type": etype, "amount": repr(amount)}
+    )
+    assert isinstance(result, Event), result
+    assert result.timestamp == ts
+    assert result.amount == pytest.approx(amount)
