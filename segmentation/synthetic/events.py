@@ -23,6 +23,8 @@ from segmentation.synthetic.users import Users
 TYPE = {name: code for code, name in enumerate(EVENT_TYPES)}
 #: Subscriptions renew on the first session of each period of this many days (while active).
 RENEWAL_DAYS = 30
+#: Most titles one session holds (four feature films is already a very long evening).
+MAX_PLAYS = 4
 
 
 @dataclass
@@ -80,7 +82,7 @@ def build_events(
 
     n_search = rng.poisson(pa.searches[p])
     n_imp = rng.poisson(pa.impressions[p])
-    n_play = pa.min_plays[p] + rng.poisson(pa.extra_plays[p])
+    n_play = np.minimum(pa.min_plays[p] + rng.poisson(pa.extra_plays[p]), MAX_PLAYS)
     has_purchase = (rng.random(n_s) < pa.purchase_prob[p]) & (n_play > 0)
     empty = (n_search + n_imp + n_play) == 0
     n_search[empty] = 1  # a session is at least one event: someone opened the app and searched

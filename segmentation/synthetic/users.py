@@ -55,7 +55,7 @@ def build_users(rng: np.random.Generator, n: int, pa: PersonaArrays) -> Users:
     for code, alpha in enumerate(pa.genre_alpha):
         members = np.flatnonzero(persona == code)
         if members.size:
-            prefs[members] = rng.dirichlet(np.full(len(GENRES), alpha), size=members.size)
+            prefs[members] = rng.dirichlet(alpha * pa.genre_bias[code], size=members.size)
     prefs = np.nan_to_num(prefs, nan=0.0)
     prefs[prefs < GENRE_FLOOR] = 0.0
     empty = prefs.sum(axis=1) == 0  # degenerate draws: fall back to one genre
