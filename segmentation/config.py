@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     kafka_topic: str = Field("raw-events", description="Topic the producers write raw events to.")
     kafka_consumer_group: str = Field(
         "segmentation-ingest",
-        description="Consumer group of the ingest (the local poller; on AWS the event source mapping).",
+        description="Consumer group of the ingest (local poller; on AWS the event source mapping).",
     )
     ingest_batch_size: int = Field(
         1000,

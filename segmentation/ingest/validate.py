@@ -112,7 +112,7 @@ EVENT_TYPE_VALUES = pa.array(_literals("event_type"), pa.string())
 DEVICE_VALUES = pa.array(_literals("device"), pa.string())
 AMOUNT_BOUNDS = _number_bounds("amount")
 WATCH_BOUNDS = _number_bounds("watch_seconds")
-#: Decimal text the fast path parses (CSV); anything fancier (exponents, signs, spaces) is pydantic's.
+#: Decimal text the fast path parses (CSV); exponents, signs or spaces are left to pydantic.
 DECIMAL_FAST = r"^[0-9]{1,15}(?:\.[0-9]{1,15})?$"
 #: ISO-8601 spellings the fast path parses; naive and Z / +00:00 are UTC, as in parse_timestamp.
 TIMESTAMP_FAST = (
@@ -310,10 +310,7 @@ def validate_records(records: Sequence[Any], lines: Sequence[int] | None = None)
     """Validate parsed JSON records (anything ``json.loads`` returns; non-objects are refused)."""
     n = len(records)
     is_dict = np.fromiter((type(r) is dict for r in records), bool, n)
-    if is_dict.all():
-        dicts = records
-    else:
-        dicts = [r if type(r) is dict else {} for r in records]
+    dicts = records if is_dict.all() else [r if type(r) is dict else {} for r in records]
     names = [f.name for f in VALID_SCHEMA]
     columns = {name: [r.get(name) for r in dicts] for name in names}
     return validate_columns(columns, n, records.__getitem__, lines, skip=~is_dict)
