@@ -103,7 +103,7 @@ def entry(
     context: Mapping[str, Any],
     detail: str | None = None,
 ) -> dict[str, Any]:
-    """One quarantine line. ``context`` says where the record came from (topic/offset, file/line)."""
+    """One quarantine line; ``context`` says where the record came from (offset, file, line)."""
     if reason not in REASONS:
         raise ValueError(f"unknown quarantine reason {reason!r}")
     payload, anon, raw_id = pseudonymise(record, anonymiser) if parsed else (None, None, None)
