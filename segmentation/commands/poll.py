@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--emit-metrics",
         action="store_true",
-        help="print the handler's EMF metric lines (off by default locally: they are for CloudWatch)",
+        help="print the handler's EMF metric lines (off locally by default: they feed CloudWatch)",
     )
     p.set_defaults(func=run)
 
