@@ -23,7 +23,7 @@ metrics = Metrics(namespace="Segmentation", service="batch_ingest")
 tracer = Tracer(service="batch_ingest")
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # events carry raw ids
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

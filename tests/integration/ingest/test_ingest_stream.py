@@ -1,4 +1,4 @@
-"""Producer -> real broker (Tansu) -> poller (local event source mapping) -> ingest Lambda -> moto S3.
+"""Producer -> real broker (Tansu) -> poller (local ESM) -> ingest Lambda -> moto S3.
 
 Checks the delivery semantics (every valid event lands once, even when a batch is retried after
 it was written; offsets are committed only after success) and that malformed records are
