@@ -86,9 +86,10 @@ def _b64(text: Any) -> bytes | None:
 def parse_value(value: bytes) -> tuple[Any, str | None]:
     """(parsed JSON, None) or (UNPARSED, parser message).
 
-    orjson first (strict RFC 8259, fast); the standard parser second, because it also reads NaN
-    and integers beyond 64 bits, which the contract then refuses with a precise reason rather than
-    a bare "invalid JSON". Parser messages name positions, never content.
+    orjson first (strict RFC 8259, fast; integers beyond 64 bits become floats); the standard
+    parser second, because it also reads NaN and Infinity, which the contract then refuses with a
+    precise reason rather than a bare "invalid JSON". Parser messages name positions, never
+    content.
     """
     try:
         return orjson.loads(value), None
