@@ -41,7 +41,7 @@ def to_lake(
     The raw ``user_id`` column is consumed here and is not part of the result; only its HMAC is.
     """
     n = valid.num_rows
-    anon = pa.array(anonymiser.anon_many(valid.column("user_id").to_pylist()), pa.string())
+    anon = anonymise_column(valid.column("user_id"), anonymiser)
     sources = pa.array([source] * n, pa.string()) if isinstance(source, str) else pa.array(source)
     columns: dict[str, Any] = {
         "event_id": valid.column("event_id"),
@@ -60,6 +60,15 @@ def to_lake(
     table = pa.table([columns[f.name] for f in LAKE_EVENT_SCHEMA], schema=LAKE_EVENT_SCHEMA)
     day = pc.cast(pc.cast(table.column("event_ts"), pa.date32()), pa.string())
     return table.append_column(PARTITION_COLUMN, day)
+
+
+def anonymise_column(ids: pa.Array | pa.ChunkedArray, anonymiser: Anonymiser) -> pa.Array:
+    """HMAC of every id, computed once per distinct id (a batch repeats its active users)."""
+    encoded = pc.dictionary_encode(
+        ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    )
+    distinct = pa.array(anonymiser.anon_many(encoded.dictionary.to_pylist()), pa.string())
+    return distinct.take(encoded.indices)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from segmentation.anonymise import Anonymiser
 from segmentation.config import Settings
 from segmentation.ingest import quarantine
-from segmentation.ingest.kafka import UNPARSED, KafkaRecord, decode_event, parse_value
+from segmentation.ingest.kafka import UNPARSED, KafkaBatch, decode_event, parse_value
 from segmentation.ingest.lakewrite import split_s3_uri, to_lake, write_partitioned
 from segmentation.ingest.validate import ROW, validate_records
 from segmentation.lake import LakePaths
@@ -53,60 +54,65 @@ def ingest_kafka_event(
     now: datetime | None = None,
 ) -> IngestSummary:
     now = now or datetime.now(UTC)
-    records = decode_event(event)
-    summary = IngestSummary(records_in=len(records))
-    if not records:
+    batch = decode_event(event)
+    n = len(batch)
+    summary = IngestSummary(records_in=n)
+    if not n:
         return summary
-
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i, rec in enumerate(records):
-        groups.setdefault((rec.topic, rec.partition), []).append(i)
-    group_of = np.empty(len(records), np.int64)
-    group_keys = list(groups)
-    for g, (_tp, idx) in enumerate(groups.items()):
-        group_of[idx] = g
-    timestamps = [r.timestamp for r in records if isinstance(r.timestamp, int)]
+    timestamps = [t for t in batch.timestamps if isinstance(t, int)]
     summary.oldest_record_ms = min(timestamps) if timestamps else None
 
     # Parse what can be parsed; the rest is quarantined with the reason found.
-    bad: dict[int, dict[str, Any]] = {}
+    bad: dict[int, dict[str, Any]] = {
+        i: _entry(batch, i, reason, anonymiser, now) for i, reason in batch.problems.items()
+    }
     parsed: list[Any] = []
     parsed_at: list[int] = []
-    for i, rec in enumerate(records):
-        if rec.problem:
-            bad[i] = _entry(rec, rec.problem, anonymiser, now)
-        elif rec.value is not None and len(rec.value) > settings.ingest_max_record_bytes:
-            bad[i] = _entry(rec, "too_large", anonymiser, now)
-        else:
-            obj, problem = parse_value(rec.value or b"")
+    limit = settings.ingest_max_record_bytes
+    loads = orjson.loads
+    for i, value in enumerate(batch.values):
+        if value is None:
+            continue
+        if len(value) > limit:
+            bad[i] = _entry(batch, i, "too_large", anonymiser, now)
+            continue
+        try:
+            obj = loads(value)
+        except orjson.JSONDecodeError:
+            obj, problem = parse_value(value)
             if obj is UNPARSED:
-                bad[i] = _entry(rec, "invalid_json", anonymiser, now, detail=problem)
-            else:
-                parsed.append(obj)
-                parsed_at.append(i)
+                bad[i] = _entry(batch, i, "invalid_json", anonymiser, now, detail=problem)
+                continue
+        parsed.append(obj)
+        parsed_at.append(i)
 
     result = validate_records(parsed)
     for rej in result.rejected:
         i = parsed_at[rej.row]
         obj = parsed[rej.row]
         reason = "contract" if isinstance(obj, dict) else "not_an_object"
-        bad[i] = _entry(records[i], reason, anonymiser, now, record=obj, errors=rej.errors)
+        bad[i] = _entry(batch, i, reason, anonymiser, now, record=obj, errors=rej.errors)
 
     # Lake rows: the valid events with their lineage; keys per topic-partition and day.
     positions = np.asarray(parsed_at, np.int64)[result.table.column(ROW).to_numpy()]
+    group_of = np.empty(n, np.int64)
+    for g, (_topic, _partition, lo, hi) in enumerate(batch.groups):
+        group_of[lo:hi] = g
+    offsets = batch.offsets
+    prefixes = [f"kafka:{topic}/{partition}/" for topic, partition, _, _ in batch.groups]
     sources = [
-        f"kafka:{records[i].topic}/{records[i].partition}/{records[i].offset}"
-        for i in positions.tolist()
+        prefixes[g] + str(offsets[i])
+        for g, i in zip(group_of[positions].tolist(), positions.tolist(), strict=True)
     ]
     lake = to_lake(result.table, anonymiser, sources, now)
     paths = LakePaths(settings)
     hot = paths.events("hot")
     row_group = pa.array(group_of[positions])
-    for g, (topic, partition) in enumerate(group_keys):
-        idx = groups[(topic, partition)]
-        first, last = records[idx[0]].offset, records[idx[-1]].offset
+    single = len(batch.groups) == 1
+    for g, (topic, partition, lo, hi) in enumerate(batch.groups):
+        first, last = offsets[lo], offsets[hi - 1]
         summary.ranges[f"{topic}-{partition}"] = [first, last]
-        part = lake.filter(pc.equal(row_group, g)) if len(group_keys) > 1 else lake
+        part = lake if single else lake.filter(pc.equal(row_group, g))
         if part.num_rows:
             name = object_name(topic, partition, first, last)
             summary.objects += write_partitioned(s3, hot, part, name)
@@ -114,12 +120,11 @@ def ingest_kafka_event(
     # Quarantine: one JSON-lines object per topic-partition of the batch.
     if bad:
         q_bucket, q_prefix = split_s3_uri(paths.quarantine("kafka"))
-        for topic, partition in group_keys:
-            idx = groups[(topic, partition)]
-            entries = [bad[i] for i in idx if i in bad]
+        for topic, partition, lo, hi in batch.groups:
+            entries = [bad[i] for i in range(lo, hi) if i in bad]
             if not entries:
                 continue
-            first, last = records[idx[0]].offset, records[idx[-1]].offset
+            first, last = offsets[lo], offsets[hi - 1]
             key = f"{q_prefix}/topic={topic}/partition={partition}/{first:020d}-{last:020d}.jsonl"
             s3.put_object(Bucket=q_bucket, Key=key, Body=quarantine.jsonl(entries))
             summary.objects.append(f"s3://{q_bucket}/{key}")
@@ -131,7 +136,8 @@ def ingest_kafka_event(
 
 
 def _entry(
-    rec: KafkaRecord,
+    batch: KafkaBatch,
+    i: int,
     reason: str,
     anonymiser: Anonymiser,
     now: datetime,
@@ -140,24 +146,26 @@ def _entry(
     errors: Any = (),
     detail: str | None = None,
 ) -> dict[str, Any]:
+    key = batch.key(i)
     key_anon = None
-    if rec.key:  # producers key by user id: keep only its HMAC
-        key_anon = anonymiser.anon(rec.key.decode("utf-8", "replace").strip())
+    if key:  # producers key by user id: keep only its HMAC
+        key_anon = anonymiser.anon(key.decode("utf-8", "replace").strip())
+    topic, partition = batch.location(i)
     return quarantine.entry(
         reason,
         record=record,
         parsed=record is not None,
-        raw=rec.value,
+        raw=batch.values[i],
         errors=errors,
         anonymiser=anonymiser,
         ingest_ts=now,
         detail=detail,
         context={
             "source": "kafka",
-            "topic": rec.topic,
-            "partition": rec.partition,
-            "offset": rec.offset,
-            "kafka_timestamp": rec.timestamp,
+            "topic": topic,
+            "partition": partition,
+            "offset": batch.offsets[i],
+            "kafka_timestamp": batch.timestamps[i],
             "key_anon": key_anon,
         },
     )

@@ -31,14 +31,12 @@ def test_event_round_trip_and_bad_base64_kept_as_a_problem() -> None:
     assert event["records"]["t-1"][0]["headers"] == [{"h": [118]}]
     event["records"]["t-1"].append({"topic": "t", "partition": 1, "offset": 5, "value": "@@"})
     event["records"]["t-1"].append({"topic": "t", "partition": 1, "offset": 9, "value": None})
-    records = decode_event(event)
-    assert [(r.partition, r.offset, r.problem) for r in records] == [
-        (0, 3, None),
-        (1, 5, "invalid_base64"),
-        (1, 7, None),
-        (1, 9, "empty_value"),
-    ]
-    assert records[2].key == b"u-1" and records[2].value == b'{"a": 1}'
+    batch = decode_event(event)
+    assert batch.groups == [("t", 0, 0, 1), ("t", 1, 1, 4)]
+    assert [batch.location(i) for i in range(4)] == [("t", 0), ("t", 1), ("t", 1), ("t", 1)]
+    assert batch.offsets == [3, 5, 7, 9]  # sorted by offset within the partition
+    assert batch.problems == {1: "invalid_base64", 3: "empty_value"}
+    assert batch.key(2) == b"u-1" and batch.values[2] == b'{"a": 1}' and batch.key(0) is None
     with pytest.raises(ValueError, match="not a Kafka event"):
         decode_event({"Records": []})
 

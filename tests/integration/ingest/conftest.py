@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -69,8 +70,9 @@ def batch_module() -> Any:
 def captured_logs(ingest_module: Any, batch_module: Any) -> Iterator[io.StringIO]:
     """Every log line of both Lambdas (Powertools JSON) and of the poller, into one buffer."""
     buffer = io.StringIO()
-    modules = (ingest_module, batch_module)
-    previous = [m.logger.registered_handler.setStream(buffer) for m in modules]
+    handlers = [m.logger.registered_handler for m in (ingest_module, batch_module)]
+    for h in handlers:  # no setStream(): it flushes the old stream, which pytest may have closed
+        h.stream = buffer
     plain = logging.StreamHandler(buffer)
     root = logging.getLogger()
     root.addHandler(plain)
@@ -81,5 +83,5 @@ def captured_logs(ingest_module: Any, batch_module: Any) -> Iterator[io.StringIO
     finally:
         root.removeHandler(plain)
         root.setLevel(old_level)
-        for m, stream in zip(modules, previous, strict=True):
-            m.logger.registered_handler.setStream(stream)
+        for h in handlers:
+            h.stream = sys.stdout
