@@ -45,3 +45,18 @@ def test_broker_start_status_stop(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert main(["broker", "stop", *args]) == 0
     assert main(["broker", "status", *args]) == 1 and not port_open(port)
     assert not (tmp_path / "broker.pid").exists()
+
+
+@pytest.mark.moto
+def test_batch_ingest_command_uploads_and_ingests(
+    lake: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = make_events(120, seed=22)
+    path = write_csv(tmp_path / "history.csv", events)
+    path.write_text(path.read_text() + "usr-x,not-a-time,play,\n")
+    assert main(["batch-ingest", "--upload", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "processed, 120 rows ok, 1 rejected" in out
+    assert len(read_events(lake, "raw")) == 120
+    assert main(["batch-ingest"]) == 0
+    assert "nothing to ingest" in capsys.readouterr().out
