@@ -128,6 +128,10 @@ def bench_core() -> None:
         f"(S3 PUT excluded; {len(sink.objects)} objects, "
         f"{sum(map(len, sink.objects.values())) / 1024:.0f} KiB)"
     )
+    distinct = [dict(p, user_id=f"usr-{i:012x}") for i, p in enumerate(parsed)]
+    dv = validate_records(distinct)
+    t = best(lambda: to_lake(dv.table, anon, "kafka:bench", now))
+    print(f"  HMAC + lake columns with 10,000 distinct user ids: {t * 1000:.1f} ms")
     sample = parsed[:2000]
     t = best(lambda: [validate_record(r) for r in sample], repeat=3)
     print(
