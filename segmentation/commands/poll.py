@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         poller.stop()
         stats = poller.stats
-    rate = stats.records / stats.elapsed if stats.elapsed else 0.0
     print(
-        f"handled {stats.records} records in {stats.batches} batches "
-        f"({stats.retries} retries) in {stats.elapsed:.1f} s ({rate:,.0f} records/s)"
+        f"handled {stats.records} records in {stats.batches} batches ({stats.retries} retries); "
+        f"{stats.active:.1f} s from the first record to the last commit "
+        f"({stats.rate:,.0f} records/s), {stats.elapsed:.1f} s in all"
     )
     return 0

@@ -54,6 +54,11 @@ class PollStats:
     records: int = 0
     retries: int = 0
     elapsed: float = 0.0
+    active: float = 0.0  # from the first record received to the last batch committed
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.active if self.active else 0.0
 
 
 class Poller:
@@ -70,6 +75,7 @@ class Poller:
         self.function_name = function_name
         self.stats = PollStats()
         self._stop = False
+        self._first_record: float | None = None
 
     def stop(self) -> None:
         self._stop = True
@@ -108,6 +114,8 @@ class Poller:
                 size += ((len(m.value() or b"") + len(m.key() or b"")) * 4) // 3 + RECORD_OVERHEAD
                 if deadline is None:
                     deadline = time.monotonic() + c.batch_window
+                    if self._first_record is None:
+                        self._first_record = time.monotonic()
             if not messages and deadline is None:
                 return batch  # idle: let the caller check its stop conditions
             if deadline is not None and time.monotonic() >= deadline:
@@ -178,6 +186,7 @@ class Poller:
                 )
                 self.stats.batches += 1
                 self.stats.records += len(batch)
+                self.stats.active = time.monotonic() - (self._first_record or now)
                 if c.max_records is not None and self.stats.records >= c.max_records:
                     break
         finally:
