@@ -123,6 +123,15 @@ STEPS: dict[str, tuple[Arg, ...]] = {
             ("raw", "hot"),
         ),
         Arg("iqr_k", "float", "IQR fence multiplier for money outliers", 1.5, min=0.0),
+        Arg(
+            "window_days",
+            "int",
+            "days of events kept (ending with snapshot_date); older/newer go to quarantine",
+            lambda: get_settings().feature_window_days,
+            min=1,
+            max=3650,
+        ),
+        Arg("session_gap_minutes", "int", "inactivity gap that ends a session", 30, min=1),
     ),
     "features": (
         *COMMON,

@@ -2,20 +2,23 @@
 
 Rules, in order (each one's rows in/out go to the report):
 
-1. ``validate``  — rows that cannot be events go to the quarantine zone with a ``reason``:
-   missing user_anon_id / event_ts, unknown event_type or device, event_ts before 2000-01-01 or
-   more than one day after its ingest time, amount or watch_seconds negative / not finite / above
-   the contract's maximum.
+1. ``validate``  — rows that cannot be events, or fall outside the run's window, go to the
+   quarantine zone with a ``reason`` (first that applies, in :data:`REASONS` order): missing
+   user_anon_id / event_ts, unknown event_type, event_ts before 2000-01-01 or more than one day
+   after its ingest time (clock faults), amount or watch_seconds negative / not finite / above the
+   contract's maximum, unknown device, and event_ts before the window (``window_days`` whole UTC
+   days ending with ``snapshot_date``) or at/after its end (the midnight after snapshot_date).
 2. ``dedup_exact`` — rows equal on every event column (ingest lineage aside) are one event
-   delivered twice (e.g. through both Kafka and batch); one is kept.
+   delivered twice (e.g. through both Kafka and batch); the earliest ingested copy is kept.
 3. ``dedup_event_id`` — rows sharing an event_id keep the earliest ingested one.
 4. ``impute`` — categorical gaps become ``"unknown"`` (device, country, and content_id of
-   content events); a missing amount of a money event and a missing watch_seconds of a stop /
-   complete event take the median of their event type; where a number does not apply (amount of a
-   non-money event, watch_seconds outside stop/complete) a gap becomes 0. session_id stays empty on
-   purpose: features cut such events into sessions by inactivity.
+   content events); a missing amount of a money event and a missing watch_seconds of a pause /
+   stop / complete event take the median of their event type; where a number does not apply
+   (amount of a non-money event, watch_seconds of other events) a gap becomes 0.
 5. ``cap_outliers`` — per money event type, amounts outside the IQR fences
    ``[max(0, Q1 - k*IQR), Q3 + k*IQR]`` are capped to the fence and flagged ``amount_capped``.
+6. ``sessionise`` — events without a session_id get one from a ``session_gap_minutes``
+   inactivity gap (flag ``session_imputed``), so every curated event belongs to a session.
 
 Everything is recomputed from all input events each run, so duplicates across days and zones are
 found, and the output replaces the curated zone's events (partitioned by ``event_date``).
@@ -24,7 +27,7 @@ found, and the output replaces the curated zone's events (partitioned by ``event
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -38,7 +41,7 @@ from segmentation.pipeline.schemas import CONTENT_COLUMNS, EVENT_COLUMNS, EVENT_
 log = logging.getLogger(__name__)
 
 CONTENT_EVENTS: tuple[str, ...] = ("play", "pause", "stop", "complete", "purchase")
-WATCH_EVENTS: tuple[str, ...] = ("stop", "complete")
+WATCH_EVENTS: tuple[str, ...] = ("pause", "stop", "complete")
 CATEGORICAL_FILL: tuple[str, ...] = ("device", "country")
 MAX_WATCH_SECONDS = 7 * 86400.0
 FUTURE_SKEW_SECONDS = 86400
@@ -53,10 +56,19 @@ REASONS: tuple[str, ...] = (
     "invalid_amount",
     "invalid_watch_seconds",
     "unknown_device",
+    "before_window",
+    "after_window",
 )
 
 
-def _reason(df: DataFrame) -> Any:
+def window_bounds(snapshot_date: date, window_days: int) -> tuple[int, int]:
+    """Epoch seconds [start, end) of the window: ``window_days`` whole UTC days ending with
+    ``snapshot_date`` (end = the midnight after it, the snapshot instant)."""
+    end = int(datetime.combine(snapshot_date + timedelta(days=1), time(0), UTC).timestamp())
+    return end - window_days * 86400, end
+
+
+def _reason(df: DataFrame, window: tuple[int, int]) -> Any:
     ts = F.col("event_ts").cast("long")
     ingest = F.coalesce(F.col("ingest_ts"), F.current_timestamp()).cast("long")
     amount = F.col("amount")
@@ -73,6 +85,8 @@ def _reason(df: DataFrame) -> Any:
             REASONS[6],
         ),
         (F.col("device").isNotNull() & ~F.col("device").isin(*DEVICES), REASONS[7]),
+        (ts < window[0], REASONS[8]),
+        (ts >= window[1], REASONS[9]),
     ]
     expr = F.lit(None).cast("string")
     for cond, reason in reversed(checks):
@@ -149,10 +163,35 @@ def _lookup(mapping: dict[str, float], default: float) -> Any:
     return expr
 
 
-def clean_events(df: DataFrame, iqr_k: float) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
+def sessionise(df: DataFrame, gap_minutes: int) -> DataFrame:
+    """Give events without a session_id one: per user, a new session starts after more than
+    ``gap_minutes`` without an event; its id is ``gap-<epoch second of its first event>``."""
+    epoch = F.col("event_ts").cast("long")
+    lacking = df.where(F.col("session_id").isNull())
+    w = Window.partitionBy("user_anon_id").orderBy(epoch)
+    prev = F.lag(epoch).over(w)
+    lacking = lacking.withColumn(
+        "_new", F.when(prev.isNull() | (epoch - prev > gap_minutes * 60), 1).otherwise(0)
+    ).withColumn("_grp", F.sum("_new").over(w.rowsBetween(Window.unboundedPreceding, 0)))
+    start = F.min(epoch).over(Window.partitionBy("user_anon_id", "_grp"))
+    lacking = (
+        lacking.withColumn("session_id", F.concat(F.lit("gap-"), start.cast("string")))
+        .withColumn("session_imputed", F.lit(True))
+        .drop("_new", "_grp")
+    )
+    having = df.where(F.col("session_id").isNotNull()).withColumn("session_imputed", F.lit(False))
+    return having.unionByName(lacking)
+
+
+def clean_events(
+    df: DataFrame,
+    iqr_k: float,
+    window: tuple[int, int],
+    session_gap_minutes: int = 30,
+) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
     """Apply the rules; returns (curated events, quarantined rows, report parts)."""
     report: dict[str, Any] = {"rules": []}
-    df = df.withColumn("reason", _reason(df)).cache()
+    df = df.withColumn("reason", _reason(df, window)).cache()
     agg = df.agg(
         F.count(F.lit(1)).alias("n"),
         *[F.sum((F.col("reason") == r).cast("long")).alias(r) for r in REASONS],
@@ -231,6 +270,8 @@ def clean_events(df: DataFrame, iqr_k: float) -> tuple[DataFrame, DataFrame, dic
         .otherwise(F.col("amount")),
     )
     report["rules"].append({"rule": "cap_outliers", "rows_in": n_id, "rows_out": n_id})
+    out = sessionise(out, session_gap_minutes)
+    report["rules"].append({"rule": "sessionise", "rows_in": n_id, "rows_out": n_id})
     report["medians"] = medians
     report["iqr_fences"] = fences
 
@@ -242,11 +283,20 @@ def clean_events(df: DataFrame, iqr_k: float) -> tuple[DataFrame, DataFrame, dic
 def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str, Any]:
     """The clean step; returns its JSON-able result and writes the quality report."""
     events, found = read_events(spark, paths, args["input_zones"])
-    curated, quarantine, report = clean_events(events, args["iqr_k"])
+    window = window_bounds(args["snapshot_date"], args["window_days"])
+    curated, quarantine, report = clean_events(
+        events, args["iqr_k"], window, args["session_gap_minutes"]
+    )
     curated = curated.cache()
 
     out_uri = paths.events("curated")
-    curated.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(out_uri)
+    # One file per day: few, large objects are what S3 readers (and moto) handle best.
+    (
+        curated.repartition(PARTITION_COLUMN)
+        .write.mode("overwrite")
+        .partitionBy(PARTITION_COLUMN)
+        .parquet(out_uri)
+    )
     q_uri = None
     n_quarantined = sum(report["quarantined"].values())
     if n_quarantined:
@@ -263,6 +313,7 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
         F.sum(F.col("amount_capped").cast("long")).alias("capped"),
         F.sum(F.col("amount_imputed").cast("long")).alias("amount_imputed"),
         F.sum(F.col("watch_seconds_imputed").cast("long")).alias("watch_imputed"),
+        F.sum(F.col("session_imputed").cast("long")).alias("session_imputed"),
         F.countDistinct("user_anon_id").alias("users"),
     ).first()
     capped_by_type = {
@@ -281,6 +332,12 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
             "imputed": {
                 "amount": int(stats["amount_imputed"] or 0),
                 "watch_seconds": int(stats["watch_imputed"] or 0),
+                "session_id": int(stats["session_imputed"] or 0),
+            },
+            "window": {
+                "start": datetime.fromtimestamp(window[0], UTC).isoformat(),
+                "end_exclusive": datetime.fromtimestamp(window[1], UTC).isoformat(),
+                "days": args["window_days"],
             },
             "outliers_capped": {
                 "total": int(stats["capped"] or 0),

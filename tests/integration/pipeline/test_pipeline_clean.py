@@ -109,6 +109,18 @@ def _events() -> pd.DataFrame:
         ),
         dict(event_id="bad4", user_id="u1", timestamp=base, event_type="purchase", amount=-3.0),
         dict(event_id="bad5", user_id="u1", timestamp=base, event_type="play", device="toaster"),
+        dict(
+            event_id="old",
+            user_id="u1",
+            timestamp=pd.Timestamp("2026-06-01", tz="UTC"),
+            event_type="play",
+        ),
+        dict(
+            event_id="late",
+            user_id="u1",
+            timestamp=pd.Timestamp("2026-10-01", tz="UTC"),
+            event_type="play",
+        ),
     ]
     return pd.DataFrame(rows + planted)
 
@@ -130,9 +142,9 @@ def test_clean_removes_every_planted_defect(lake, spark):
     )
 
     assert result["rows_in"] == n_raw + n_hot
-    assert result["quarantined"] == 5
+    assert result["quarantined"] == 7
     assert result["duplicates"] == {"exact": 5, "event_id": 1}
-    assert result["rows_out"] == n_raw + n_hot - 5 - 5 - 1
+    assert result["rows_out"] == n_raw + n_hot - 7 - 5 - 1
 
     cur = spark.read.parquet(result["output"]).toPandas()
     assert cur["event_id"].is_unique
@@ -168,6 +180,8 @@ def test_clean_removes_every_planted_defect(lake, spark):
     assert q.loc["bad3", "reason"] == "timestamp_after_ingest"
     assert q.loc["bad4", "reason"] == "invalid_amount"
     assert q.loc["bad5", "reason"] == "unknown_device"
+    assert q.loc["old", "reason"] == "before_window"  # window: 2026-07-03 .. 2026-09-30
+    assert q.loc["late", "reason"] == "after_window"
 
     # quality report beside the output
     bucket, key = result["quality_report"].removeprefix("s3://").split("/", 1)
@@ -180,10 +194,21 @@ def test_clean_removes_every_planted_defect(lake, spark):
         "dedup_event_id",
         "impute",
         "cap_outliers",
+        "sessionise",
     ]
     assert report["outliers_capped"]["by_event_type"] == {"purchase": 1}
     assert report["null_rates_in"]["device"] > 0 and report["null_rates_out"]["device"] == 0
-    assert report["imputed"] == {"amount": 1, "watch_seconds": 1}
+    assert report["imputed"] == {"amount": 1, "watch_seconds": 1, "session_id": 4}
+    # sessionised: every curated event has a session; the 4 id-less ones got gap sessions
+    assert cur["session_id"].notna().all()
+    gap = cur[cur["session_imputed"]]
+    assert set(gap["event_id"]) == {"big", "gap1", "gap2", "srch"}
+    assert all(s.startswith("gap-") for s in gap["session_id"])
+    # big, gap1 (u1, u2 at base) -> their own sessions; gap1 and gap2 share user u2 and instant
+    assert (
+        gap.set_index("event_id").loc["gap1", "session_id"]
+        == gap.set_index("event_id").loc["gap2", "session_id"]
+    )
 
 
 def test_clean_without_events_says_where_it_looked(lake, spark):
