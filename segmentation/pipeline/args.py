@@ -191,13 +191,8 @@ def resolve(step: str, given: Mapping[str, Any]) -> dict[str, Any]:
     out = {name: arg.convert(clean.get(name)) for name, arg in spec.items()}
     if "JOB_NAME" in clean:
         out["JOB_NAME"] = str(clean["JOB_NAME"])
-    if step == "cluster":
-        if out["k_min"] > out["k_max"]:
-            raise ArgumentError(
-                f"--k_min ({out['k_min']}) must not exceed --k_max ({out['k_max']})"
-            )
-        if out["silhouette_sample"] > out["sample_size"]:
-            out["silhouette_sample"] = out["sample_size"]
+    if step == "cluster" and out["k_min"] > out["k_max"]:
+        raise ArgumentError(f"--k_min ({out['k_min']}) must not exceed --k_max ({out['k_max']})")
     return out
 
 
