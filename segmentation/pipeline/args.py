@@ -57,6 +57,10 @@ class Arg:
     def convert(self, raw: Any) -> Any:
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             return self.default_value()
+        if isinstance(raw, list | tuple):  # already resolved (resolve is idempotent)
+            raw = ",".join(map(str, raw))
+        elif isinstance(raw, date):
+            raw = raw.isoformat()
         text = str(raw).strip()
         err = ArgumentError(f"--{self.name}: got {text!r}, expected {self.expected()}")
         if self.kind == "str":
