@@ -155,7 +155,9 @@ STEPS: dict[str, tuple[Arg, ...]] = {
         Arg("k", "int", "K-Means clusters; empty = choose by elbow + silhouette", None, min=2),
         Arg("k_min", "int", "smallest k of the sweep", 2, min=2, max=50),
         Arg("k_max", "int", "largest k of the sweep", 10, min=2, max=50),
-        Arg("eps", "float", "DBSCAN radius (scaled units); empty = k-distance knee", None, min=0),
+        Arg(
+            "eps", "float", "DBSCAN radius (scaled units) > 0; empty = k-distance knee", None, min=0
+        ),
         Arg("min_samples", "int", "DBSCAN core-point neighbours", 24, min=2),
         Arg("sample_size", "int", "rows for the k sweep and the DBSCAN fit", 50_000, min=100),
         Arg("silhouette_sample", "int", "rows silhouette is computed on", 10_000, min=100),
@@ -195,6 +197,8 @@ def resolve(step: str, given: Mapping[str, Any]) -> dict[str, Any]:
     out = {name: arg.convert(clean.get(name)) for name, arg in spec.items()}
     if "JOB_NAME" in clean:
         out["JOB_NAME"] = str(clean["JOB_NAME"])
+    if step == "cluster" and out["eps"] is not None and out["eps"] <= 0:
+        raise ArgumentError(f"--eps: got {out['eps']:g}, expected a number > 0")
     if step == "cluster" and out["k_min"] > out["k_max"]:
         raise ArgumentError(f"--k_min ({out['k_min']}) must not exceed --k_max ({out['k_max']})")
     return out

@@ -70,6 +70,7 @@ def test_dict_with_or_without_dashes_and_resolve_is_idempotent():
     [
         ("cluster", {"k": "two"}, "--k: got 'two', expected an integer >= 2"),
         ("cluster", {"eps": "-1"}, "--eps: got '-1', expected a number >= 0"),
+        ("cluster", {"eps": "0"}, "--eps: got 0, expected a number > 0"),
         ("cluster", {"algorithm": "spectral"}, "expected one of kmeans, dbscan"),
         ("features", {"snapshot_date": "30/09/2026"}, "expected a date YYYY-MM-DD"),
         ("features", {"snapshot_date": "2026-02-30"}, "expected a date YYYY-MM-DD"),
