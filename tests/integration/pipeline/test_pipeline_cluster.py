@@ -75,11 +75,13 @@ def put_features(lake, df: pd.DataFrame) -> None:
     )
 
 
-@pytest.fixture
-def tracking(tmp_path) -> str:
-    """A real MLflow tracking store (sqlite + local artifacts) private to the test."""
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    mlflow.MlflowClient(uri).create_experiment("seg-test", artifact_location=str(tmp_path / "art"))
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory) -> str:
+    """A real MLflow tracking store (sqlite + local artifacts) shared by this module's tests
+    (creating the sqlite schema costs seconds); only one test registers each model."""
+    tmp = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{tmp}/mlflow.db"
+    mlflow.MlflowClient(uri).create_experiment("seg-test", artifact_location=str(tmp / "art"))
     return uri
 
 
