@@ -18,7 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import PeakMemory, lake_events, moto_lake, upload_events, upload_parquet
+from _common import (
+    PeakMemory,
+    anonymised_ids,
+    lake_events,
+    moto_lake,
+    upload_events,
+    upload_parquet,
+)
 
 SNAP = "2026-09-30"
 
@@ -48,7 +55,6 @@ def paper_scale(users: int, features_out: Path) -> int:
     import pandas as pd
     from sklearn.metrics import adjusted_rand_score
 
-    from _common import anonymised_ids
     from segmentation.pipeline.steps import run_clean, run_cluster, run_features
     from segmentation.spark import get_spark
     from segmentation.synthetic import GenerateParams, generate
