@@ -156,3 +156,19 @@ resource "aws_iam_role_policy" "lakeformation" {
     ]
   })
 }
+
+# Only the stages that see raw user ids may read the HMAC key.
+resource "aws_iam_role_policy" "hmac_secret" {
+  for_each = toset(var.secret_reader_stages)
+  name     = "hmac-secret-read"
+  role     = aws_iam_role.stage[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "ReadHmacKey"
+      Effect   = "Allow"
+      Action   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+      Resource = [aws_secretsmanager_secret.hmac.arn]
+    }]
+  })
+}

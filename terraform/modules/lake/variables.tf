@@ -45,7 +45,7 @@ variable "stage_access" {
   }))
   default = {
     ingest  = { read = ["landing"], write = ["raw", "hot", "quarantine"] }
-    etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features"] }
+    etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"] }
     ml      = { read = ["features", "artifacts"], write = ["segments"] }
     serving = { read = ["segments"], write = [] }
     analyst = { read = ["curated", "features", "segments"], write = [] }
@@ -164,4 +164,10 @@ variable "feature_columns" {
     { name = "night_share", type = "double" },
     { name = "tenure_days", type = "double" },
   ]
+}
+
+variable "secret_reader_stages" {
+  description = "Stages allowed to read the HMAC key: those that pseudonymise raw ids (ingest) or look them up (serving)."
+  type        = list(string)
+  default     = ["ingest", "serving"]
 }

@@ -13,15 +13,46 @@ mock_provider "aws" {
   mock_data "aws_iam_session_context" {
     defaults = { issuer_arn = "arn:aws:iam::123456789012:user/deployer" }
   }
-  mock_resource "aws_s3_bucket" {
-    defaults = { arn = "arn:aws:s3:::mocked-bucket" }
-  }
   mock_resource "aws_kms_key" {
     defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/mock" }
   }
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
   }
+}
+
+# Distinct bucket ARNs, so policies can be traced back to their zone.
+override_resource {
+  target = aws_s3_bucket.zone["landing"]
+  values = { arn = "arn:aws:s3:::seg-test-landing" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["raw"]
+  values = { arn = "arn:aws:s3:::seg-test-raw" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["hot"]
+  values = { arn = "arn:aws:s3:::seg-test-hot" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["curated"]
+  values = { arn = "arn:aws:s3:::seg-test-curated" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["features"]
+  values = { arn = "arn:aws:s3:::seg-test-features" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["segments"]
+  values = { arn = "arn:aws:s3:::seg-test-segments" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["quarantine"]
+  values = { arn = "arn:aws:s3:::seg-test-quarantine" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["artifacts"]
+  values = { arn = "arn:aws:s3:::seg-test-artifacts" }
 }
 
 # Distinct role ARNs, so grants can be traced back to the stage they were made for.
@@ -162,7 +193,7 @@ run "each_role_is_granted_exactly_its_zones" {
   assert {
     condition = alltrue([for stage, expected in {
       ingest  = ["landing", "raw", "hot", "quarantine"]
-      etl     = ["raw", "hot", "artifacts", "curated", "features"]
+      etl     = ["raw", "hot", "artifacts", "curated", "features", "quarantine"]
       ml      = ["features", "artifacts", "segments"]
       serving = ["segments"]
       analyst = ["curated", "features", "segments"]
@@ -175,7 +206,7 @@ run "each_role_is_granted_exactly_its_zones" {
   assert {
     condition = alltrue([for stage, expected in {
       ingest  = ["raw", "hot", "quarantine"]
-      etl     = ["curated", "features"]
+      etl     = ["curated", "features", "quarantine"]
       ml      = ["segments"]
       serving = []
       analyst = []
@@ -186,16 +217,16 @@ run "each_role_is_granted_exactly_its_zones" {
   }
   assert {
     condition = toset([for k, p in aws_lakeformation_permissions.location : k]) == toset([
-      "ingest/raw", "ingest/hot", "ingest/quarantine", "etl/curated", "etl/features", "ml/segments"
+      "ingest/raw", "ingest/hot", "ingest/quarantine", "etl/curated", "etl/features", "etl/quarantine", "ml/segments"
     ])
     error_message = "data location access only for written zones"
   }
   # The IAM side agrees: S3 object writes only on written zones.
   assert {
     condition = toset(one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s.Resource if s.Sid == "WriteZones"])) == toset([
-      "${aws_s3_bucket.zone["curated"].arn}/*", "${aws_s3_bucket.zone["features"].arn}/*"
+      "${aws_s3_bucket.zone["curated"].arn}/*", "${aws_s3_bucket.zone["features"].arn}/*", "${aws_s3_bucket.zone["quarantine"].arn}/*"
     ])
-    error_message = "etl's IAM policy writes curated and features only"
+    error_message = "etl's IAM policy writes curated, features and quarantine only"
   }
   assert {
     condition     = length([for s in jsondecode(aws_iam_role_policy.stage_lake["serving"].policy).Statement : s if s.Sid == "WriteZones"]) == 0
@@ -234,4 +265,17 @@ run "lake_prefix_validated" {
     lake_prefix = "Bad_Prefix"
   }
   expect_failures = [var.lake_prefix]
+}
+
+run "only_ingest_and_serving_read_the_hmac_key" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(aws_iam_role_policy.hmac_secret)) == toset(["ingest", "serving"])
+    error_message = "only the stages handling raw ids read the HMAC key"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.hmac_secret["ingest"].policy).Statement[0].Resource == [aws_secretsmanager_secret.hmac.arn]
+    error_message = "the grant is scoped to the one secret"
+  }
 }
