@@ -79,10 +79,9 @@ class LocalDispatcher:
             self.values["glue_features_job_name"]: steps.run_features,
         }
 
-    def lambdas(self) -> dict[str, Callable[[dict[str, Any], Any], Any]]:
-        from segmentation.serving.publish import lambda_entry
-
-        return {self.values["publish_function_arn"]: lambda_entry}
+    def lambdas(self) -> dict[str, str]:
+        """Function ARN -> the ``lambdas/<name>`` directory whose handler runs it."""
+        return {self.values["publish_function_arn"]: "publish"}
 
     def __call__(self, resource: str, parameters: Any, context: dict[str, Any]) -> Any:
         if resource == GLUE_SYNC:
@@ -144,12 +143,14 @@ class LocalDispatcher:
         }
 
     def _lambda(self, parameters: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        from segmentation.local.lambda_runtime import invoke
+
         name = parameters.get("FunctionName")
-        handler = self.lambdas().get(name)
-        if handler is None:
+        function = self.lambdas().get(name)
+        if function is None:
             raise StatesError("Lambda.ResourceNotFoundException", f"no local function {name!r}")
         try:
-            payload = handler(parameters.get("Payload", {}), None)
+            payload = invoke(function, parameters.get("Payload", {}), function_arn=name)
         except Exception as exc:
             # Lambda reports an unhandled exception as an error named after its type.
             raise StatesError(
