@@ -12,6 +12,9 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from typing import Any
+
+from segmentation.config import Settings, get_settings
 
 MIN_KEY_BYTES = 32
 
@@ -60,3 +63,88 @@ def key_from_secret(secret: str) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise ValueError(f"HMAC secret too short: {len(key)} bytes, expected >= {MIN_KEY_BYTES}")
     return key
+
+
+# --- the key's home: Secrets Manager ------------------------------------------------------------
+# The key is read through Powertools' SecretsProvider, whose in-memory cache (max_age =
+# Settings.hmac_secret_max_age) keeps a warm Lambda from calling Secrets Manager per invocation
+# while still picking up a rotated key within minutes. ``parameters.get_secret`` is the same call
+# on a default provider whose client cannot be pointed at moto; one provider per endpoint is kept
+# here instead so the local stack reads the same secret from moto server.
+
+_PROVIDERS: dict[tuple[str | None, str], Any] = {}
+
+
+def _provider(settings: Settings) -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from segmentation.awsclients import client
+
+    cache_key = (settings.endpoint_url, settings.aws_region)
+    if cache_key not in _PROVIDERS:
+        _PROVIDERS[cache_key] = SecretsProvider(boto3_client=client("secretsmanager", settings))
+    return _PROVIDERS[cache_key]
+
+
+class KeyNotFoundError(RuntimeError):
+    """The HMAC secret does not exist yet; ``segmentation keygen`` creates it."""
+
+
+def load_anonymiser(settings: Settings | None = None, force_fetch: bool = False) -> Anonymiser:
+    """The anonymiser under the environment's key (Secrets Manager ``hmac_secret_name``).
+
+    The ingest Lambdas and the segment API both call this, so an id HMAC'd at ingest and the
+    same id HMAC'd at lookup give the same pseudonym.
+    """
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    settings = settings or get_settings()
+    try:
+        secret = _provider(settings).get(
+            settings.hmac_secret_name,
+            max_age=settings.hmac_secret_max_age,
+            force_fetch=force_fetch,
+        )
+    except GetParameterError as exc:
+        if "ResourceNotFound" in str(exc):
+            raise KeyNotFoundError(
+                f"secret {settings.hmac_secret_name!r} not found; create it with "
+                "`segmentation keygen`"
+            ) from None
+        raise
+    if isinstance(secret, bytes):
+        secret = secret.decode("ascii", "replace")
+    return Anonymiser(key_from_secret(str(secret)))
+
+
+def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
+    """Create the secret with a fresh key, or (``rotate``) put a new version; returns the action.
+
+    Rotating changes every pseudonym, so segments computed under the old key no longer match new
+    events: it is refused unless asked for explicitly. The key itself is never returned.
+    """
+    from segmentation.awsclients import client
+
+    settings = settings or get_settings()
+    sm = client("secretsmanager", settings)
+    name = settings.hmac_secret_name
+    try:
+        sm.describe_secret(SecretId=name)
+        exists = True
+    except sm.exceptions.ResourceNotFoundException:
+        exists = False
+    if exists and not rotate:
+        return "exists"
+    value = new_key().hex()
+    if exists:
+        sm.put_secret_value(SecretId=name, SecretString=value)
+        action = "rotated"
+    else:
+        sm.create_secret(
+            Name=name,
+            SecretString=value,
+            Description="HMAC-SHA256 key that pseudonymises user ids (segmentation).",
+        )
+        action = "created"
+    _PROVIDERS.clear()  # the next load must not serve the old key from cache
+    return action

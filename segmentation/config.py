@@ -57,12 +57,53 @@ class Settings(BaseSettings):
     mlflow_experiment: str = Field("segmentation", description="MLflow experiment name.")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka / MSK bootstrap servers.")
     kafka_topic: str = Field("raw-events", description="Topic the producers write raw events to.")
+    kafka_consumer_group: str = Field(
+        "segmentation-ingest",
+        description="Consumer group of the ingest (local poller; on AWS the event source mapping).",
+    )
+    ingest_batch_size: int = Field(
+        1000,
+        ge=1,
+        le=10000,
+        description="Most records per ingest invocation (the event source mapping's BatchSize).",
+    )
+    ingest_batch_window_seconds: float = Field(
+        0.5,
+        ge=0,
+        le=300,
+        description="Longest wait to fill a batch (the event source mapping's "
+        "MaximumBatchingWindowInSeconds).",
+    )
+    ingest_max_record_bytes: int = Field(
+        65536,
+        ge=1024,
+        description="Kafka record values larger than this are quarantined unparsed (an event is "
+        "well under 2 KiB).",
+    )
+    batch_chunk_rows: int = Field(
+        50000,
+        ge=100,
+        description="Rows per chunk when batch ingest streams a landing file (bounds memory).",
+    )
     feature_window_days: int = Field(
         90, ge=1, le=3650, description="Days of history that features are computed over."
     )
     segments_table: str = Field(
         "segmentation-segments",
         description="DynamoDB table holding user_anon_id -> segment, per model version.",
+    )
+    segments_retention_days: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="Days a superseded model version stays readable in DynamoDB before TTL "
+        "removes it (the current version never expires).",
+    )
+    segments_pointer_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Seconds a warm segment API caches the current-model-version pointer.",
     )
     moto_port: int = Field(5000, ge=1, le=65535, description="Port of the local moto server.")
     mlflow_port: int = Field(5001, ge=1, le=65535, description="Port of the local MLflow server.")

@@ -1,0 +1,33 @@
+"""boto3 clients that honour the configured endpoint (moto server locally, real AWS otherwise).
+
+Every module that talks to AWS takes its clients from here, so pointing the whole system at moto
+is one setting (``SEG_AWS_ENDPOINT_URL`` or the SDK's ``AWS_ENDPOINT_URL``) and never a code path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from segmentation.config import Settings, get_settings
+
+
+def client(service: str, settings: Settings | None = None, **config: Any) -> Any:
+    """A boto3 client for ``service`` in the configured region and endpoint.
+
+    S3 uses path-style addressing when an endpoint is set: moto and LocalStack listen on one
+    host, where virtual-hosted bucket names would not resolve.
+    """
+    settings = settings or get_settings()
+    endpoint = settings.endpoint_url
+    options: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}, **config}
+    if endpoint and service == "s3":
+        options.setdefault("s3", {"addressing_style": "path"})
+    return boto3.client(
+        service,
+        region_name=settings.aws_region,
+        endpoint_url=endpoint,
+        config=Config(**options),
+    )
