@@ -28,7 +28,7 @@ LINT_TARGETS += tf-fmt-check tf-validate checkov
 CLEAN_TARGETS += tf-clean
 
 .PHONY: tf-cli-config tf-init tf-fmt tf-fmt-check tf-validate tf-test checkov package \
-	package-lambdas package-layer package-wheel package-scripts package-emr-venv \
+	package-lambdas package-layer package-wheel package-deps package-scripts package-emr-venv \
 	tf-local-apply tf-local-destroy tf-clean
 
 tf-cli-config:  ## write the Terraform CLI config that installs providers from TF_PLUGIN_MIRROR
@@ -75,14 +75,14 @@ checkov:  ## static security checks over the Terraform (skips are inline, each w
 package:  ## build Lambda zips, the dependency layer, the core wheel and the Glue/EMR scripts into build/
 	$(PYTHON) tools/package.py all
 
-package-lambdas package-layer package-wheel package-scripts: package-%:
+package-lambdas package-layer package-wheel package-scripts package-deps: package-%:
 	$(PYTHON) tools/package.py $*
 
 package-emr-venv:  ## build the EMR Serverless Python venv archive (needs Docker; Amazon Linux 2023)
 	$(PYTHON) tools/package.py emr-venv
 
 tf-local-apply: tf-init  ## apply terraform/envs/local against the moto server at MOTO_ENDPOINT
-	$(PYTHON) tools/package.py lambdas wheel scripts layer-local
+	$(PYTHON) tools/package.py lambdas scripts
 	$(TF) -chdir=$(TF_ROOT)/envs/local apply -input=false -auto-approve -var aws_endpoint=$(MOTO_ENDPOINT)
 
 tf-local-destroy: tf-init  ## destroy what tf-local-apply created

@@ -52,3 +52,8 @@ output "function_security_group_id" {
   description = "Security group of the ingest functions (null outside a VPC)."
   value       = local.in_vpc ? aws_security_group.functions[0].id : null
 }
+
+output "failure_queue_name" {
+  description = "Name of the failure queue (CloudWatch QueueName dimension)."
+  value       = aws_sqs_queue.failures.name
+}
