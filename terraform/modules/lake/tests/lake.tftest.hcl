@@ -83,7 +83,7 @@ variables {
   hmac_secret_name = "seg/hmac-key"
 }
 
-run "buckets_follow_settings_naming" {
+run "zone_buckets" {
   command = apply
 
   assert {
@@ -94,10 +94,6 @@ run "buckets_follow_settings_naming" {
     condition     = alltrue([for b in aws_s3_bucket.zone : !b.force_destroy])
     error_message = "buckets must not be force-destroyable by default"
   }
-}
-
-run "encryption_versioning_and_public_access" {
-  command = apply
 
   assert {
     condition = alltrue([for z, c in aws_s3_bucket_server_side_encryption_configuration.zone :
@@ -130,10 +126,6 @@ run "encryption_versioning_and_public_access" {
     condition     = aws_secretsmanager_secret.hmac.kms_key_id != null && aws_secretsmanager_secret.hmac.name == "seg/hmac-key"
     error_message = "the HMAC secret is KMS-encrypted and named after SEG_HMAC_SECRET_NAME"
   }
-}
-
-run "tls_only_bucket_policies" {
-  command = apply
 
   assert {
     condition = alltrue([for p in aws_s3_bucket_policy.zone :
@@ -146,10 +138,6 @@ run "tls_only_bucket_policies" {
     condition     = length(aws_s3_bucket_policy.zone) == 8
     error_message = "TLS-only policy on all eight buckets"
   }
-}
-
-run "lifecycle_rules" {
-  command = apply
 
   assert {
     condition     = one([for r in aws_s3_bucket_lifecycle_configuration.zone["hot"].rule : r.expiration[0].days if r.id == "expire-hot"]) == 14
@@ -165,7 +153,7 @@ run "lifecycle_rules" {
   }
 }
 
-run "catalog_databases_and_tables" {
+run "catalog_and_lake_formation" {
   command = apply
 
   assert {
@@ -183,6 +171,23 @@ run "catalog_databases_and_tables" {
   assert {
     condition     = !contains([for c in one(aws_glue_catalog_table.this["curated_events"].storage_descriptor).columns : c.name], "user_id")
     error_message = "no raw user id column in the lake"
+  }
+
+  assert {
+    condition     = length(aws_lakeformation_resource.zone) == 8 && alltrue([for r in aws_lakeformation_resource.zone : r.role_arn == aws_iam_role.lakeformation.arn])
+    error_message = "every zone bucket is registered with Lake Formation through its role"
+  }
+  assert {
+    condition     = contains(aws_lakeformation_data_lake_settings.this.admins, "arn:aws:iam::123456789012:user/deployer")
+    error_message = "the deployer administers the lake"
+  }
+  assert {
+    condition     = toset(aws_lakeformation_lf_tag.zone.values) == toset(["landing", "raw", "hot", "curated", "features", "segments", "quarantine", "artifacts"])
+    error_message = "LF-tag zone has a value per zone"
+  }
+  assert {
+    condition     = one([for t in aws_lakeformation_resource_lf_tags.database["landing"].lf_tag : t.value if t.key == "sensitivity"]) == "restricted"
+    error_message = "landing may hold raw ids: sensitivity restricted"
   }
 }
 
@@ -236,39 +241,6 @@ run "each_role_is_granted_exactly_its_zones" {
     condition     = jsondecode(aws_iam_role.stage["ml"].assume_role_policy).Statement[0].Principal.Service == ["emr-serverless.amazonaws.com"]
     error_message = "the ml role is assumed by EMR Serverless"
   }
-}
-
-run "lake_formation_registration_and_tags" {
-  command = apply
-
-  assert {
-    condition     = length(aws_lakeformation_resource.zone) == 8 && alltrue([for r in aws_lakeformation_resource.zone : r.role_arn == aws_iam_role.lakeformation.arn])
-    error_message = "every zone bucket is registered with Lake Formation through its role"
-  }
-  assert {
-    condition     = contains(aws_lakeformation_data_lake_settings.this.admins, "arn:aws:iam::123456789012:user/deployer")
-    error_message = "the deployer administers the lake"
-  }
-  assert {
-    condition     = toset(aws_lakeformation_lf_tag.zone.values) == toset(["landing", "raw", "hot", "curated", "features", "segments", "quarantine", "artifacts"])
-    error_message = "LF-tag zone has a value per zone"
-  }
-  assert {
-    condition     = one([for t in aws_lakeformation_resource_lf_tags.database["landing"].lf_tag : t.value if t.key == "sensitivity"]) == "restricted"
-    error_message = "landing may hold raw ids: sensitivity restricted"
-  }
-}
-
-run "lake_prefix_validated" {
-  command = plan
-  variables {
-    lake_prefix = "Bad_Prefix"
-  }
-  expect_failures = [var.lake_prefix]
-}
-
-run "only_ingest_and_serving_read_the_hmac_key" {
-  command = apply
 
   assert {
     condition     = toset(keys(aws_iam_role_policy.hmac_secret)) == toset(["ingest", "serving"])
@@ -278,4 +250,12 @@ run "only_ingest_and_serving_read_the_hmac_key" {
     condition     = jsondecode(aws_iam_role_policy.hmac_secret["ingest"].policy).Statement[0].Resource == [aws_secretsmanager_secret.hmac.arn]
     error_message = "the grant is scoped to the one secret"
   }
+}
+
+run "lake_prefix_validated" {
+  command = plan
+  variables {
+    lake_prefix = "Bad_Prefix"
+  }
+  expect_failures = [var.lake_prefix]
 }
