@@ -104,6 +104,19 @@ class Settings(BaseSettings):
         8, ge=1, description="spark.sql.shuffle.partitions of the local Spark session."
     )
     spark_driver_memory: str = Field("2g", description="Driver memory of the local Spark session.")
+    segments_retention_days: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="Days a superseded model version stays readable in DynamoDB before TTL "
+        "removes it (the current version never expires).",
+    )
+    segments_pointer_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Seconds a warm segment API caches the current-model-version pointer.",
+    )
     moto_port: int = Field(5000, ge=1, le=65535, description="Port of the local moto server.")
     mlflow_port: int = Field(5001, ge=1, le=65535, description="Port of the local MLflow server.")
     broker_port: int = Field(9092, ge=1, le=65535, description="Port of the local Kafka broker.")

@@ -1,0 +1,1 @@
+"""Serving: publish segments to DynamoDB and answer segment lookups (the API)."""

@@ -1,0 +1,98 @@
+"""Read a model version's segment map and profiles from the segments zone, in bounded memory.
+
+The segment map is Parquet (possibly many part files, as Spark writes it); it is streamed as
+record batches through pyarrow's S3 filesystem, so publishing a million users never holds them
+all in a Lambda's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from segmentation.config import Settings
+from segmentation.lake import LakePaths
+
+SEGMENT_MAP_COLUMNS = ("user_anon_id", "segment_id", "segment_name")
+
+
+def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
+    """pyarrow's S3 client on the configured endpoint (moto locally), region pinned."""
+    options: dict[str, Any] = {"region": settings.aws_region}
+    endpoint = settings.endpoint_url
+    if endpoint:
+        parsed = urlparse(endpoint)
+        options["endpoint_override"] = parsed.netloc
+        options["scheme"] = parsed.scheme or "http"
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        options["access_key"] = os.environ["AWS_ACCESS_KEY_ID"]
+        options["secret_key"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+        if os.environ.get("AWS_SESSION_TOKEN"):
+            options["session_token"] = os.environ["AWS_SESSION_TOKEN"]
+    return pafs.S3FileSystem(**options)
+
+
+def _strip_scheme(uri: str) -> str:
+    return uri.split("://", 1)[1] if "://" in uri else uri
+
+
+def iter_segment_map(
+    settings: Settings,
+    model_version: str,
+    batch_size: int = 5000,
+    filesystem: pafs.FileSystem | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of (user_anon_id, segment_id, segment_name) of one model version."""
+    fs = filesystem or s3_filesystem(settings)
+    uri = LakePaths(settings).segment_map(model_version)
+    path = _strip_scheme(uri)
+    info = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=True))
+    files = [
+        f.path
+        for f in info
+        if f.type == pafs.FileType.File
+        and not f.base_name.startswith(("_", "."))
+        and f.size
+        and f.size > 0
+    ]
+    if not files:
+        raise FileNotFoundError(f"no segment map for model version {model_version!r} at {uri}")
+    dataset = ds.dataset(files, filesystem=fs, format="parquet")
+    missing = [c for c in SEGMENT_MAP_COLUMNS if c not in dataset.schema.names]
+    if missing:
+        raise ValueError(
+            f"segment map at {uri} lacks column(s) {', '.join(missing)}; expected "
+            f"{', '.join(SEGMENT_MAP_COLUMNS)}"
+        )
+    yield from dataset.to_batches(columns=list(SEGMENT_MAP_COLUMNS), batch_size=batch_size)
+
+
+def read_profiles(
+    settings: Settings, model_version: str, filesystem: pafs.FileSystem | None = None
+) -> list[dict[str, Any]]:
+    """The version's segment profiles as a list of dicts, each with at least ``segment_id``.
+
+    Accepts the JSON either as a list of segments or as an object with a ``segments`` list."""
+    fs = filesystem or s3_filesystem(settings)
+    uri = LakePaths(settings).profiles(model_version)
+    try:
+        with fs.open_input_stream(_strip_scheme(uri)) as stream:
+            doc = json.loads(stream.read())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no segment profiles for {model_version!r} at {uri}") from None
+    segments = doc.get("segments") if isinstance(doc, dict) else doc
+    if not isinstance(segments, list) or not all(
+        isinstance(s, dict) and "segment_id" in s for s in segments
+    ):
+        raise ValueError(
+            f"profiles at {uri} must be a list of segments (or {{'segments': [...]}}), each "
+            "with a segment_id"
+        )
+    return segments

@@ -1,0 +1,308 @@
+"""Publish a model version's segments to DynamoDB, then make it the current version.
+
+Order matters for readers: every user item and segment profile of the version is written first,
+the version is marked complete, and only then is the ``META/CURRENT`` pointer flipped (with a
+condition, so two concurrent publishes cannot interleave). Lookups read the pointer first and then
+only keys of that version, so they see the old version or the new one, never half of one. The
+superseded version is retired afterwards (TTL set on its items); see :mod:`.table`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from segmentation.config import Settings, get_settings
+from segmentation.serving import table as t
+from segmentation.serving.lake_reader import iter_segment_map, read_profiles
+
+log = logging.getLogger(__name__)
+
+MODEL_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+#: A version still "loading" after this long was abandoned by a failed publish and is retired.
+STALE_LOADING = timedelta(hours=6)
+
+
+class ConcurrentPublishError(RuntimeError):
+    """The current-version pointer changed while this publish ran; retrying re-publishes."""
+
+
+@dataclass
+class PublishResult:
+    model_version: str
+    users: int
+    segments: int
+    previous_version: str | None
+    retired: list[str] = field(default_factory=list)
+    items_written: int = 0
+    batch_retries: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate_model_version(model_version: Any) -> str:
+    if not isinstance(model_version, str) or not MODEL_VERSION_RE.match(model_version):
+        raise ValueError(
+            "model_version must be 1-128 characters of letters, digits and . _ : - "
+            f"(starting with a letter or digit), got {model_version!r}"
+        )
+    return model_version
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _segment_item(
+    model_version: str, seg: dict[str, Any], size: int, total: int, name_from_map: str | None
+) -> dict[str, Any]:
+    """The profile item of one segment, normalising the names the cluster step may use."""
+    sid = int(seg["segment_id"])
+    name = seg.get("segment_name") or seg.get("name") or name_from_map or f"segment {sid}"
+    return {
+        **t.segment_key(model_version, sid),
+        "model_version": model_version,
+        "segment_id": sid,
+        "segment_name": str(name),
+        "size": size,
+        "share": round(size / total, 6) if total else 0.0,
+        "profile": seg.get("profile") or seg.get("features") or seg.get("centroid") or {},
+        "summary": str(seg.get("summary") or seg.get("description") or ""),
+        "actions": list(seg.get("recommended_actions") or seg.get("actions") or []),
+    }
+
+
+class Publisher:
+    """Loads versions into the segments table; one instance per invocation."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        dynamo: Any = None,
+        filesystem: Any = None,
+        now: datetime | None = None,
+    ) -> None:
+        from segmentation.awsclients import client
+
+        self.settings = settings
+        self.dynamo = dynamo or client("dynamodb", settings)
+        self.fs = filesystem
+        self.table = settings.segments_table
+        self.now = now or datetime.now(UTC)
+
+    # -- reads ----------------------------------------------------------------------------
+    def current(self) -> dict[str, Any] | None:
+        resp = self.dynamo.get_item(
+            TableName=self.table, Key=t.serialize(t.CURRENT_KEY), ConsistentRead=True
+        )
+        return t.deserialize(resp["Item"]) if "Item" in resp else None
+
+    def versions(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :v)",
+            "ExpressionAttributeValues": {":pk": {"S": t.META_PK}, ":v": {"S": "VERSION#"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.dynamo.query(**kwargs)
+            out += [t.deserialize(i) for i in resp.get("Items", [])]
+            if "LastEvaluatedKey" not in resp:
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    # -- writes ---------------------------------------------------------------------------
+    def _put(self, item: dict[str, Any], **kwargs: Any) -> None:
+        self.dynamo.put_item(TableName=self.table, Item=t.serialize(item), **kwargs)
+
+    def _load_version(
+        self, model_version: str, writer: t.BatchWriter, expires_at: int | None
+    ) -> tuple[int, Counter[int], dict[int, str]]:
+        """Write every user item (and then every segment item) of one version."""
+        sizes: Counter[int] = Counter()
+        names: dict[int, str] = {}
+        users = 0
+        extra = {"expires_at": expires_at} if expires_at else {}
+        for batch in iter_segment_map(self.settings, model_version, filesystem=self.fs):
+            cols = batch.to_pydict()
+            for n, (anon, sid, name) in enumerate(
+                zip(cols["user_anon_id"], cols["segment_id"], cols["segment_name"], strict=True)
+            ):
+                if not anon or sid is None:
+                    raise ValueError(
+                        f"segment map of {model_version!r}: row {users + n} has no "
+                        "user_anon_id or segment_id; refusing to publish a partial map"
+                    )
+                sid = int(sid)
+                sizes[sid] += 1
+                if name is not None:
+                    names.setdefault(sid, str(name))
+                writer.put(
+                    {
+                        **t.user_key(str(anon), model_version),
+                        "segment_id": sid,
+                        "segment_name": names.get(sid, f"segment {sid}"),
+                        "model_version": model_version,
+                        **extra,
+                    }
+                )
+            users += batch.num_rows
+        try:
+            profiles = {
+                int(p["segment_id"]): p
+                for p in read_profiles(self.settings, model_version, filesystem=self.fs)
+            }
+        except FileNotFoundError:
+            if expires_at is None:
+                raise
+            profiles = {}  # retiring an old version whose profiles are gone: items still expire
+        for sid in sorted(set(sizes) | set(profiles)):
+            seg = profiles.get(sid, {"segment_id": sid})
+            item = _segment_item(model_version, seg, sizes.get(sid, 0), users, names.get(sid))
+            writer.put({**item, **extra})
+        writer.flush()
+        return users, sizes, names
+
+    def publish(self, model_version: str) -> PublishResult:
+        t0 = time.monotonic()
+        model_version = validate_model_version(model_version)
+        before = self.current()
+        self._put(
+            {
+                **t.version_key(model_version),
+                "model_version": model_version,
+                "status": "loading",
+                "started_at": _iso(self.now),
+            }
+        )
+        writer = t.BatchWriter(self.dynamo, self.table)
+        users, sizes, _ = self._load_version(model_version, writer, expires_at=None)
+        if users == 0:
+            raise ValueError(f"segment map of {model_version!r} is empty; nothing to publish")
+        published_at = _iso(datetime.now(UTC))
+        self._put(
+            {
+                **t.version_key(model_version),
+                "model_version": model_version,
+                "status": "complete",
+                "started_at": _iso(self.now),
+                "published_at": published_at,
+                "users": users,
+                "segments": len(sizes),
+            }
+        )
+        previous = before.get("model_version") if before else None
+        if previous == model_version:  # a retry after the flip already happened
+            previous = before.get("previous_version") if before else None
+        self._flip(model_version, before, previous, users, len(sizes), published_at)
+        retired = self._retire_superseded(model_version)
+        result = PublishResult(
+            model_version=model_version,
+            users=users,
+            segments=len(sizes),
+            previous_version=previous,
+            retired=retired,
+            items_written=writer.written,
+            batch_retries=writer.retries,
+            seconds=round(time.monotonic() - t0, 3),
+        )
+        log.info(
+            "published model version %s: %d users, %d segments", model_version, users, len(sizes)
+        )
+        return result
+
+    def _flip(
+        self,
+        model_version: str,
+        before: dict[str, Any] | None,
+        previous: str | None,
+        users: int,
+        segments: int,
+        published_at: str,
+    ) -> None:
+        item = {
+            **t.CURRENT_KEY,
+            "model_version": model_version,
+            "published_at": published_at,
+            "users": users,
+            "segments": segments,
+        }
+        if previous:
+            item["previous_version"] = previous
+        if before is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "model_version = :seen",
+                "ExpressionAttributeValues": {":seen": {"S": before["model_version"]}},
+            }
+        try:
+            self._put(item, **condition)
+        except self.dynamo.exceptions.ConditionalCheckFailedException:
+            raise ConcurrentPublishError(
+                f"the current model version changed while publishing {model_version!r}; "
+                "another publish ran concurrently"
+            ) from None
+
+    def _retire_superseded(self, current: str) -> list[str]:
+        """Set TTL on every other version that is complete (or abandoned while loading)."""
+        retired = []
+        expires_at = int(
+            (self.now + timedelta(days=self.settings.segments_retention_days)).timestamp()
+        )
+        for v in self.versions():
+            version = v["model_version"]
+            if version == current or v.get("status") == "retired":
+                continue
+            if v.get("status") == "loading":
+                started = datetime.fromisoformat(v.get("started_at", _iso(self.now)))
+                if self.now - started < STALE_LOADING:
+                    continue  # may be another publish in flight
+            self.retire(version, expires_at)
+            retired.append(version)
+        return retired
+
+    def retire(self, model_version: str, expires_at: int) -> None:
+        """Re-write a version's items with ``expires_at`` so DynamoDB's TTL removes them."""
+        writer = t.BatchWriter(self.dynamo, self.table)
+        try:
+            self._load_version(model_version, writer, expires_at=expires_at)
+        except FileNotFoundError as exc:
+            log.warning(
+                "cannot retire %s item by item (%s); only its registry entry expires",
+                model_version,
+                exc,
+            )
+        self._put(
+            {
+                **t.version_key(model_version),
+                "model_version": model_version,
+                "status": "retired",
+                "retired_at": _iso(self.now),
+                "expires_at": expires_at,
+            }
+        )
+
+
+def publish(model_version: str, settings: Settings | None = None, **kwargs: Any) -> PublishResult:
+    """Load ``model_version`` from the lake into DynamoDB and make it current."""
+    return Publisher(settings or get_settings(), **kwargs).publish(model_version)
+
+
+def lambda_entry(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The publish Lambda's body: event ``{"model_version", "lake_prefix"?, "run_id"?}``."""
+    if not isinstance(event, dict):
+        raise ValueError("publish event must be a JSON object with a model_version")
+    settings = get_settings()
+    prefix = event.get("lake_prefix")
+    if prefix and prefix != settings.lake_prefix:
+        settings = settings.model_copy(update={"lake_prefix": str(prefix)})
+    return publish(event.get("model_version"), settings).to_dict()  # type: ignore[arg-type]

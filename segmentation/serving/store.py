@@ -1,0 +1,88 @@
+"""Read side of the segments table: the current version, a user's segment, the segment list.
+
+A warm Lambda keeps the current-version pointer for ``segments_pointer_cache_seconds`` and each
+version's (few) segment profiles for good, so a lookup is one GetItem. A superseded version stays
+readable for ``segments_retention_days``, far longer than the pointer cache, so a cached pointer
+never points at deleted items.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from segmentation.config import Settings
+from segmentation.serving import table as t
+
+
+class NoCurrentVersion(LookupError):
+    """Nothing has been published yet."""
+
+
+class SegmentStore:
+    def __init__(self, settings: Settings, dynamo: Any = None) -> None:
+        from segmentation.awsclients import client
+
+        self.settings = settings
+        self.dynamo = dynamo or client("dynamodb", settings)
+        self.table = settings.segments_table
+        self._lock = threading.Lock()
+        self._pointer: dict[str, Any] | None = None
+        self._pointer_at = 0.0
+        self._segments: dict[str, dict[int, dict[str, Any]]] = {}
+
+    def _get(self, key: dict[str, str], consistent: bool = False) -> dict[str, Any] | None:
+        resp = self.dynamo.get_item(
+            TableName=self.table, Key=t.serialize(key), ConsistentRead=consistent
+        )
+        return t.deserialize(resp["Item"]) if "Item" in resp else None
+
+    def current(self, refresh: bool = False) -> dict[str, Any]:
+        """The ``META/CURRENT`` pointer (cached); :class:`NoCurrentVersion` before any publish."""
+        with self._lock:
+            fresh = (
+                time.monotonic() - self._pointer_at < self.settings.segments_pointer_cache_seconds
+            )
+            if refresh or self._pointer is None or not fresh:
+                self._pointer = self._get(t.CURRENT_KEY)
+                self._pointer_at = time.monotonic()
+            pointer = self._pointer
+        if pointer is None:
+            raise NoCurrentVersion("no model version has been published yet")
+        return pointer
+
+    def segments(self, model_version: str) -> dict[int, dict[str, Any]]:
+        """Every segment profile of a version, by segment id (cached per version: immutable)."""
+        cached = self._segments.get(model_version)
+        if cached is not None:
+            return cached
+        items: dict[int, dict[str, Any]] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"MODEL#{model_version}"},
+                ":s": {"S": "SEGMENT#"},
+            },
+        }
+        while True:
+            resp = self.dynamo.query(**kwargs)
+            for raw in resp.get("Items", []):
+                item = t.deserialize(raw)
+                items[int(item["segment_id"])] = item
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        with self._lock:
+            self._segments[model_version] = items
+        return items
+
+    def user_segment(self, user_anon_id: str) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+        """(model version, user item, segment profile) of a pseudonymised user, or None."""
+        version = self.current()["model_version"]
+        item = self._get(t.user_key(user_anon_id, version))
+        if item is None:
+            return None
+        profile = self.segments(version).get(int(item["segment_id"]), {})
+        return version, item, profile

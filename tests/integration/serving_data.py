@@ -1,0 +1,94 @@
+"""Small segment maps and profiles written to the moto lake, the way the cluster step writes them
+(Spark part files under segment_map/model_version=<v>/ plus a _SUCCESS marker)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from segmentation.anonymise import Anonymiser
+from segmentation.awsclients import client
+from segmentation.config import ZONES, Settings
+from segmentation.serving.table import ensure_table
+
+KEY = bytes(range(32))
+NAMES = {0: "Binge watchers", 1: "Casual browsers", 2: "Premium buyers"}
+
+
+def raw_ids(n: int) -> list[str]:
+    return [f"user-{i:05d}" for i in range(n)]
+
+
+def segment_of(i: int) -> int:
+    return i % 3
+
+
+def make_stack(settings: Settings) -> None:
+    s3 = client("s3", settings)
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    for zone in ZONES:
+        if settings.bucket(zone) not in existing:
+            s3.create_bucket(Bucket=settings.bucket(zone))
+    ensure_table(client("dynamodb", settings), settings)
+
+
+def write_version(
+    settings: Settings,
+    model_version: str,
+    n_users: int,
+    *,
+    anonymiser: Anonymiser | None = None,
+    shift: int = 0,
+    parts: int = 2,
+    with_profiles: bool = True,
+) -> dict[str, int]:
+    """Write a segment map of ``n_users`` (ids HMAC'd like ingest) and its profiles; returns
+    raw id -> segment id so tests know the truth."""
+    anon = anonymiser or Anonymiser(KEY)
+    ids = raw_ids(n_users)
+    truth = {u: (segment_of(i) + shift) % 3 for i, u in enumerate(ids)}
+    s3 = client("s3", settings)
+    bucket = settings.bucket("segments")
+    prefix = f"segment_map/model_version={model_version}"
+    chunk = max(1, -(-n_users // parts))
+    for p in range(parts):
+        sl = ids[p * chunk : (p + 1) * chunk]
+        if not sl:
+            continue
+        table = pa.table(
+            {
+                "user_anon_id": anon.anon_many(sl),
+                "segment_id": pa.array([truth[u] for u in sl], pa.int32()),
+                "segment_name": [NAMES[truth[u]] for u in sl],
+            }
+        )
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        s3.put_object(
+            Bucket=bucket, Key=f"{prefix}/part-{p:05d}.snappy.parquet", Body=buf.getvalue()
+        )
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/_SUCCESS", Body=b"")
+    if with_profiles:
+        profiles: dict[str, Any] = {
+            "model_version": model_version,
+            "segments": [
+                {
+                    "segment_id": sid,
+                    "segment_name": name,
+                    "profile": {"recency_days": 3.5 + sid, "monetary": 12.25 * sid},
+                    "summary": f"{name}: a short description",
+                    "recommended_actions": [f"action for {name}"],
+                }
+                for sid, name in NAMES.items()
+            ],
+        }
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"profiles/model_version={model_version}/profiles.json",
+            Body=json.dumps(profiles).encode(),
+        )
+    return truth

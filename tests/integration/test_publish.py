@@ -1,0 +1,170 @@
+"""Publish against moto: versioned items, pointer flip after the load, retirement by TTL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from serving_data import KEY, make_stack, write_version
+
+from segmentation.anonymise import Anonymiser
+from segmentation.awsclients import client
+from segmentation.config import Settings, get_settings
+from segmentation.serving import table as t
+from segmentation.serving.publish import ConcurrentPublishError, Publisher, publish
+
+pytestmark = pytest.mark.moto
+
+
+@pytest.fixture
+def settings(moto_env: str) -> Settings:
+    s = get_settings()
+    make_stack(s)
+    return s
+
+
+def get(settings: Settings, key: dict[str, str]) -> dict[str, Any] | None:
+    resp = client("dynamodb", settings).get_item(
+        TableName=settings.segments_table, Key=t.serialize(key)
+    )
+    return t.deserialize(resp["Item"]) if "Item" in resp else None
+
+
+def test_publish_loads_every_user_and_flips_the_pointer(settings: Settings) -> None:
+    truth = write_version(settings, "v1", 120)
+    result = publish("v1", settings)
+    assert (result.model_version, result.users, result.segments) == ("v1", 120, 3)
+    assert result.previous_version is None
+    anon = Anonymiser(KEY)
+    for raw, seg in truth.items():
+        item = get(settings, t.user_key(anon.anon(raw), "v1"))
+        assert item is not None and item["segment_id"] == seg
+        assert "expires_at" not in item  # the current version never expires
+    current = get(settings, t.CURRENT_KEY)
+    assert current["model_version"] == "v1" and current["users"] == 120
+    seg1 = get(settings, t.segment_key("v1", 1))
+    assert seg1["size"] == 40 and seg1["segment_name"] == "Casual browsers"
+    assert seg1["actions"] == ["action for Casual browsers"]
+    assert seg1["profile"]["recency_days"] == 4.5
+    assert get(settings, t.version_key("v1"))["status"] == "complete"
+
+
+def test_second_version_becomes_current_and_the_first_expires(settings: Settings) -> None:
+    write_version(settings, "v1", 30)
+    publish("v1", settings)
+    truth2 = write_version(settings, "v2", 30, shift=1)
+    now = datetime.now(UTC)
+    result = Publisher(settings, now=now).publish("v2")
+    assert result.previous_version == "v1" and result.retired == ["v1"]
+    assert get(settings, t.CURRENT_KEY)["model_version"] == "v2"
+    anon = Anonymiser(KEY)
+    raw = next(iter(truth2))
+    old = get(settings, t.user_key(anon.anon(raw), "v1"))
+    new = get(settings, t.user_key(anon.anon(raw), "v2"))
+    expected_expiry = int((now + timedelta(days=settings.segments_retention_days)).timestamp())
+    assert old["expires_at"] == expected_expiry
+    assert get(settings, t.segment_key("v1", 0))["expires_at"] == expected_expiry
+    assert "expires_at" not in new and new["segment_id"] == truth2[raw]
+    assert get(settings, t.version_key("v1"))["status"] == "retired"
+    ttl = client("dynamodb", settings).describe_time_to_live(TableName=settings.segments_table)
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+
+
+def test_republishing_the_current_version_is_idempotent(settings: Settings) -> None:
+    write_version(settings, "v1", 10)
+    publish("v1", settings)
+    write_version(settings, "v2", 10)
+    publish("v2", settings)
+    again = publish("v2", settings)  # e.g. the Step Functions retry after a timeout
+    assert again.previous_version == "v1" and again.retired == []
+    assert get(settings, t.CURRENT_KEY)["model_version"] == "v2"
+
+
+def test_pointer_is_not_flipped_when_the_load_fails(settings: Settings) -> None:
+    write_version(settings, "v1", 10)
+    publish("v1", settings)
+    with pytest.raises(FileNotFoundError, match="no segment map for model version 'v9'"):
+        publish("v9", settings)
+    assert get(settings, t.CURRENT_KEY)["model_version"] == "v1"
+    assert get(settings, t.version_key("v9"))["status"] == "loading"
+
+
+def test_missing_profiles_fail_the_publish(settings: Settings) -> None:
+    write_version(settings, "v1", 10, with_profiles=False)
+    with pytest.raises(FileNotFoundError, match="profiles"):
+        publish("v1", settings)
+    assert get(settings, t.CURRENT_KEY) is None
+
+
+def test_concurrent_flip_is_detected(settings: Settings) -> None:
+    write_version(settings, "v1", 10)
+    write_version(settings, "v2", 10)
+    publish("v1", settings)
+    p = Publisher(settings)
+    original = p.current
+
+    def racing() -> dict[str, Any] | None:
+        seen = original()
+        publish("v2", settings)  # another publish flips the pointer meanwhile
+        return seen
+
+    p.current = racing  # type: ignore[method-assign]
+    with pytest.raises(ConcurrentPublishError):
+        p.publish("v1")
+    assert get(settings, t.CURRENT_KEY)["model_version"] == "v2"
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "../x", "x" * 200, None, 3])
+def test_bad_model_version_is_rejected(settings: Settings, bad: Any) -> None:
+    with pytest.raises(ValueError, match="model_version must be"):
+        publish(bad, settings)
+
+
+def test_publish_lambda_handler(settings: Settings) -> None:
+    from segmentation.local.lambda_runtime import invoke
+
+    write_version(settings, "v1", 12)
+    out = invoke("publish", {"model_version": "v1", "lake_prefix": settings.lake_prefix})
+    assert out["users"] == 12 and out["segments"] == 3
+
+
+def test_unprocessed_items_are_retried_with_backoff() -> None:
+    """Throttling inside a batch: DynamoDB returns UnprocessedItems; they must be re-sent."""
+    dynamo = client("dynamodb", Settings(aws_endpoint_url="http://127.0.0.1:1"))
+    sleeps: list[float] = []
+    writer = t.BatchWriter(dynamo, "tbl", sleep=sleeps.append)
+    items = [{"pk": f"USER#{i}", "sk": "V#1", "segment_id": 1} for i in range(3)]
+    reqs = [{"PutRequest": {"Item": t.serialize(i)}} for i in items]
+    with Stubber(dynamo) as stub:
+        stub.add_response(
+            "batch_write_item",
+            {"UnprocessedItems": {"tbl": reqs[1:]}},
+            {"RequestItems": {"tbl": reqs}},
+        )
+        stub.add_response(
+            "batch_write_item",
+            {"UnprocessedItems": {"tbl": reqs[2:]}},
+            {"RequestItems": {"tbl": reqs[1:]}},
+        )
+        stub.add_response(
+            "batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": {"tbl": reqs[2:]}}
+        )
+        with writer:
+            writer.put_many(items)
+        stub.assert_no_pending_responses()
+    assert writer.written == 3 and writer.retries == 2 and len(sleeps) == 2
+    assert sleeps[0] <= 0.1 and sleeps[1] <= 0.2  # capped exponential (full jitter)
+
+
+def test_persistently_unprocessed_items_fail_loudly() -> None:
+    dynamo = client("dynamodb", Settings(aws_endpoint_url="http://127.0.0.1:1"))
+    writer = t.BatchWriter(dynamo, "tbl", max_attempts=2, sleep=lambda s: None)
+    req = [{"PutRequest": {"Item": t.serialize({"pk": "a", "sk": "b"})}}]
+    with Stubber(dynamo) as stub:
+        for _ in range(2):
+            stub.add_response("batch_write_item", {"UnprocessedItems": {"tbl": req}})
+        writer.put({"pk": "a", "sk": "b"})
+        with pytest.raises(RuntimeError, match="unprocessed after 2 attempts"):
+            writer.flush()

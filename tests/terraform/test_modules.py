@@ -1,0 +1,55 @@
+"""`terraform test` (mock provider, offline) of every module, and validate of both environments.
+
+Terraform prints its own summary ("Success! 8 passed, 0 failed."), not pytest's, so each module's
+suite is one pytest test that fails with the names of the failed runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from segmentation.local import terraform as tf
+
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.skipif(tf.terraform_binary() is None, reason="terraform is not installed"),
+]
+
+MODULES = sorted(p.parent.name for p in (tf.TERRAFORM_DIR / "modules").glob("*/main.tf"))
+
+
+def test_every_module_has_tests_and_docs() -> None:
+    for name in MODULES:
+        module = tf.TERRAFORM_DIR / "modules" / name
+        for required in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+            assert (module / required).is_file(), f"module {name} lacks {required}"
+        assert list((module / "tests").glob("*.tftest.hcl")), f"module {name} has no tests"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module(module: str) -> None:
+    chdir = tf.TERRAFORM_DIR / "modules" / module
+    tf.init(chdir)
+    proc = tf.run(["test"], chdir, check=False)
+    summary = tf.parse_test_output(proc.stdout + proc.stderr)
+    assert summary.failed == 0 and proc.returncode == 0, (
+        f"{module}: failed runs {summary.failed_runs}\n{proc.stdout[-6000:]}{proc.stderr[-3000:]}"
+    )
+    assert summary.passed > 0 and summary.skipped == 0
+
+
+@pytest.mark.parametrize("env", ["aws", "local"])
+def test_environment_validates(env: str) -> None:
+    chdir = tf.TERRAFORM_DIR / "envs" / env
+    tf.init(chdir)
+    proc = tf.run(["validate"], chdir, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_summary_parser_reads_failures() -> None:
+    out = 'run "a"... pass\n  run "b"... fail\nFailure! 1 passed, 1 failed, 2 skipped.\n'
+    summary = tf.parse_test_output(out)
+    assert (summary.passed, summary.failed, summary.skipped) == (1, 1, 2)
+    assert summary.failed_runs == ("b",)
+    with pytest.raises(ValueError):
+        tf.parse_test_output("no summary here")

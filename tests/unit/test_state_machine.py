@@ -1,0 +1,233 @@
+"""Control flow of the real pipeline definition, executed by the local interpreter with scripted
+task outcomes: happy path, retry then success, catch -> notify -> fail, and bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from segmentation.config import Settings
+from segmentation.orchestration.asl import local_values, render_definition
+from segmentation.orchestration.errors import StatesError
+from segmentation.orchestration.interpreter import StateMachine
+from segmentation.orchestration.local_runner import (
+    EMR_SYNC,
+    GLUE_SYNC,
+    LAMBDA_INVOKE,
+    SNS_PUBLISH,
+    cli_arguments,
+)
+
+VALUES = local_values(Settings(lake_prefix="unit"))
+DEFINITION = render_definition(VALUES)
+HAPPY = [
+    "ApplyDefaults",
+    "MergeInput",
+    "ValidateCommon",
+    "ValidateAlgorithm",
+    "ValidateKMeans",
+    "CleanEvents",
+    "BuildFeatures",
+    "ClusterUsers",
+    "PublishSegments",
+    "Summarise",
+]
+
+
+class Script:
+    """A dispatcher whose outcome per task is scripted: a list of errors to raise first."""
+
+    def __init__(self, failures: dict[str, list[str]] | None = None) -> None:
+        self.failures = {k: list(v) for k, v in (failures or {}).items()}
+        self.calls: list[tuple[str, Any]] = []
+
+    def key(self, resource: str, params: dict[str, Any]) -> str:
+        if resource == GLUE_SYNC:
+            return params["JobName"]
+        return {EMR_SYNC: "emr", LAMBDA_INVOKE: "publish", SNS_PUBLISH: "sns"}[resource]
+
+    def __call__(self, resource: str, params: Any, context: dict[str, Any]) -> Any:
+        key = self.key(resource, params)
+        self.calls.append((key, params))
+        pending = self.failures.get(key)
+        if pending:
+            raise StatesError(pending.pop(0), f"scripted failure of {key}")
+        if resource == GLUE_SYNC:
+            return {
+                "Id": f"jr_{len(self.calls)}",
+                "JobRunState": "SUCCEEDED",
+                "ExecutionTime": 1,
+                "Arguments": params["Arguments"],  # a big field ResultSelector must drop
+            }
+        if resource == EMR_SYNC:
+            return {"ApplicationId": params["ApplicationId"], "JobRunId": "j1", "Arn": "arn:x"}
+        if resource == LAMBDA_INVOKE:
+            payload = params["Payload"]
+            return {
+                "StatusCode": 200,
+                "Payload": {"model_version": payload["model_version"], "users": 7, "segments": 3},
+            }
+        return {"MessageId": "m-1"}
+
+
+def machine(script: Callable[..., Any], sleeps: list[float] | None = None) -> StateMachine:
+    return StateMachine(
+        DEFINITION, script, sleep=(sleeps.append if sleeps is not None else lambda s: None)
+    )
+
+
+def test_happy_path_runs_every_step_in_the_definitions_order() -> None:
+    script = Script()
+    result = machine(script).execute({"algorithm": "kmeans", "k": 5}, "run-1")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.path == HAPPY
+    assert [k for k, _ in script.calls] == ["unit-clean", "unit-features", "emr", "publish"]
+    assert result.output["model_version"] == "run-1"
+    assert result.output["steps"]["clean"] == {
+        "job_run_id": "jr_1",
+        "state": "SUCCEEDED",
+        "execution_time": 1,
+    }
+    assert result.output["steps"]["publish"] == {
+        "model_version": "run-1",
+        "users": 7,
+        "segments": 3,
+    }
+    assert all(s.status == "succeeded" and s.duration_s >= 0 for s in result.states)
+
+
+def test_parameters_reach_the_tasks_with_defaults_applied() -> None:
+    script = Script()
+    machine(script).execute({"algorithm": "dbscan", "eps": 0.8, "snapshot_date": "2026-01-31"}, "r")
+    clean, features, emr, publish = (p for _, p in script.calls)
+    assert clean["Arguments"] == {
+        "--lake_prefix": "unit",
+        "--run_id": "r",
+        "--snapshot_date": "2026-01-31",
+    }
+    assert features["Arguments"]["--window_days"] == "90"
+    args = cli_arguments(emr["JobDriver"]["SparkSubmit"]["EntryPointArguments"])
+    assert args["algorithm"] == "dbscan"
+    assert args["eps"] == "0.8"
+    assert args["min_samples"] == "10"
+    assert args["model_version"] == args["run_id"] == "r"
+    assert args["mlflow_tracking_uri"] == VALUES["mlflow_tracking_uri"]
+    assert publish["Payload"] == {"lake_prefix": "unit", "run_id": "r", "model_version": "r"}
+
+
+def test_default_snapshot_date_is_the_execution_start_day() -> None:
+    script = Script()
+    result = machine(script).execute({}, "r")
+    assert result.status == "SUCCEEDED"
+    assert result.output["params"]["snapshot_date"] == result.started_at[:10]
+    assert result.output["params"]["algorithm"] == "kmeans"
+    assert result.output["params"]["k"] == "auto"
+
+
+def test_retry_then_success_waits_with_backoff() -> None:
+    script = Script({"unit-clean": ["States.TaskFailed"], "publish": ["Lambda.ServiceException"]})
+    sleeps: list[float] = []
+    result = machine(script, sleeps).execute({}, "r")
+    assert result.status == "SUCCEEDED"
+    assert result.path == HAPPY
+    clean = next(s for s in result.states if s.name == "CleanEvents")
+    assert clean.attempts == 2
+    assert [k for k, _ in script.calls].count("unit-clean") == 2
+    assert sleeps[0] == 60  # IntervalSeconds of the TaskFailed retrier
+    assert 0 <= sleeps[1] <= 2  # FULL jitter on a 2 s interval
+
+
+def test_retries_are_bounded_by_max_attempts_with_exponential_backoff() -> None:
+    throttled = ["Glue.ThrottlingException"] * 5  # one more than MaxAttempts (4)
+    script = Script({"unit-features": throttled})
+    definition = json.loads(json.dumps(DEFINITION))
+    for retrier in definition["States"]["BuildFeatures"]["Retry"]:
+        retrier.pop("JitterStrategy", None)  # deterministic delays for the assertion
+    sleeps: list[float] = []
+    result = StateMachine(definition, script, sleep=sleeps.append).execute({}, "r")
+    assert sleeps == [30, 60, 120, 240]
+    assert result.status == "FAILED"
+    assert result.error == "Glue.ThrottlingException"
+
+
+def test_task_failure_is_caught_notified_then_fails_with_the_original_error() -> None:
+    script = Script({"emr": ["States.TaskFailed"] * 2})
+    result = machine(script).execute({"k": 4}, "run-x")
+    assert result.status == "FAILED"
+    assert result.error == "States.TaskFailed"
+    assert result.cause == "scripted failure of emr"
+    assert result.path == [*HAPPY[:7], "ClusterUsers", "NotifyFailure", "PipelineFailed"]
+    assert [k for k, _ in script.calls] == ["unit-clean", "unit-features", "emr", "emr", "sns"]
+    cluster = next(s for s in result.states if s.name == "ClusterUsers")
+    assert cluster.status == "caught" and cluster.attempts == 2
+    sns = script.calls[-1][1]
+    assert sns["TopicArn"] == VALUES["notify_topic_arn"]
+    assert "run-x" in sns["Message"] and "States.TaskFailed" in sns["Message"]
+    assert '"clean":' in sns["Message"]  # which steps had completed
+
+
+def test_a_failing_notification_still_fails_the_execution() -> None:
+    script = Script({"unit-clean": ["States.TaskFailed"] * 2, "sns": ["SNS.NotFound"] * 4})
+    result = machine(script).execute({}, "r")
+    assert result.status == "FAILED"
+    assert result.error == "States.TaskFailed"
+    assert result.path[-2:] == ["NotifyFailure", "PipelineFailed"]
+
+
+def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
+    def boom(resource: str, params: Any, context: Any) -> Any:
+        if resource == SNS_PUBLISH:
+            return {"MessageId": "m"}
+        raise ZeroDivisionError("bug")
+
+    result = machine(boom).execute({}, "r")
+    assert result.status == "FAILED"
+    assert result.error == "States.TaskFailed"
+    assert "ZeroDivisionError" in result.cause
+
+
+@pytest.mark.parametrize(
+    ("execution_input", "fail_state", "cause_fragment"),
+    [
+        ({"algorithm": "hdbscan"}, "InvalidAlgorithm", "'kmeans' or 'dbscan'"),
+        ({"algorithm": 3}, "InvalidAlgorithm", "'kmeans' or 'dbscan'"),
+        ({"k": 1}, "InvalidKMeansParameters", "k = 'auto'"),
+        ({"k": 51}, "InvalidKMeansParameters", "k = 'auto'"),
+        ({"k": "five"}, "InvalidKMeansParameters", "k = 'auto'"),
+        ({"k_max": 1}, "InvalidKMeansParameters", "k_max"),
+        ({"algorithm": "dbscan", "eps": 0}, "InvalidDBSCANParameters", "eps"),
+        ({"algorithm": "dbscan", "eps": "0.5"}, "InvalidDBSCANParameters", "eps"),
+        ({"algorithm": "dbscan", "min_samples": 0}, "InvalidDBSCANParameters", "min_samples"),
+        ({"window_days": 0}, "InvalidCommonParameters", "window_days"),
+        ({"window_days": "90"}, "InvalidCommonParameters", "window_days"),
+        ({"snapshot_date": 20260101}, "InvalidCommonParameters", "snapshot_date"),
+        ({"snapshot_date": None}, "InvalidCommonParameters", "snapshot_date"),
+        ({"run_id": 7}, "InvalidCommonParameters", "run_id"),
+    ],
+)
+def test_bad_input_fails_before_any_task(
+    execution_input: dict[str, Any], fail_state: str, cause_fragment: str
+) -> None:
+    script = Script()
+    result = machine(script).execute(execution_input, "r")
+    assert result.status == "FAILED"
+    assert result.error == "InvalidInput"
+    assert cause_fragment in result.cause
+    assert result.path[-1] == fail_state
+    assert script.calls == []  # nothing ran, nothing was notified
+
+
+def test_dbscan_input_takes_the_dbscan_branch() -> None:
+    result = machine(Script()).execute({"algorithm": "dbscan", "eps": 1.5, "min_samples": 5}, "r")
+    assert result.status == "SUCCEEDED"
+    assert "ValidateDBSCAN" in result.path and "ValidateKMeans" not in result.path
+
+
+def test_a_non_object_input_fails_clearly() -> None:
+    result = machine(Script()).execute(["not", "an", "object"], "r")
+    assert result.status == "FAILED"
+    assert result.error == "States.IntrinsicFailure"
+    assert "JSON objects" in result.cause
