@@ -150,15 +150,15 @@ def test_retries_are_bounded_by_max_attempts_with_exponential_backoff() -> None:
     result = StateMachine(definition, script, sleep=sleeps.append).execute({}, "r")
     assert sleeps == [30, 60, 120, 240]
     assert result.status == "FAILED"
-    assert result.error == "Glue.ThrottlingException"
+    assert result.cause.startswith("Glue.ThrottlingException: ")
 
 
 def test_task_failure_is_caught_notified_then_fails_with_the_original_error() -> None:
     script = Script({"emr": ["States.TaskFailed"] * 2})
     result = machine(script).execute({"k": 4}, "run-x")
     assert result.status == "FAILED"
-    assert result.error == "States.TaskFailed"
-    assert result.cause == "scripted failure of emr"
+    assert result.error == "PipelineFailed"
+    assert result.cause == "States.TaskFailed: scripted failure of emr"
     assert result.path == [*HAPPY[:7], "ClusterUsers", "NotifyFailure", "PipelineFailed"]
     assert [k for k, _ in script.calls] == ["unit-clean", "unit-features", "emr", "emr", "sns"]
     cluster = next(s for s in result.states if s.name == "ClusterUsers")
@@ -173,7 +173,8 @@ def test_a_failing_notification_still_fails_the_execution() -> None:
     script = Script({"unit-clean": ["States.TaskFailed"] * 2, "sns": ["SNS.NotFound"] * 4})
     result = machine(script).execute({}, "r")
     assert result.status == "FAILED"
-    assert result.error == "States.TaskFailed"
+    assert result.error == "PipelineFailed"
+    assert result.cause.startswith("States.TaskFailed: ")
     assert result.path[-2:] == ["NotifyFailure", "PipelineFailed"]
 
 
@@ -185,8 +186,8 @@ def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
 
     result = machine(boom).execute({}, "r")
     assert result.status == "FAILED"
-    assert result.error == "States.TaskFailed"
-    assert "ZeroDivisionError" in result.cause
+    assert result.error == "PipelineFailed"
+    assert "States.TaskFailed: ZeroDivisionError: bug" in result.cause
 
 
 @pytest.mark.parametrize(
