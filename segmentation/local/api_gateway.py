@@ -92,6 +92,9 @@ def make_server(
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; with Nagle on, keep-alive clients wait
+        # for the delayed ACK (~40 ms) on every response.
+        disable_nagle_algorithm = True
         server_version = "segmentation-local-apigw"
 
         def _serve(self) -> None:
