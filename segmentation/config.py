@@ -105,6 +105,18 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds a warm segment API caches the current-model-version pointer.",
     )
+    spark_jars_dir: str | None = Field(
+        None,
+        description="Folder of the hadoop-aws + AWS SDK jars local Spark needs for s3a "
+        "(default: vendor/jars of the source tree, filled by `make setup`).",
+    )
+    spark_master: str = Field(
+        "local[*]", description="Master of the local Spark session (ignored on Glue/EMR)."
+    )
+    spark_shuffle_partitions: int = Field(
+        8, ge=1, description="spark.sql.shuffle.partitions of the local Spark session."
+    )
+    spark_driver_memory: str = Field("2g", description="Driver memory of the local Spark session.")
     moto_port: int = Field(5000, ge=1, le=65535, description="Port of the local moto server.")
     mlflow_port: int = Field(5001, ge=1, le=65535, description="Port of the local MLflow server.")
     broker_port: int = Field(9092, ge=1, le=65535, description="Port of the local Kafka broker.")

@@ -325,7 +325,19 @@ def read_csv_events(
 ) -> Iterator[tuple[int, Event | list[RowError]]]:
     """Stream a CSV of events, yielding (line number, event or errors) per data row.
 
-    Streams row by row, so a file of any size is read in constant memory. A row with the wrong
+    Streams row by row, so a file of any size is read in constant memory.
+    """
+    for line, row in read_csv_rows(lines):
+        yield line, row if isinstance(row, list) else validate_record(row, line=line)
+
+
+def read_csv_rows(
+    lines: Iterable[str] | io.TextIOBase,
+) -> Iterator[tuple[int, dict[str, str] | list[RowError]]]:
+    """Stream a CSV's data rows as (line number, {column: text}) without validating them.
+
+    The batch ingest validates rows many at a time, so the file-level rules live here once: the
+    header must name the required columns, blank lines are skipped, and a row with the wrong
     number of fields is reported as such (naming the first missing or extra column) instead of
     being silently padded or truncated.
     """
@@ -354,8 +366,7 @@ def read_csv_events(
                 ],
             )
             continue
-        result = validate_record(dict(zip(header, row, strict=True)), line=line)
-        yield line, result
+        yield line, dict(zip(header, row, strict=True))
 
 
 def contract_as_text() -> str:

@@ -17,6 +17,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 import annotated_types
@@ -312,5 +313,6 @@ def validate_records(records: Sequence[Any], lines: Sequence[int] | None = None)
     is_dict = np.fromiter((type(r) is dict for r in records), bool, n)
     dicts = records if is_dict.all() else [r if type(r) is dict else {} for r in records]
     names = [f.name for f in VALID_SCHEMA]
-    columns = {name: [r.get(name) for r in dicts] for name in names}
+    get = dict.get
+    columns = {name: list(map(get, dicts, repeat(name, n))) for name in names}
     return validate_columns(columns, n, records.__getitem__, lines, skip=~is_dict)

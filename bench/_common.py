@@ -1,0 +1,172 @@
+"""Shared pieces of the Spark benchmarks: a private moto lake, generated data in the lake's
+shape, and a peak-memory sampler over this process and its children (the Spark JVM)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+for key, value in {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ.setdefault(key, value)
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from segmentation.anonymise import Anonymiser  # noqa: E402
+from segmentation.config import ZONES, Settings  # noqa: E402
+from segmentation.lake import LAKE_EVENT_SCHEMA  # noqa: E402
+
+ANON = Anonymiser(b"b" * 32)
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+class PeakMemory:
+    """Peak summed RSS of this process and its descendants (Spark's JVM, Python workers),
+    excluding the moto server's process tree, sampled every 0.2 s."""
+
+    def __init__(self, exclude: set[int] | None = None) -> None:
+        self.exclude = exclude or set()
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = [p for p in _tree(os.getpid()) if p not in self.exclude]
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in pids))
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_gb(self) -> float:
+        return self.peak_kb / 1024 / 1024
+
+
+@contextmanager
+def moto_lake(prefix: str = "bench") -> Iterator[tuple[Settings, set[int]]]:
+    """A moto server on a free port with every zone bucket; yields settings and moto's pids."""
+    import boto3
+
+    from segmentation.local.motoserver import moto_service
+    from segmentation.local.process import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp, moto_service(port, Path(tmp)) as svc:
+        endpoint = f"http://127.0.0.1:{port}"
+        os.environ["SEG_AWS_ENDPOINT_URL"] = endpoint
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        from segmentation.config import get_settings
+
+        get_settings.cache_clear()
+        settings = Settings(aws_endpoint_url=endpoint, lake_prefix=prefix)
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        for zone in ZONES:
+            s3.create_bucket(Bucket=settings.bucket(zone))
+        assert svc.process is not None
+        yield settings, set(_tree(svc.process.pid))
+
+
+def anonymised_ids(user_ids: pa.Array) -> pa.Array:
+    """HMAC each distinct id once, then map (50k HMACs instead of 5M)."""
+    uniq = pc.unique(user_ids)
+    anon = pa.array(ANON.anon_many(uniq.to_pylist()))
+    return pc.take(anon, pc.index_in(user_ids, value_set=uniq))
+
+
+def lake_events(events: pa.Table) -> pa.Table:
+    """Generator events (contract columns) -> LAKE_EVENT_SCHEMA, as ingest writes them."""
+    n = events.num_rows
+    now = pa.scalar(int(time.time() * 1e6), pa.timestamp("us", tz="UTC"))
+    cols = {
+        "event_id": events["event_id"],
+        "user_anon_id": anonymised_ids(events["user_id"].combine_chunks()),
+        "event_ts": events["timestamp"],
+        "event_type": events["event_type"],
+        "amount": events["amount"],
+        "session_id": events["session_id"],
+        "content_id": events["content_id"],
+        "device": events["device"],
+        "watch_seconds": events["watch_seconds"],
+        "country": events["country"],
+        "ingest_ts": pa.array(np.full(n, now.value), pa.timestamp("us", tz="UTC")),
+        "source": pa.array(np.full(n, "batch", dtype=object), pa.string()),
+    }
+    return pa.table(cols, schema=LAKE_EVENT_SCHEMA)
+
+
+def upload_events(settings: Settings, table: pa.Table, zone: str = "raw") -> None:
+    """One Parquet object per event_date partition, as batch ingest lays them out."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=settings.endpoint_url)
+    days = pc.strftime(table["event_ts"], format="%Y-%m-%d")
+    for day in pc.unique(days).to_pylist():
+        part = table.filter(pc.equal(days, day))
+        buf = io.BytesIO()
+        pq.write_table(part, buf, compression="zstd")
+        s3.put_object(
+            Bucket=settings.bucket(zone),
+            Key=f"events/event_date={day}/part-0.parquet",
+            Body=buf.getvalue(),
+        )
+
+
+def upload_parquet(settings: Settings, zone: str, key: str, table: pa.Table) -> None:
+    import boto3
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    boto3.client("s3", endpoint_url=settings.endpoint_url).put_object(
+        Bucket=settings.bucket(zone), Key=key, Body=buf.getvalue()
+    )

@@ -1,0 +1,33 @@
+"""``segmentation step clean|features|cluster --name value ...``: run one pipeline step locally.
+
+Takes exactly the arguments the Glue job / EMR step takes (docs/pipeline.md), so a step can be
+tried or re-run by hand with the same contract the orchestration uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from segmentation.pipeline.args import STEPS
+
+    lines = []
+    for step, spec in STEPS.items():
+        lines.append(f"{step}:")
+        lines += [f"  --{a.name:<20} {a.help}" for a in spec]
+    p = sub.add_parser(
+        "step",
+        help="run one pipeline step (clean, features, cluster) on local Spark",
+        description="Run one pipeline step with Glue-style arguments.\n\n" + "\n".join(lines),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("step", choices=sorted(STEPS), help="which step")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="--name value pairs")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from segmentation.pipeline.entry import main
+
+    return main(args.step, args.args)

@@ -1,0 +1,126 @@
+"""Clustering maths that does not need Spark: knee finding, the choice of k, DBSCAN fitted on a
+sample and extended to everyone, and the quality metrics (scikit-learn's own implementations).
+
+Kept apart from the Spark step so each rule is unit-tested on small arrays and reused by the
+benchmarks at 500k users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.cluster import DBSCAN
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.neighbors import NearestNeighbors
+
+NOISE = -1
+
+
+def knee(x: Sequence[float], y: Sequence[float], increasing: bool) -> int:
+    """Index of the knee of a convex curve: the point farthest from the chord joining its ends
+    once both axes are scaled to [0, 1] (the "kneedle" rule). Used for the elbow of the K-Means
+    cost curve (decreasing) and the bend of the sorted k-distance curve (increasing)."""
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    if xs.size < 3:
+        return 0
+    xn = (xs - xs.min()) / (np.ptp(xs) or 1.0)
+    yn = (ys - ys.min()) / (np.ptp(ys) or 1.0)
+    gap = (xn - yn) if increasing else ((1.0 - xn) - yn)
+    return int(np.argmax(gap))
+
+
+@dataclass
+class KChoice:
+    k: int
+    elbow_k: int
+    silhouette_k: int
+    rule: str
+
+
+def choose_k(
+    ks: Sequence[int], costs: Sequence[float], silhouettes: Sequence[float], tol: float = 0.02
+) -> KChoice:
+    """Elbow + silhouette: take the elbow of the cost curve when its silhouette is within ``tol``
+    of the best silhouette of the sweep (the two agree), else the best-silhouette k (the cost
+    curve's bend was ambiguous)."""
+    ks = list(ks)
+    sil = np.asarray(silhouettes, dtype=float)
+    elbow_k = ks[knee(ks, costs, increasing=False)]
+    best_k = ks[int(np.nanargmax(sil))]
+    if sil[ks.index(elbow_k)] >= np.nanmax(sil) - tol:
+        return KChoice(elbow_k, elbow_k, best_k, "elbow (silhouette within tolerance of best)")
+    return KChoice(best_k, elbow_k, best_k, "best silhouette (elbow's silhouette too low)")
+
+
+def k_distance_eps(x: np.ndarray, min_samples: int) -> tuple[float, np.ndarray]:
+    """eps at the knee of the sorted distances to each point's ``min_samples``-th neighbour
+    (itself included, as DBSCAN counts it), and that sorted curve."""
+    k = min(min_samples, len(x) - 1)
+    nn = NearestNeighbors(n_neighbors=k + 1).fit(x)
+    dist, _ = nn.kneighbors(x)
+    curve = np.sort(dist[:, k - 1] if k >= 1 else dist[:, 0])
+    idx = knee(np.arange(curve.size), curve, increasing=True)
+    return float(curve[idx]), curve
+
+
+@dataclass
+class DbscanModel:
+    """DBSCAN fitted on a sample: its core points and their clusters, and the radius."""
+
+    eps: float
+    min_samples: int
+    core_points: np.ndarray
+    core_labels: np.ndarray
+    sample_labels: np.ndarray
+    _nn: NearestNeighbors | None = field(default=None, repr=False)
+
+    @property
+    def n_clusters(self) -> int:
+        return int(np.unique(self.core_labels).size)
+
+    def assign(self, x: np.ndarray) -> np.ndarray:
+        """Cluster of the nearest core point when within eps, else noise (-1)."""
+        if self.core_points.shape[0] == 0:
+            return np.full(len(x), NOISE, dtype=np.int64)
+        if self._nn is None:
+            self._nn = NearestNeighbors(n_neighbors=1).fit(self.core_points)
+        dist, idx = self._nn.kneighbors(x)
+        labels = self.core_labels[idx[:, 0]]
+        return np.where(dist[:, 0] <= self.eps, labels, NOISE).astype(np.int64)
+
+
+def fit_dbscan(sample: np.ndarray, eps: float, min_samples: int) -> DbscanModel:
+    db = DBSCAN(eps=eps, min_samples=min_samples, n_jobs=1).fit(sample)
+    core = db.core_sample_indices_
+    return DbscanModel(
+        eps=eps,
+        min_samples=min_samples,
+        core_points=sample[core].copy(),
+        core_labels=db.labels_[core].astype(np.int64),
+        sample_labels=db.labels_.astype(np.int64),
+    )
+
+
+def metrics(
+    x: np.ndarray, labels: np.ndarray, silhouette_sample: int, seed: int
+) -> dict[str, float | None]:
+    """Silhouette (on a random sample of at most ``silhouette_sample`` rows, exact below that),
+    Calinski-Harabasz and Davies-Bouldin, all scikit-learn, on the non-noise rows. None when
+    fewer than two clusters remain (the scores are undefined)."""
+    keep = labels != NOISE
+    xs, ls = x[keep], labels[keep]
+    out: dict[str, float | None] = {
+        "noise_share": float(1.0 - keep.mean()) if len(labels) else 0.0,
+        "n_clusters": float(np.unique(ls).size),
+    }
+    if np.unique(ls).size < 2 or np.unique(ls).size >= len(ls):
+        out.update(silhouette=None, calinski_harabasz=None, davies_bouldin=None)
+        return out
+    size = None if len(ls) <= silhouette_sample else silhouette_sample
+    out["silhouette"] = float(silhouette_score(xs, ls, sample_size=size, random_state=seed))
+    out["calinski_harabasz"] = float(calinski_harabasz_score(xs, ls))
+    out["davies_bouldin"] = float(davies_bouldin_score(xs, ls))
+    return out

@@ -1,0 +1,55 @@
+"""What a Glue job or EMR step script does: parse Glue-style arguments, get the platform's (or a
+local) Spark session, run one step, print its result as JSON.
+
+The scripts in glue_jobs/ and emr_steps/ call :func:`main` and nothing else, so they run unchanged
+under Glue 5.0, EMR Serverless 7.x, local ``spark-submit`` and plain ``python``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from segmentation.pipeline.args import ArgumentError, parse_argv
+from segmentation.pipeline.steps import run_step
+
+log = logging.getLogger(__name__)
+
+
+def main(step: str, argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,  # stdout carries only the JSON result
+    )
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_argv(step, argv)
+    except ArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from segmentation.spark import get_spark
+
+    spark = get_spark(f"segmentation-{step}")
+    job = _glue_job(spark, args)
+    result: dict[str, Any] = run_step(step, args, spark)
+    if job is not None:
+        job.commit()
+    print(json.dumps(result, default=str, sort_keys=True))
+    return 0
+
+
+def _glue_job(spark: Any, args: dict[str, Any]) -> Any:
+    """Under Glue, the Job object (bookmarks, run state); elsewhere None."""
+    if importlib.util.find_spec("awsglue") is None:
+        return None
+    from awsglue.context import GlueContext  # type: ignore[import-not-found]
+    from awsglue.job import Job  # type: ignore[import-not-found]
+
+    job = Job(GlueContext(spark.sparkContext))
+    job.init(args.get("JOB_NAME", "segmentation"), {k: str(v) for k, v in args.items()})
+    return job

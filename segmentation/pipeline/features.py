@@ -1,0 +1,208 @@
+"""Features: curated events -> one row of the paper's 12 features per user and snapshot.
+
+The window is ``window_days`` whole UTC days ending with ``snapshot_date``: events with
+``end - window_days*86400 <= event_ts < end`` where ``end`` (the snapshot instant) is the midnight
+after ``snapshot_date``. A user has a row iff they have an event in the window. Every value is a
+non-null double. The definitions are those of the pandas reference
+(:mod:`segmentation.synthetic.reference_features`), which the tests hold this job to; clock
+values are read from epoch seconds, so they are UTC whatever the session's time zone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from segmentation.contract import MONEY_EVENTS
+from segmentation.lake import PARTITION_COLUMN, LakePaths
+from segmentation.pipeline import lakeio
+from segmentation.pipeline.clean import sessionise, window_bounds
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    group: str
+    unit: str
+    definition: str
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "recency_days",
+        "RFM",
+        "days",
+        "(snapshot instant - last event timestamp) in seconds / 86400",
+    ),
+    Feature("frequency", "RFM", "sessions", "number of sessions (distinct session_id)"),
+    Feature("monetary", "RFM", "EUR", "sum of amount over purchase and subscription events"),
+    Feature(
+        "avg_session_minutes",
+        "behavioural",
+        "minutes",
+        "mean over sessions of (last - first event timestamp in the window) / 60; "
+        "a one-event session counts 0",
+    ),
+    Feature(
+        "completion_rate",
+        "behavioural",
+        "share",
+        "#complete / (#complete + #stop); 0 when neither",
+    ),
+    Feature(
+        "unique_genres",
+        "behavioural",
+        "genres",
+        "distinct catalog genres of the content of play events (unknown content ignored)",
+    ),
+    Feature("searches_per_session", "behavioural", "searches", "#search / frequency"),
+    Feature(
+        "banner_ctr",
+        "behavioural",
+        "share",
+        "#banner_click / #banner_impression; 0 without impressions",
+    ),
+    Feature("morning_share", "temporal", "share", "share of events with UTC hour 06..11"),
+    Feature("evening_share", "temporal", "share", "share of events with UTC hour 18..23"),
+    Feature("weekend_share", "temporal", "share", "share of events on Saturday or Sunday (UTC)"),
+    Feature("active_days", "temporal", "days", "distinct UTC calendar dates with an event"),
+)
+FEATURE_COLUMNS: tuple[str, ...] = tuple(f.name for f in FEATURES)
+
+
+def _ratio(num: Any, den: Any) -> Any:
+    return F.when(den > 0, num.cast("double") / den).otherwise(F.lit(0.0))
+
+
+def compute_features(
+    events: DataFrame,
+    catalog: DataFrame | None,
+    window: tuple[int, int],
+    session_gap_minutes: int = 30,
+) -> DataFrame:
+    """The 12 features per ``user_anon_id`` from curated events (see :data:`FEATURES`)."""
+    start, end = window
+    epoch = F.col("event_ts").cast("long")
+    ev = events.where((epoch >= start) & (epoch < end))
+    # Curated events all carry a session; this only matters for events written by other means.
+    ev = sessionise(ev, session_gap_minutes).withColumn("_t", F.col("event_ts").cast("long"))
+    ev = ev.withColumn("_hour", F.floor((F.col("_t") % 86400) / 3600)).withColumn(
+        "_day", F.floor(F.col("_t") / 86400)
+    )
+
+    def n(event_type: str) -> Any:
+        return F.sum((F.col("event_type") == event_type).cast("long"))
+
+    per_user = ev.groupBy("user_anon_id").agg(
+        F.max("_t").alias("_last"),
+        F.count(F.lit(1)).alias("_n"),
+        F.sum(
+            F.when(
+                F.col("event_type").isin(*sorted(MONEY_EVENTS)), F.coalesce("amount", F.lit(0.0))
+            ).otherwise(F.lit(0.0))
+        ).alias("monetary"),
+        n("complete").alias("_complete"),
+        n("stop").alias("_stop"),
+        n("search").alias("_search"),
+        n("banner_click").alias("_click"),
+        n("banner_impression").alias("_impr"),
+        F.sum(F.col("_hour").between(6, 11).cast("long")).alias("_morning"),
+        F.sum(F.col("_hour").between(18, 23).cast("long")).alias("_evening"),
+        # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays, 5-6 on weekends
+        F.sum((((F.col("_day") + 3) % 7) >= 5).cast("long")).alias("_weekend"),
+        F.countDistinct("_day").alias("active_days"),
+    )
+    sessions = (
+        ev.groupBy("user_anon_id", "session_id")
+        .agg(((F.max("_t") - F.min("_t")) / 60.0).alias("_len"))
+        .groupBy("user_anon_id")
+        .agg(F.count(F.lit(1)).alias("frequency"), F.avg("_len").alias("avg_session_minutes"))
+    )
+    plays = ev.where(F.col("event_type") == "play").select("user_anon_id", "content_id")
+    if catalog is not None:
+        genres = (
+            plays.join(F.broadcast(catalog), "content_id", "inner")
+            .where(F.col("genre").isNotNull())
+            .groupBy("user_anon_id")
+            .agg(F.countDistinct("genre").alias("unique_genres"))
+        )
+    else:
+        genres = plays.select("user_anon_id").distinct().withColumn("unique_genres", F.lit(0))
+
+    out = per_user.join(sessions, "user_anon_id").join(genres, "user_anon_id", "left")
+    cols = {
+        "recency_days": (F.lit(end) - F.col("_last")) / 86400.0,
+        "frequency": F.col("frequency"),
+        "monetary": F.col("monetary"),
+        "avg_session_minutes": F.col("avg_session_minutes"),
+        "completion_rate": _ratio(F.col("_complete"), F.col("_complete") + F.col("_stop")),
+        "unique_genres": F.coalesce(F.col("unique_genres"), F.lit(0)),
+        "searches_per_session": _ratio(F.col("_search"), F.col("frequency")),
+        "banner_ctr": _ratio(F.col("_click"), F.col("_impr")),
+        "morning_share": F.col("_morning") / F.col("_n"),
+        "evening_share": F.col("_evening") / F.col("_n"),
+        "weekend_share": F.col("_weekend") / F.col("_n"),
+        "active_days": F.col("active_days"),
+    }
+    return out.select(
+        "user_anon_id", *[expr.cast("double").alias(name) for name, expr in cols.items()]
+    )
+
+
+def read_catalog(spark: SparkSession, paths: LakePaths) -> DataFrame | None:
+    uri = paths.catalog()
+    if not lakeio.exists(spark, uri):
+        return None
+    df = spark.read.parquet(uri)
+    missing = {"content_id", "genre"} - set(df.columns)
+    if missing:
+        raise ValueError(
+            f"catalog at {uri} lacks column(s) {', '.join(sorted(missing))}; expected "
+            "content_id, genre, duration_minutes, release_year"
+        )
+    return df.select(
+        F.col("content_id").cast("string"), F.col("genre").cast("string")
+    ).dropDuplicates(["content_id"])
+
+
+def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str, Any]:
+    """The features step; returns its JSON-able result."""
+    snapshot = args["snapshot_date"]
+    window = window_bounds(snapshot, args["window_days"])
+    curated = paths.events("curated")
+    if not lakeio.exists(spark, curated):
+        raise FileNotFoundError(
+            f"no curated events at {curated}; expected the clean step's output (run clean first)"
+        )
+    first_day = (snapshot.toordinal() - args["window_days"] + 1) - 719163  # days since epoch
+    events = spark.read.parquet(curated).where(
+        F.col(PARTITION_COLUMN).cast("date") >= F.date_from_unix_date(F.lit(first_day))
+    )
+    warnings = []
+    catalog = read_catalog(spark, paths)
+    if catalog is None:
+        warnings.append(f"no catalog at {paths.catalog()}: unique_genres is 0 for everyone")
+    feats = compute_features(events, catalog, window, args["session_gap_minutes"]).cache()
+    n_users = feats.count()
+    if n_users == 0:
+        raise ValueError(
+            f"no events in the window {snapshot} - {args['window_days']} days: expected curated "
+            "events dated within it (check --snapshot_date / --window_days)"
+        )
+    out = paths.features(snapshot.isoformat())
+    feats.coalesce(max(1, math.ceil(n_users / 1_000_000))).write.mode("overwrite").parquet(out)
+    feats.unpersist()
+    return {
+        "step": "features",
+        "run_id": args["run_id"],
+        "snapshot_date": snapshot.isoformat(),
+        "window_days": args["window_days"],
+        "users": n_users,
+        "features": list(FEATURE_COLUMNS),
+        "output": out,
+        "warnings": warnings,
+    }

@@ -1,0 +1,117 @@
+"""The one place a SparkSession is made.
+
+On Glue and EMR Serverless the platform owns the session (its S3 connector, credentials, memory);
+overriding anything there would only break it, so the factory takes the platform's session as is.
+Locally it builds a small local-mode session whose ``s3a`` connector (and Glue-style ``s3://``,
+mapped onto s3a) talks to the configured endpoint (moto server), so the very same Glue/EMR entry
+points read and write the very same ``s3://`` lake paths on a laptop.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from segmentation.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+#: Jars that give local Spark an S3 connector; versions match pyspark 3.5's Hadoop 3.3 client.
+S3A_JARS: tuple[str, ...] = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
+
+
+def on_managed_platform() -> bool:
+    """True under AWS Glue or EMR (Serverless), whose session must be used untouched.
+
+    Glue ships ``awsglue``; EMR images install Spark under /usr/lib/spark and export
+    ``EMR_RELEASE_LABEL`` (EMR Serverless) — either marks a platform-owned session.
+    """
+    if importlib.util.find_spec("awsglue") is not None:
+        return True
+    if os.environ.get("EMR_RELEASE_LABEL") or os.environ.get("AWS_EMR_JOB_RUN_ID"):
+        return True
+    return os.environ.get("SPARK_HOME", "").startswith("/usr/lib/spark")
+
+
+def jars_dir(settings: Settings) -> Path:
+    if settings.spark_jars_dir:
+        return Path(settings.spark_jars_dir)
+    return Path(__file__).resolve().parents[1] / "vendor" / "jars"
+
+
+def s3a_jars(settings: Settings) -> list[Path]:
+    """The connector jars, or a clear error telling how to get them."""
+    folder = jars_dir(settings)
+    jars = [folder / name for name in S3A_JARS]
+    missing = [j.name for j in jars if not j.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"Spark s3a jars missing in {folder}: {', '.join(missing)}; expected "
+            f"{', '.join(S3A_JARS)} (run `make spark-jars`, or set SEG_SPARK_JARS_DIR)"
+        )
+    return jars
+
+
+def local_conf(settings: Settings) -> dict[str, str]:
+    """Configuration of the local session: s3a on the settings' endpoint, UTC, few partitions."""
+    conf = {
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.jars": ",".join(str(j) for j in s3a_jars(settings)),
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.aws.credentials.provider": (
+            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        ),
+        "spark.hadoop.fs.s3a.access.key": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+        "spark.hadoop.fs.s3a.secret.key": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        "spark.hadoop.fs.s3a.endpoint.region": settings.aws_region,
+        "spark.hadoop.fs.s3a.change.detection.mode": "none",
+        "spark.hadoop.fs.s3a.attempts.maximum": "3",
+        "spark.hadoop.fs.s3a.retry.limit": "3",
+        "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
+        "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    }
+    endpoint = settings.endpoint_url
+    if endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(
+            endpoint.startswith("https")
+        ).lower()
+    return conf
+
+
+def get_spark(app_name: str = "segmentation", settings: Settings | None = None) -> SparkSession:
+    """The session to run a pipeline step in: the platform's, an active one, or a local one."""
+    from pyspark.sql import SparkSession
+
+    if on_managed_platform():
+        if importlib.util.find_spec("awsglue") is not None:
+            from awsglue.context import GlueContext  # type: ignore[import-not-found]
+            from pyspark.context import SparkContext
+
+            return GlueContext(SparkContext.getOrCreate()).spark_session
+        return SparkSession.builder.appName(app_name).getOrCreate()
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    settings = settings or get_settings()
+    builder = SparkSession.builder.appName(app_name)
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit, its --master rules
+        builder = builder.master(settings.spark_master)
+    for key, value in local_conf(settings).items():
+        builder = builder.config(key, value)
+    log.info("starting local Spark (s3a endpoint %s)", settings.endpoint_url or "AWS default")
+    return builder.getOrCreate()

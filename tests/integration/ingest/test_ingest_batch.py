@@ -1,0 +1,170 @@
+"""Batch ingest on moto: landing CSV/Parquet -> raw zone, per-file report, quarantine, move."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from ingest_helpers import make_events, read_events, read_objects, read_quarantine
+
+from segmentation.anonymise import load_anonymiser
+from segmentation.awsclients import client
+from segmentation.contract import COLUMNS
+from segmentation.local.lambda_context import LocalContext
+
+pytestmark = pytest.mark.moto
+
+
+def _s3_event(bucket: str, key: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key)}},
+            }
+        ]
+    }
+
+
+@pytest.fixture
+def small_chunks(lake: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from segmentation.config import get_settings
+
+    monkeypatch.setenv("SEG_BATCH_CHUNK_ROWS", "100")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _csv_line(e: dict[str, Any]) -> str:
+    return ",".join("" if e.get(c) is None else str(e[c]) for c in COLUMNS)
+
+
+def test_malformed_csv_good_rows_land_and_bad_rows_are_reported_by_line(
+    small_chunks: Any, batch_module: Any
+) -> None:
+    settings = small_chunks
+    events = make_events(260, seed=5)
+    lines = [",".join(COLUMNS)] + [_csv_line(e) for e in events]
+    # Break some rows; lines are 1-based and the header is line 1, so event i is on line i + 2.
+    bad = {12: "amount", 40: "event_type", 77: "country", 150: "timestamp", 201: "<width>"}
+    events[10] = {**events[10], "event_type": "purchase", "amount": None}
+    lines[12 - 1] = _csv_line(events[10]).replace(",purchase,,", ",purchase,abc,", 1)
+    lines[40 - 1] = _csv_line({**events[38], "event_type": "teleport"})
+    lines[77 - 1] = _csv_line({**events[75], "country": "France"})
+    lines[150 - 1] = _csv_line({**events[148], "timestamp": "2026-02-30T10:00:00Z"})
+    lines[201 - 1] = ",".join(_csv_line(events[199]).split(",")[:5])  # too few fields
+    lines.insert(100, "")  # a blank line is skipped, and shifts the later line numbers by one
+    shifted = {(n + 1 if n > 100 else n): spec for n, spec in bad.items()}
+    body = "\n".join(lines) + "\n"
+
+    s3 = client("s3", settings)
+    landing = settings.bucket("landing")
+    key = "incoming/2026 08/events week 1.csv"
+    s3.put_object(Bucket=landing, Key=key, Body=body.encode())
+    result = batch_module.handler(_s3_event(landing, key), LocalContext("batch_ingest"))
+    (file_result,) = result["files"]
+    assert file_result["status"] == "processed"
+
+    report_key = f"processed/{key}.report.json"
+    report = json.loads(s3.get_object(Bucket=landing, Key=report_key)["Body"].read())
+    assert report["rows_total"] == 260 and report["rows_rejected"] == 5
+    assert report["rows_ok"] == 255 and report["chunks"] == 3
+    by_line = {e["line"]: e for e in report["errors"]}
+    assert set(by_line) == set(shifted)
+    for line, column in shifted.items():
+        got = by_line[line]["column"]
+        assert got == column if column != "<width>" else got in COLUMNS, (line, got)
+        assert by_line[line]["expected"]
+
+    # The landing object was moved, not lost; the report sits next to it.
+    keys = set(read_objects(settings, "landing"))
+    assert keys == {f"processed/{key}", report_key}
+    assert s3.get_object(Bucket=landing, Key=f"processed/{key}")["Body"].read() == body.encode()
+
+    bad_ids = {events[i]["event_id"] for i in (10, 38, 75, 148, 199)}
+    rows = read_events(settings, "raw")
+    assert Counter(r["event_id"] for r in rows) == Counter(
+        e["event_id"] for e in events if e["event_id"] not in bad_ids
+    )
+    anon = load_anonymiser(settings)
+    assert {r["user_anon_id"] for r in rows} <= {anon.anon(e["user_id"]) for e in events}
+    assert all(r["source"].startswith("landing:s3://") for r in rows)
+    quarantined = read_quarantine(settings)
+    assert sorted(q["line"] for q in quarantined) == sorted(shifted)
+
+    # Uploading the same file again overwrites its outputs: still one row per event.
+    s3.put_object(Bucket=landing, Key=key, Body=body.encode())
+    batch_module.handler(_s3_event(landing, key), LocalContext("batch_ingest"))
+    assert len(read_events(settings, "raw")) == len(rows)
+    assert len(read_quarantine(settings)) == len(quarantined)
+
+
+def test_parquet_landing_streams_row_groups_and_reports_rows(
+    small_chunks: Any, batch_module: Any
+) -> None:
+    settings = small_chunks
+    events = make_events(350, seed=6)
+    events[123] = {**events[123], "amount": -4.0, "event_type": "purchase"}
+    table = pa.Table.from_pylist(
+        [
+            {**e, "timestamp": datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00"))}
+            for e in events
+        ]
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=64)
+    s3 = client("s3", settings)
+    landing = settings.bucket("landing")
+    s3.put_object(Bucket=landing, Key="history.parquet", Body=sink.getvalue())
+
+    result = batch_module.handler(_s3_event(landing, "history.parquet"), LocalContext("b"))
+    assert result["files"][0]["status"] == "processed"
+    report = json.loads(
+        s3.get_object(Bucket=landing, Key="processed/history.parquet.report.json")["Body"].read()
+    )
+    assert (report["rows_ok"], report["rows_rejected"], report["chunks"]) == (349, 1, 4)
+    assert [(e["line"], e["column"]) for e in report["errors"]] == [(124, "amount")]
+    rows = read_events(settings, "raw")
+    assert len(rows) == 349 and len({r["event_id"] for r in rows}) == 349
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "message"),
+    [
+        ("no-header.csv", b"u-1,2026-01-01T00:00:00Z,play,\n", "missing required column"),
+        ("latin1.csv", ",".join(COLUMNS).encode() + b"\nus\xe9r,x,play,\n", "not UTF-8"),
+        ("broken.parquet", b"PAR1 not really", "not a Parquet file"),
+        ("notes.csv.gz", b"not gzip", "cannot decompress"),
+    ],
+)
+def test_unreadable_files_go_to_failed_with_a_reason_and_leave_no_rows(
+    lake: Any, batch_module: Any, name: str, body: bytes, message: str
+) -> None:
+    s3 = client("s3", lake)
+    landing = lake.bucket("landing")
+    s3.put_object(Bucket=landing, Key=name, Body=body)
+    result = batch_module.handler(_s3_event(landing, name), LocalContext("batch_ingest"))
+    assert result["files"][0]["status"] == "failed"
+    report = json.loads(
+        s3.get_object(Bucket=landing, Key=f"failed/{name}.report.json")["Body"].read()
+    )
+    assert message in report["error"]
+    assert set(read_objects(lake, "landing")) == {f"failed/{name}", f"failed/{name}.report.json"}
+    assert not read_objects(lake, "raw") and not read_objects(lake, "quarantine")
+
+
+def test_own_outputs_and_unknown_types_are_not_ingested(lake: Any, batch_module: Any) -> None:
+    s3 = client("s3", lake)
+    landing = lake.bucket("landing")
+    for key in ("processed/a.csv", "failed/b.csv", "readme.txt"):
+        s3.put_object(Bucket=landing, Key=key, Body=b"x")
+        assert batch_module.handler(_s3_event(landing, key), LocalContext("b")) == {"files": []}
+    assert set(read_objects(lake, "landing")) == {"processed/a.csv", "failed/b.csv", "readme.txt"}

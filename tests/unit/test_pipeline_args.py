@@ -1,0 +1,103 @@
+"""The step argument contract: Glue-style parsing, typing, defaults and clear refusals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from segmentation.pipeline.args import (
+    STEPS,
+    ArgumentError,
+    as_strings,
+    parse_argv,
+    resolve,
+    split_argv,
+)
+
+
+def test_glue_style_argv_is_parsed_and_typed():
+    args = parse_argv(
+        "cluster",
+        [
+            "--JOB_NAME",
+            "seg",
+            "--lake_prefix",
+            "p",
+            "--snapshot_date=2026-09-30",
+            "--k",
+            "5",
+            "--eps",
+            "0.7",
+            "--algorithm",
+            "DBSCAN",
+            "--register_model",
+            "false",
+        ],
+    )
+    assert args["JOB_NAME"] == "seg" and args["lake_prefix"] == "p"
+    assert args["snapshot_date"] == date(2026, 9, 30)
+    assert args["k"] == 5 and args["eps"] == 0.7 and args["algorithm"] == "dbscan"
+    assert args["register_model"] is False
+    assert args["k_min"] == 2 and args["k_max"] == 10 and args["min_samples"] == 24
+
+
+def test_defaults_come_from_settings(monkeypatch):
+    from segmentation.config import get_settings
+
+    monkeypatch.setenv("SEG_LAKE_PREFIX", "from-env")
+    monkeypatch.setenv("SEG_FEATURE_WINDOW_DAYS", "30")
+    get_settings.cache_clear()
+    try:
+        args = resolve("features", {})
+    finally:
+        get_settings.cache_clear()
+    assert args["lake_prefix"] == "from-env" and args["window_days"] == 30
+    assert args["run_id"] and isinstance(args["snapshot_date"], date)
+
+
+def test_dict_with_or_without_dashes_and_resolve_is_idempotent():
+    once = resolve(
+        "clean", {"--lake_prefix": "x", "input_zones": "raw", "snapshot_date": "2026-01-02"}
+    )
+    assert once["input_zones"] == ["raw"]
+    assert resolve("clean", once) == once
+    assert resolve("clean", as_strings(once)) == once
+
+
+@pytest.mark.parametrize(
+    ("step", "given", "message"),
+    [
+        ("cluster", {"k": "two"}, "--k: got 'two', expected an integer >= 2"),
+        ("cluster", {"eps": "-1"}, "--eps: got '-1', expected a number >= 0"),
+        ("cluster", {"eps": "0"}, "--eps: got 0, expected a number > 0"),
+        ("cluster", {"algorithm": "spectral"}, "expected one of kmeans, dbscan"),
+        ("features", {"snapshot_date": "30/09/2026"}, "expected a date YYYY-MM-DD"),
+        ("features", {"snapshot_date": "2026-02-30"}, "expected a date YYYY-MM-DD"),
+        ("features", {"window_days": "0"}, "expected an integer between 1 and 3650"),
+        ("clean", {"input_zones": "raw,cold"}, "comma-separated list of raw, hot"),
+        (
+            "clean",
+            {"colour": "red"},
+            "unknown argument(s) --colour; expected some of --lake_prefix",
+        ),
+        ("cluster", {"k_min": "6", "k_max": "3"}, "--k_min (6) must not exceed --k_max (3)"),
+        ("nope", {}, "unknown step 'nope'; expected one of clean, features, cluster"),
+    ],
+)
+def test_bad_arguments_say_what_was_expected(step, given, message):
+    with pytest.raises(ArgumentError) as err:
+        resolve(step, given)
+    assert message in str(err.value)
+
+
+def test_split_argv_refuses_positional_values():
+    assert split_argv(["--a", "1", "--flag", "--b=2"]) == {"a": "1", "flag": "true", "b": "2"}
+    with pytest.raises(ArgumentError, match="expected --name value pairs"):
+        split_argv(["clean"])
+
+
+def test_platform_arguments_are_accepted():
+    args = resolve("features", {"--JOB_NAME": "j", "--job-bookmark-option": "job-bookmark-disable"})
+    assert args["JOB_NAME"] == "j"
+    assert set(STEPS["features"]) and "job-bookmark-option" not in args
