@@ -21,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from segmentation.local.lambda_runtime import LocalLambdaContext, load_handler
+from segmentation.local.lambda_context import LocalContext
+from segmentation.local.lambdas import load_handler
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def make_server(
             event = proxy_event(self.command, self.path, dict(self.headers.items()), body)
             self._resource = event["resource"]
             try:
-                result = handler(event, LocalLambdaContext(function_name=function_name))
+                result = handler(event, LocalContext(function_name))
             except Exception as exc:  # as API Gateway: a failed integration is a 502
                 log.error(
                     "handler failed on %s %s: %s", self.command, self._resource, type(exc).__name__

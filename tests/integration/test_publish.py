@@ -125,7 +125,11 @@ def test_bad_model_version_is_rejected(settings: Settings, bad: Any) -> None:
 
 def test_publish_lambda_handler_finds_the_version_of_a_run(settings: Settings) -> None:
     """The state machine only knows the run id; the cluster step chose the model version."""
-    from segmentation.local.lambda_runtime import invoke
+    from segmentation.local.lambda_context import LocalContext
+    from segmentation.local.lambdas import load_handler
+
+    def invoke(name: str, event: dict[str, Any]) -> Any:
+        return load_handler(name)(event, LocalContext(name))
 
     write_version(settings, "segmentation-kmeans-v1", 6, run_id="run-a")
     write_version(settings, "segmentation-kmeans-v2", 12, run_id="run-b")
