@@ -1,0 +1,65 @@
+variable "aws_endpoint" {
+  description = "Endpoint of the local AWS (the project's moto server: `python -m segmentation.local.motoserver`)."
+  type        = string
+  default     = "http://127.0.0.1:5000"
+}
+
+variable "region" {
+  description = "Region the emulator answers for (SEG_AWS_REGION)."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every named resource; the state machine is '<name_prefix>-pipeline'."
+  type        = string
+  default     = "segmentation"
+}
+
+variable "lake_prefix" {
+  description = "Bucket prefix (SEG_LAKE_PREFIX); the default is Settings' default, so the local stack needs no configuration."
+  type        = string
+  default     = "segmentation-local"
+}
+
+variable "hmac_secret_name" {
+  description = "Secret of the HMAC key (SEG_HMAC_SECRET_NAME)."
+  type        = string
+  default     = "segmentation/hmac-key"
+}
+
+variable "segments_table" {
+  description = "Segments table (SEG_SEGMENTS_TABLE)."
+  type        = string
+  default     = "segmentation-segments"
+}
+
+variable "kafka_topic" {
+  description = "Topic of raw events (SEG_KAFKA_TOPIC)."
+  type        = string
+  default     = "raw-events"
+}
+
+variable "mlflow_tracking_uri" {
+  description = "The local MLflow server (SEG_MLFLOW_TRACKING_URI)."
+  type        = string
+  default     = "http://127.0.0.1:5001"
+}
+
+variable "enable_lifecycle" {
+  description = "Create the buckets' lifecycle rules (moto takes ~1 min to settle them; off for quick local runs)."
+  type        = bool
+  default     = true
+}
+
+variable "msk" {
+  description = "Create the MSK serverless cluster and its event source mapping in the emulator (needs the project's moto patches); the local stream itself runs on the embedded broker."
+  type        = bool
+  default     = true
+}
+
+variable "build_dir" {
+  description = "Where `make package` put the artifacts; default <repo>/build."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,281 @@
+# Offline: the AWS provider is mocked, so these runs check what the module would ask AWS for.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012", arn = "arn:aws:iam::123456789012:user/deployer" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_session_context" {
+    defaults = { issuer_arn = "arn:aws:iam::123456789012:user/deployer" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/mock" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
+  }
+}
+
+# Distinct bucket ARNs, so policies can be traced back to their zone.
+override_resource {
+  target = aws_s3_bucket.zone["landing"]
+  values = { arn = "arn:aws:s3:::seg-test-landing" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["raw"]
+  values = { arn = "arn:aws:s3:::seg-test-raw" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["hot"]
+  values = { arn = "arn:aws:s3:::seg-test-hot" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["curated"]
+  values = { arn = "arn:aws:s3:::seg-test-curated" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["features"]
+  values = { arn = "arn:aws:s3:::seg-test-features" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["segments"]
+  values = { arn = "arn:aws:s3:::seg-test-segments" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["quarantine"]
+  values = { arn = "arn:aws:s3:::seg-test-quarantine" }
+}
+override_resource {
+  target = aws_s3_bucket.zone["artifacts"]
+  values = { arn = "arn:aws:s3:::seg-test-artifacts" }
+}
+
+# Distinct role ARNs, so grants can be traced back to the stage they were made for.
+override_resource {
+  target = aws_iam_role.stage["ingest"]
+  values = { arn = "arn:aws:iam::123456789012:role/seg-ingest" }
+}
+override_resource {
+  target = aws_iam_role.stage["etl"]
+  values = { arn = "arn:aws:iam::123456789012:role/seg-etl" }
+}
+override_resource {
+  target = aws_iam_role.stage["ml"]
+  values = { arn = "arn:aws:iam::123456789012:role/seg-ml" }
+}
+override_resource {
+  target = aws_iam_role.stage["serving"]
+  values = { arn = "arn:aws:iam::123456789012:role/seg-serving" }
+}
+override_resource {
+  target = aws_iam_role.stage["analyst"]
+  values = { arn = "arn:aws:iam::123456789012:role/seg-analyst" }
+}
+
+variables {
+  name_prefix      = "seg"
+  lake_prefix      = "seg-test"
+  hmac_secret_name = "seg/hmac-key"
+}
+
+run "buckets_follow_settings_naming" {
+  command = apply
+
+  assert {
+    condition     = toset([for b in aws_s3_bucket.zone : b.bucket]) == toset([for z in ["landing", "raw", "hot", "curated", "features", "segments", "quarantine", "artifacts"] : "seg-test-${z}"])
+    error_message = "one bucket per zone, named <lake_prefix>-<zone> like Settings.bucket"
+  }
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.zone : !b.force_destroy])
+    error_message = "buckets must not be force-destroyable by default"
+  }
+}
+
+run "encryption_versioning_and_public_access" {
+  command = apply
+
+  assert {
+    condition = alltrue([for z, c in aws_s3_bucket_server_side_encryption_configuration.zone :
+      one(one(c.rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms" && one(c.rule).bucket_key_enabled
+    ])
+    error_message = "every zone bucket must default to SSE-KMS with a bucket key"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_server_side_encryption_configuration.zone) == 8
+    error_message = "encryption must cover all eight zones"
+  }
+  assert {
+    condition = alltrue([for p in aws_s3_bucket_public_access_block.zone :
+    p.block_public_acls && p.block_public_policy && p.ignore_public_acls && p.restrict_public_buckets])
+    error_message = "public access must be blocked on every bucket"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_public_access_block.zone) == 8
+    error_message = "public access block must cover all eight zones"
+  }
+  assert {
+    condition     = alltrue([for v in aws_s3_bucket_versioning.zone : one(v.versioning_configuration).status == "Enabled"])
+    error_message = "every bucket must be versioned"
+  }
+  assert {
+    condition     = aws_kms_key.lake.enable_key_rotation
+    error_message = "the lake key must rotate"
+  }
+  assert {
+    condition     = aws_secretsmanager_secret.hmac.kms_key_id != null && aws_secretsmanager_secret.hmac.name == "seg/hmac-key"
+    error_message = "the HMAC secret is KMS-encrypted and named after SEG_HMAC_SECRET_NAME"
+  }
+}
+
+run "tls_only_bucket_policies" {
+  command = apply
+
+  assert {
+    condition = alltrue([for p in aws_s3_bucket_policy.zone :
+      jsondecode(p.policy).Statement[0].Effect == "Deny" &&
+      jsondecode(p.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false"
+    ])
+    error_message = "every bucket policy must deny non-TLS access"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_policy.zone) == 8
+    error_message = "TLS-only policy on all eight buckets"
+  }
+}
+
+run "lifecycle_rules" {
+  command = apply
+
+  assert {
+    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.zone["hot"].rule : r.expiration[0].days if r.id == "expire-hot"]) == 14
+    error_message = "hot objects expire after the compaction window"
+  }
+  assert {
+    condition     = one(one([for r in aws_s3_bucket_lifecycle_configuration.zone["raw"].rule : r.transition if r.id == "infrequent-access-raw"])).storage_class == "STANDARD_IA"
+    error_message = "raw objects move to infrequent access"
+  }
+  assert {
+    condition     = length([for r in aws_s3_bucket_lifecycle_configuration.zone["curated"].rule : r if length(r.expiration) > 0]) == 0
+    error_message = "curated data must never expire"
+  }
+}
+
+run "catalog_databases_and_tables" {
+  command = apply
+
+  assert {
+    condition     = length(aws_glue_catalog_database.zone) == 8 && aws_glue_catalog_database.zone["curated"].name == "seg_test_curated"
+    error_message = "one Glue database per zone, hyphens replaced"
+  }
+  assert {
+    condition     = toset(keys(aws_glue_catalog_table.this)) == toset(["curated_events", "features_user_features", "segments_segment_map"])
+    error_message = "tables for curated, features and segments"
+  }
+  assert {
+    condition     = one(aws_glue_catalog_table.this["curated_events"].storage_descriptor).location == "s3://seg-test-curated/events/"
+    error_message = "curated.events lives at segmentation.lake EVENTS"
+  }
+  assert {
+    condition     = !contains([for c in one(aws_glue_catalog_table.this["curated_events"].storage_descriptor).columns : c.name], "user_id")
+    error_message = "no raw user id column in the lake"
+  }
+}
+
+run "each_role_is_granted_exactly_its_zones" {
+  command = apply
+
+  # Zones each role reaches through Lake Formation table grants, by database.
+  assert {
+    condition = alltrue([for stage, expected in {
+      ingest  = ["landing", "raw", "hot", "quarantine"]
+      etl     = ["raw", "hot", "artifacts", "curated", "features", "quarantine"]
+      ml      = ["features", "artifacts", "segments"]
+      serving = ["segments"]
+      analyst = ["curated", "features", "segments"]
+      } : toset([for p in aws_lakeformation_permissions.tables : one(p.table).database_name if p.principal == aws_iam_role.stage[stage].arn])
+      == toset([for z in expected : "seg_test_${z}"])
+    ])
+    error_message = "a stage's table grants must cover exactly its zones"
+  }
+  # Write access (data location + INSERT) only where the stage writes.
+  assert {
+    condition = alltrue([for stage, expected in {
+      ingest  = ["raw", "hot", "quarantine"]
+      etl     = ["curated", "features", "quarantine"]
+      ml      = ["segments"]
+      serving = []
+      analyst = []
+      } : toset([for p in aws_lakeformation_permissions.tables : one(p.table).database_name if p.principal == aws_iam_role.stage[stage].arn && contains(p.permissions, "INSERT")])
+      == toset([for z in expected : "seg_test_${z}"])
+    ])
+    error_message = "INSERT only on the zones a stage writes"
+  }
+  assert {
+    condition = toset([for k, p in aws_lakeformation_permissions.location : k]) == toset([
+      "ingest/raw", "ingest/hot", "ingest/quarantine", "etl/curated", "etl/features", "etl/quarantine", "ml/segments"
+    ])
+    error_message = "data location access only for written zones"
+  }
+  # The IAM side agrees: S3 object writes only on written zones.
+  assert {
+    condition = toset(one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s.Resource if s.Sid == "WriteZones"])) == toset([
+      "${aws_s3_bucket.zone["curated"].arn}/*", "${aws_s3_bucket.zone["features"].arn}/*", "${aws_s3_bucket.zone["quarantine"].arn}/*"
+    ])
+    error_message = "etl's IAM policy writes curated, features and quarantine only"
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.stage_lake["serving"].policy).Statement : s if s.Sid == "WriteZones"]) == 0
+    error_message = "serving writes no zone"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.stage["ml"].assume_role_policy).Statement[0].Principal.Service == ["emr-serverless.amazonaws.com"]
+    error_message = "the ml role is assumed by EMR Serverless"
+  }
+}
+
+run "lake_formation_registration_and_tags" {
+  command = apply
+
+  assert {
+    condition     = length(aws_lakeformation_resource.zone) == 8 && alltrue([for r in aws_lakeformation_resource.zone : r.role_arn == aws_iam_role.lakeformation.arn])
+    error_message = "every zone bucket is registered with Lake Formation through its role"
+  }
+  assert {
+    condition     = contains(aws_lakeformation_data_lake_settings.this.admins, "arn:aws:iam::123456789012:user/deployer")
+    error_message = "the deployer administers the lake"
+  }
+  assert {
+    condition     = toset(aws_lakeformation_lf_tag.zone.values) == toset(["landing", "raw", "hot", "curated", "features", "segments", "quarantine", "artifacts"])
+    error_message = "LF-tag zone has a value per zone"
+  }
+  assert {
+    condition     = one([for t in aws_lakeformation_resource_lf_tags.database["landing"].lf_tag : t.value if t.key == "sensitivity"]) == "restricted"
+    error_message = "landing may hold raw ids: sensitivity restricted"
+  }
+}
+
+run "lake_prefix_validated" {
+  command = plan
+  variables {
+    lake_prefix = "Bad_Prefix"
+  }
+  expect_failures = [var.lake_prefix]
+}
+
+run "only_ingest_and_serving_read_the_hmac_key" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(aws_iam_role_policy.hmac_secret)) == toset(["ingest", "serving"])
+    error_message = "only the stages handling raw ids read the HMAC key"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.hmac_secret["ingest"].policy).Statement[0].Resource == [aws_secretsmanager_secret.hmac.arn]
+    error_message = "the grant is scoped to the one secret"
+  }
+}

@@ -1,0 +1,173 @@
+variable "name_prefix" {
+  description = "Prefix of every named resource (IAM roles, KMS alias, secret)."
+  type        = string
+}
+
+variable "lake_prefix" {
+  description = "Bucket name prefix; each zone is the bucket '<lake_prefix>-<zone>' (SEG_LAKE_PREFIX)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$", var.lake_prefix))
+    error_message = "lake_prefix must be 3-42 lower-case letters, digits or hyphens (S3 bucket rules)."
+  }
+}
+
+variable "zones" {
+  description = "Lake zones, one bucket and one Glue database each; must match segmentation.config.ZONES."
+  type        = list(string)
+  default     = ["landing", "raw", "hot", "curated", "features", "segments", "quarantine", "artifacts"]
+}
+
+variable "zone_sensitivity" {
+  description = "LF-tag 'sensitivity' of each zone: restricted zones may hold raw user ids."
+  type        = map(string)
+  default = {
+    landing    = "restricted"
+    quarantine = "restricted"
+    raw        = "pseudonymised"
+    hot        = "pseudonymised"
+    curated    = "pseudonymised"
+    features   = "pseudonymised"
+    segments   = "pseudonymised"
+    artifacts  = "internal"
+  }
+}
+
+variable "stage_access" {
+  description = <<-EOT
+    What each pipeline stage may touch: zones it reads and zones it writes. Drives the stage's IAM
+    S3/KMS policy and its Lake Formation grants, so the two can never disagree.
+  EOT
+  type = map(object({
+    read  = list(string)
+    write = list(string)
+  }))
+  default = {
+    ingest  = { read = ["landing"], write = ["raw", "hot", "quarantine"] }
+    etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"] }
+    ml      = { read = ["features", "artifacts"], write = ["segments"] }
+    serving = { read = ["segments"], write = [] }
+    analyst = { read = ["curated", "features", "segments"], write = [] }
+  }
+}
+
+variable "stage_trust" {
+  description = "Who may assume each stage role: AWS service principals, or AWS principal ARNs (humans)."
+  type = map(object({
+    services   = optional(list(string), [])
+    principals = optional(list(string), [])
+  }))
+  default = {
+    ingest  = { services = ["lambda.amazonaws.com"] }
+    etl     = { services = ["glue.amazonaws.com"] }
+    ml      = { services = ["emr-serverless.amazonaws.com"] }
+    serving = { services = ["lambda.amazonaws.com"] }
+    analyst = {}
+  }
+}
+
+variable "lake_admin_arns" {
+  description = "Extra Lake Formation administrators; the identity running Terraform is always one."
+  type        = list(string)
+  default     = []
+}
+
+variable "hot_retention_days" {
+  description = "Days streamed objects stay in the hot zone; the compaction into curated runs well inside this window."
+  type        = number
+  default     = 14
+}
+
+variable "raw_infrequent_access_days" {
+  description = "Days after which raw-zone objects move to STANDARD_IA (raw is re-read only on reprocessing)."
+  type        = number
+  default     = 30
+}
+
+variable "landing_retention_days" {
+  description = "Days uploaded historical files stay in landing once batch_ingest copied them to raw."
+  type        = number
+  default     = 30
+}
+
+variable "quarantine_retention_days" {
+  description = "Days quarantined records (which may hold raw ids) are kept for investigation."
+  type        = number
+  default     = 90
+}
+
+variable "noncurrent_version_days" {
+  description = "Days a superseded object version is kept (undo window for overwrites and deletes)."
+  type        = number
+  default     = 30
+}
+
+variable "enable_lifecycle" {
+  description = "Create the lifecycle rules (off only to speed up emulators, where they take ~1 min to settle)."
+  type        = bool
+  default     = true
+}
+
+variable "tls_only_policy" {
+  description = "Attach the bucket policy denying non-TLS requests (off on an http-only emulator)."
+  type        = bool
+  default     = true
+}
+
+variable "force_destroy" {
+  description = "Allow destroying non-empty buckets (dev and local environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the lake KMS key is deleted after destroy."
+  type        = number
+  default     = 30
+}
+
+variable "hmac_secret_name" {
+  description = "Name of the Secrets Manager secret holding the HMAC key (SEG_HMAC_SECRET_NAME). Only the secret is created; `segmentation keygen` writes its value, so the key never enters Terraform state."
+  type        = string
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted secret stays recoverable (0 deletes at once; dev and local only)."
+  type        = number
+  default     = 30
+}
+
+variable "manage_catalog_encryption" {
+  description = "Set the account-wide Glue Data Catalog encryption (a singleton per account and region)."
+  type        = bool
+  default     = true
+}
+
+variable "feature_columns" {
+  description = "Columns of features.user_features besides user_anon_id (the Glue table schema)."
+  type = list(object({
+    name = string
+    type = string
+  }))
+  default = [
+    { name = "recency_days", type = "double" },
+    { name = "frequency", type = "bigint" },
+    { name = "monetary", type = "double" },
+    { name = "watch_hours", type = "double" },
+    { name = "sessions", type = "bigint" },
+    { name = "avg_session_minutes", type = "double" },
+    { name = "distinct_content", type = "bigint" },
+    { name = "genre_diversity", type = "double" },
+    { name = "device_count", type = "bigint" },
+    { name = "weekend_share", type = "double" },
+    { name = "night_share", type = "double" },
+    { name = "tenure_days", type = "double" },
+  ]
+}
+
+variable "secret_reader_stages" {
+  description = "Stages allowed to read the HMAC key: those that pseudonymise raw ids (ingest) or look them up (serving)."
+  type        = list(string)
+  default     = ["ingest", "serving"]
+}

@@ -1,0 +1,19 @@
+output "function_name" {
+  description = "Name of the function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "arn" {
+  description = "ARN of the function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "invoke_arn" {
+  description = "ARN API Gateway uses to invoke the function."
+  value       = aws_lambda_function.this.invoke_arn
+}
+
+output "log_group_name" {
+  description = "The function's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.this.name
+}

@@ -1,0 +1,189 @@
+# Orchestration: the pipeline state machine from the one ASL template (the local runner renders
+# the same file), its least-privilege role, execution logging, and the weekly schedule.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+  account   = data.aws_caller_identity.current.account_id
+  name      = "${var.name_prefix}-pipeline"
+
+  # Exactly the template variables of step_functions/segmentation_pipeline.asl.json.
+  template_values = {
+    glue_clean_job_name         = var.glue_clean_job_name
+    glue_features_job_name      = var.glue_features_job_name
+    emr_application_id          = var.emr_application_id
+    emr_job_role_arn            = var.emr_job_role_arn
+    emr_cluster_entry_point     = var.emr_cluster_entry_point
+    emr_spark_submit_parameters = var.emr_spark_submit_parameters
+    publish_function_arn        = var.publish_function_arn
+    notify_topic_arn            = var.notify_topic_arn
+    lake_prefix                 = var.lake_prefix
+    mlflow_tracking_uri         = var.mlflow_tracking_uri
+  }
+  definition = templatefile(var.definition_path, local.template_values)
+  functions  = concat([var.publish_function_arn], var.extra_function_arns)
+}
+
+resource "aws_cloudwatch_log_group" "pipeline" {
+  name              = "/aws/vendedlogs/states/${local.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+resource "aws_iam_role" "pipeline" {
+  name        = "${local.name}-states"
+  description = "Step Functions ${local.name}: runs exactly its jobs and functions"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "states.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "pipeline" {
+  name = "run-pipeline"
+  role = aws_iam_role.pipeline.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "GlueJobs"
+        Effect   = "Allow"
+        Action   = ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"]
+        Resource = var.glue_job_arns
+      },
+      {
+        Sid      = "EmrServerlessStart"
+        Effect   = "Allow"
+        Action   = ["emr-serverless:StartJobRun"]
+        Resource = [var.emr_application_arn]
+      },
+      {
+        Sid      = "EmrServerlessJobRuns"
+        Effect   = "Allow"
+        Action   = ["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"]
+        Resource = ["${var.emr_application_arn}/jobruns/*"]
+      },
+      {
+        Sid       = "PassEmrJobRole"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = [var.emr_job_role_arn]
+        Condition = { StringEquals = { "iam:PassedToService" = "emr-serverless.amazonaws.com" } }
+      },
+      {
+        # The .sync integration with EMR Serverless waits on this managed rule.
+        Sid      = "EmrServerlessSyncRule"
+        Effect   = "Allow"
+        Action   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
+        Resource = ["arn:${local.partition}:events:${local.region}:${local.account}:rule/StepFunctionsGetEventsForEMRServerlessJobRule"]
+      },
+      {
+        Sid      = "InvokeFunctions"
+        Effect   = "Allow"
+        Action   = ["lambda:InvokeFunction"]
+        Resource = concat(local.functions, [for f in local.functions : "${f}:*"])
+      },
+      {
+        Sid      = "NotifyFailure"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = [var.notify_topic_arn]
+      },
+      {
+        Sid      = "EncryptedTopic"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = [var.kms_key_arn]
+      },
+      {
+        # Log delivery and X-Ray APIs take no resource ARNs.
+        Sid      = "ExecutionLogsAndTraces"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+        Resource = "*"
+      },
+    ]
+  })
+}
+
+resource "aws_sfn_state_machine" "pipeline" {
+  name       = local.name
+  role_arn   = aws_iam_role.pipeline.arn
+  type       = "STANDARD"
+  definition = local.definition
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.pipeline.arn}:*"
+    include_execution_data = true # pipeline inputs carry parameters only, never user ids
+    level                  = var.log_level
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  depends_on = [aws_iam_role_policy.pipeline]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Weekly schedule
+# ---------------------------------------------------------------------------------------------
+resource "aws_iam_role" "scheduler" {
+  name        = "${local.name}-scheduler"
+  description = "EventBridge Scheduler: starts ${local.name} executions"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name = "start-pipeline"
+  role = aws_iam_role.scheduler.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["states:StartExecution"]
+      Resource = [aws_sfn_state_machine.pipeline.arn]
+    }]
+  })
+}
+
+resource "aws_scheduler_schedule" "pipeline" {
+  #checkov:skip=CKV_AWS_297:The schedule's input holds only algorithm parameters; an AWS-owned key is enough.
+  name                         = "${local.name}-weekly"
+  description                  = "Start ${local.name} (${var.schedule_expression} ${var.schedule_timezone})"
+  schedule_expression          = var.schedule_expression
+  schedule_expression_timezone = var.schedule_timezone
+  state                        = var.schedule_enabled ? "ENABLED" : "DISABLED"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_sfn_state_machine.pipeline.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode(var.schedule_input)
+
+    retry_policy {
+      maximum_retry_attempts       = 2
+      maximum_event_age_in_seconds = 3600
+    }
+  }
+}

@@ -1,0 +1,29 @@
+output "state_machine_arn" {
+  description = "ARN of the pipeline state machine (aws stepfunctions start-execution --state-machine-arn)."
+  value       = aws_sfn_state_machine.pipeline.arn
+}
+
+output "state_machine_name" {
+  description = "Name of the pipeline state machine."
+  value       = aws_sfn_state_machine.pipeline.name
+}
+
+output "definition" {
+  description = "The rendered ASL, as deployed."
+  value       = local.definition
+}
+
+output "role_arn" {
+  description = "Role the state machine runs as."
+  value       = aws_iam_role.pipeline.arn
+}
+
+output "schedule_name" {
+  description = "EventBridge Scheduler schedule starting weekly runs."
+  value       = aws_scheduler_schedule.pipeline.name
+}
+
+output "log_group_name" {
+  description = "Execution log group."
+  value       = aws_cloudwatch_log_group.pipeline.name
+}
