@@ -57,6 +57,9 @@ class DemoConfig:
     lookups: int = 5
     keep_serving: bool = False
     quiet: bool = False
+    #: Called with the result while every service still runs (tests inspect the live stack).
+    on_ready: Callable[[DemoResult], None] | None = None
+    terraform_timeout: float = 900.0
 
 
 @dataclass
@@ -138,7 +141,9 @@ def _environment(ports: dict[str, int]) -> dict[str, str]:
     }
 
 
-def terraform_apply(endpoint: str, state_dir: Path, say: Callable[[str], None]) -> None:
+def terraform_apply(
+    endpoint: str, state_dir: Path, say: Callable[[str], None], timeout: float = 900.0
+) -> None:
     """``terraform apply`` of envs/local against ``endpoint`` (state kept in ``state_dir``)."""
     if shutil.which("terraform") is None:
         raise RuntimeError("terraform is not installed; use --provision python")
@@ -163,12 +168,22 @@ def terraform_apply(endpoint: str, state_dir: Path, say: Callable[[str], None]) 
             f"-state={state}",
             f"-var=aws_endpoint={endpoint}",
             "-var=enable_lifecycle=false",
+            "-var=msk=false",  # the local stream runs on the embedded broker, not MSK
         ],
     ]
     with log.open("w") as out:
         for argv in steps:
             say(f"    $ {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(argv))}")
-            proc = subprocess.run(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                proc = subprocess.run(
+                    argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout
+                )
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(
+                    f"{' '.join(argv[:3])} did not finish in {timeout:.0f} s (see {log}); a moto "
+                    "without the project's patches hangs on some resources — use "
+                    "--provision python"
+                ) from None
             if proc.returncode:
                 raise RuntimeError(f"{' '.join(argv[:3])} failed; see {log}")
 
@@ -231,7 +246,9 @@ def run_demo(config: DemoConfig) -> DemoResult:
 
         with progress.step(f"provision the local AWS ({config.provision})"):
             if config.provision == "terraform":
-                terraform_apply(settings.endpoint_url or "", config.state_dir, say)
+                terraform_apply(
+                    settings.endpoint_url or "", config.state_dir, say, config.terraform_timeout
+                )
             from segmentation.anonymise import store_key
             from segmentation.local.bootstrap import provision
 
@@ -304,6 +321,8 @@ def run_demo(config: DemoConfig) -> DemoResult:
         with progress.step("report"):
             print(render_report(result), flush=True)
         result.timings = progress.timings
+        if config.on_ready is not None:
+            config.on_ready(result)
         if config.keep_serving:
             say(f"API on {result.api_url}, MLflow on {settings.mlflow_tracking_uri}; Ctrl-C stops")
             with contextlib.suppress(KeyboardInterrupt):
