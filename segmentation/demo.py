@@ -100,7 +100,7 @@ class Progress:
         self.say(f"[{self.n}/{self.total}] {title}: done in {took:.1f} s")
 
 
-def _ports(config: DemoConfig) -> dict[str, int]:
+def pick_ports(config: DemoConfig) -> dict[str, int]:
     from segmentation.config import Settings
 
     s = Settings()
@@ -121,7 +121,7 @@ def _ports(config: DemoConfig) -> dict[str, int]:
     return ports
 
 
-def _environment(ports: dict[str, int]) -> dict[str, str]:
+def environment(ports: dict[str, int]) -> dict[str, str]:
     endpoint = f"http://127.0.0.1:{ports['moto']}"
     return {
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
@@ -188,6 +188,26 @@ def terraform_apply(
                 raise RuntimeError(f"{' '.join(argv[:3])} failed; see {log}")
 
 
+def provision_stack(
+    settings: Any,
+    how: str,
+    state_dir: Path,
+    say: Callable[[str], None],
+    terraform_timeout: float = 900.0,
+) -> None:
+    """Create the local AWS resources: Terraform envs/local, or the quick python bootstrap."""
+    from segmentation.anonymise import store_key
+    from segmentation.local.bootstrap import provision
+
+    if how == "terraform":
+        terraform_apply(settings.endpoint_url or "", state_dir, say, terraform_timeout)
+        say(f"    HMAC key: {store_key(settings)}")  # Terraform creates the secret, not the key
+    elif how == "python":
+        provision(settings)
+    else:
+        raise ValueError(f"provision must be 'terraform' or 'python', not {how!r}")
+
+
 def _split_events(dataset: Path, stream_days: int, window_end: Any, work: Path) -> dict[str, Any]:
     """The generator's events split by time: recent ones to stream, the history as a CSV."""
     import pandas as pd
@@ -224,8 +244,8 @@ def run_demo(config: DemoConfig) -> DemoResult:
     say = progress.say
     result = DemoResult()
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    ports = _ports(config)
-    os.environ.update(_environment(ports))
+    ports = pick_ports(config)
+    os.environ.update(environment(ports))
     from segmentation.config import get_settings
 
     get_settings.cache_clear()
@@ -245,17 +265,9 @@ def run_demo(config: DemoConfig) -> DemoResult:
             say(f"    moto {settings.endpoint_url}, broker {settings.kafka_bootstrap}")
 
         with progress.step(f"provision the local AWS ({config.provision})"):
-            if config.provision == "terraform":
-                terraform_apply(
-                    settings.endpoint_url or "", config.state_dir, say, config.terraform_timeout
-                )
-            from segmentation.anonymise import store_key
-            from segmentation.local.bootstrap import provision
-
-            if config.provision == "python":
-                provision(settings)
-            else:
-                say(f"    HMAC key: {store_key(settings)}")
+            provision_stack(
+                settings, config.provision, config.state_dir, say, config.terraform_timeout
+            )
 
         with progress.step("start MLflow server"):
             from segmentation.local.mlflow_server import mlflow_service
