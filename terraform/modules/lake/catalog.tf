@@ -20,11 +20,9 @@ resource "aws_glue_catalog_database" "zone" {
   description  = "Lake zone ${each.key} (s3://${local.buckets[each.key]})"
   location_uri = "s3://${local.buckets[each.key]}/"
 
-  # With Lake Formation in charge, no IAMAllowedPrincipals default grant: access comes from the
-  # explicit per-stage grants only.
-  create_table_default_permission {
-    permissions = []
-  }
+  # The data lake settings define no IAMAllowedPrincipals defaults, so databases created after
+  # them get none either: access comes from the explicit per-stage grants only.
+  depends_on = [aws_lakeformation_data_lake_settings.this]
 }
 
 locals {

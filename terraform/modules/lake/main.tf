@@ -148,7 +148,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "zone" {
   rule {
     id     = "housekeeping"
     status = "Enabled"
-    filter {}
+    filter {
+      prefix = ""
+    }
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
     }
@@ -162,7 +164,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "zone" {
     content {
       id     = "expire-${each.key}"
       status = "Enabled"
-      filter {}
+      filter {
+        prefix = ""
+      }
       expiration {
         days = rule.value
       }
@@ -174,7 +178,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "zone" {
     content {
       id     = "infrequent-access-${each.key}"
       status = "Enabled"
-      filter {}
+      filter {
+        prefix = ""
+      }
       transition {
         days          = rule.value
         storage_class = "STANDARD_IA"

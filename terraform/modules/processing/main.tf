@@ -183,6 +183,7 @@ resource "aws_glue_job" "this" {
   number_of_workers      = var.number_of_workers
   timeout                = var.job_timeout_minutes
   max_retries            = 0 # Step Functions owns retries, with backoff
+  execution_class        = "STANDARD"
   security_configuration = aws_glue_security_configuration.this.name
   connections            = local.in_vpc ? [aws_glue_connection.network[0].name] : []
 

@@ -1,0 +1,124 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
+  }
+  mock_resource "aws_sfn_state_machine" {
+    defaults = { arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:seg-pipeline" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vendedlogs/states/seg-pipeline" }
+  }
+}
+
+variables {
+  name_prefix                 = "seg"
+  definition_path             = "../../../step_functions/segmentation_pipeline.asl.json"
+  lake_prefix                 = "seg-prod"
+  glue_clean_job_name         = "seg-clean"
+  glue_features_job_name      = "seg-features"
+  glue_job_arns               = ["arn:aws:glue:eu-west-1:123456789012:job/seg-clean", "arn:aws:glue:eu-west-1:123456789012:job/seg-features"]
+  emr_application_id          = "00abc"
+  emr_application_arn         = "arn:aws:emr-serverless:eu-west-1:123456789012:/applications/00abc"
+  emr_job_role_arn            = "arn:aws:iam::123456789012:role/seg-ml"
+  emr_cluster_entry_point     = "s3://seg-prod-artifacts/emr/cluster.py"
+  emr_spark_submit_parameters = "--conf spark.executorEnv.SEG_LAKE_PREFIX=seg-prod"
+  publish_function_arn        = "arn:aws:lambda:eu-west-1:123456789012:function:seg-publish"
+  notify_topic_arn            = "arn:aws:sns:eu-west-1:123456789012:seg-alerts"
+  mlflow_tracking_uri         = "http://mlflow.internal"
+  kms_key_arn                 = "arn:aws:kms:eu-west-1:123456789012:key/k"
+}
+
+run "definition_is_the_rendered_template" {
+  command = apply
+
+  assert {
+    condition     = aws_sfn_state_machine.pipeline.name == "seg-pipeline" && aws_sfn_state_machine.pipeline.type == "STANDARD"
+    error_message = "standard state machine '<prefix>-pipeline'"
+  }
+  assert {
+    condition     = !strcontains(aws_sfn_state_machine.pipeline.definition, "$${")
+    error_message = "every template variable is filled"
+  }
+  assert {
+    condition = (
+      strcontains(aws_sfn_state_machine.pipeline.definition, "\"seg-clean\"") &&
+      strcontains(aws_sfn_state_machine.pipeline.definition, "\"seg-features\"") &&
+      strcontains(aws_sfn_state_machine.pipeline.definition, "\"00abc\"") &&
+      strcontains(aws_sfn_state_machine.pipeline.definition, var.publish_function_arn) &&
+      strcontains(aws_sfn_state_machine.pipeline.definition, var.notify_topic_arn)
+    )
+    error_message = "the definition runs exactly these jobs and functions"
+  }
+  assert {
+    condition     = can(jsondecode(aws_sfn_state_machine.pipeline.definition).StartAt)
+    error_message = "valid JSON with a StartAt"
+  }
+}
+
+run "role_runs_only_its_jobs_and_functions" {
+  command = apply
+
+  assert {
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "GlueJobs"])) == toset(var.glue_job_arns)
+    error_message = "Glue: exactly the two jobs"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "EmrServerlessStart"]) == [var.emr_application_arn]
+    error_message = "EMR: exactly the application"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s if s.Sid == "PassEmrJobRole"]).Condition.StringEquals["iam:PassedToService"] == "emr-serverless.amazonaws.com"
+    error_message = "the job role is passed to EMR Serverless only"
+  }
+  assert {
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "InvokeFunctions"])) == toset([var.publish_function_arn, "${var.publish_function_arn}:*"])
+    error_message = "Lambda: exactly publish"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "NotifyFailure"]) == [var.notify_topic_arn]
+    error_message = "SNS: exactly the alert topic"
+  }
+}
+
+run "logging_and_schedule" {
+  command = apply
+
+  assert {
+    condition     = one(aws_sfn_state_machine.pipeline.logging_configuration).level == "ALL" && one(aws_sfn_state_machine.pipeline.tracing_configuration).enabled
+    error_message = "execution logging and tracing on"
+  }
+  assert {
+    condition     = aws_scheduler_schedule.pipeline.schedule_expression == "cron(0 3 ? * MON *)" && aws_scheduler_schedule.pipeline.state == "ENABLED"
+    error_message = "weekly schedule"
+  }
+  assert {
+    condition     = one(aws_scheduler_schedule.pipeline.target).arn == aws_sfn_state_machine.pipeline.arn
+    error_message = "the schedule starts the pipeline"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.scheduler.policy).Statement[0].Resource == [aws_sfn_state_machine.pipeline.arn]
+    error_message = "the scheduler may start only this state machine"
+  }
+}
+
+run "schedule_input_and_disable" {
+  command = apply
+  variables {
+    schedule_enabled = false
+    schedule_input   = { algorithm = "dbscan", eps = 1.2 }
+  }
+
+  assert {
+    condition     = aws_scheduler_schedule.pipeline.state == "DISABLED" && jsondecode(one(aws_scheduler_schedule.pipeline.target).input).algorithm == "dbscan"
+    error_message = "scheduled input carries the algorithm and its parameters"
+  }
+}

@@ -1,0 +1,128 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_subnet" {
+    defaults = { availability_zone = "eu-west-1a" }
+  }
+}
+
+variables {
+  name_prefix         = "seg"
+  lake_prefix         = "seg-prod"
+  artifacts_bucket    = { name = "seg-prod-artifacts", arn = "arn:aws:s3:::seg-prod-artifacts" }
+  kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/k"
+  etl_role            = { arn = "arn:aws:iam::123456789012:role/seg-etl", name = "seg-etl" }
+  ml_role             = { arn = "arn:aws:iam::123456789012:role/seg-ml", name = "seg-ml" }
+  glue_scripts        = { clean = { path = "build/glue/clean.py", hash = "aA==" }, features = { path = "build/glue/features.py", hash = "aA==" } }
+  wheels              = { "segmentation-0.1.0-py3-none-any.whl" = { path = "w.whl", hash = "aA==" }, "pydantic-2.14.4-py3-none-any.whl" = { path = "p.whl", hash = "aA==" } }
+  emr_entry_point     = { path = "build/emr/cluster.py", hash = "aA==" }
+  emr_venv            = { path = "build/emr/pyspark_venv.tar.gz", hash = "aA==" }
+  mlflow_tracking_uri = "http://mlflow.internal"
+  vpc                 = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"] }
+}
+
+run "glue_jobs" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(aws_glue_job.this)) == toset(["clean", "features"])
+    error_message = "jobs clean and features"
+  }
+  assert {
+    condition     = alltrue([for j in aws_glue_job.this : j.glue_version == "5.0" && j.role_arn == var.etl_role.arn])
+    error_message = "Glue 5.0 jobs run as the etl role"
+  }
+  assert {
+    condition     = one(aws_glue_job.this["clean"].command).script_location == "s3://seg-prod-artifacts/glue/clean.py"
+    error_message = "script from the artifacts bucket"
+  }
+  assert {
+    condition     = aws_s3_object.glue_script["clean"].source == "build/glue/clean.py" && aws_s3_object.glue_script["clean"].key == "glue/clean.py"
+    error_message = "the packaged script is what gets uploaded"
+  }
+  assert {
+    condition     = aws_glue_job.this["features"].default_arguments["--additional-python-modules"] == "s3://seg-prod-artifacts/wheels/pydantic-2.14.4-py3-none-any.whl,s3://seg-prod-artifacts/wheels/segmentation-0.1.0-py3-none-any.whl"
+    error_message = "the core wheel and its dependencies come from S3"
+  }
+  assert {
+    condition     = aws_glue_job.this["features"].default_arguments["--python-modules-installer-option"] == "--no-deps"
+    error_message = "pip must not reach PyPI (no NAT)"
+  }
+  assert {
+    condition     = aws_glue_job.this["clean"].default_arguments["--lake_prefix"] == "seg-prod"
+    error_message = "jobs know the lake"
+  }
+  assert {
+    condition     = aws_glue_job.this["clean"].security_configuration == aws_glue_security_configuration.this.name && aws_glue_job.this["clean"].connections == tolist([aws_glue_connection.network[0].name])
+    error_message = "encrypted, in the VPC"
+  }
+  assert {
+    condition     = one(one(aws_glue_security_configuration.this.encryption_configuration).s3_encryption).s3_encryption_mode == "SSE-KMS"
+    error_message = "job output encrypted with KMS"
+  }
+}
+
+run "emr_serverless" {
+  command = apply
+
+  assert {
+    condition     = startswith(aws_emrserverless_application.this.release_label, "emr-7.") && aws_emrserverless_application.this.type == "spark"
+    error_message = "Spark on emr-7.x"
+  }
+  assert {
+    condition     = output.emr_job_role_arn == var.ml_role.arn
+    error_message = "the ml role is the job role"
+  }
+  assert {
+    condition     = output.emr_cluster_entry_point == "s3://seg-prod-artifacts/emr/cluster.py"
+    error_message = "entry point in the artifacts bucket"
+  }
+  assert {
+    condition     = strcontains(output.emr_spark_submit_parameters, "spark.archives=s3://seg-prod-artifacts/emr/pyspark_venv.tar.gz#environment") && strcontains(output.emr_spark_submit_parameters, "PYSPARK_PYTHON=./environment/bin/python")
+    error_message = "the venv brings Python 3.11 and the core package"
+  }
+  assert {
+    condition     = strcontains(output.emr_spark_submit_parameters, "spark.emr-serverless.driverEnv.SEG_MLFLOW_TRACKING_URI=http://mlflow.internal") && strcontains(output.emr_spark_submit_parameters, "SEG_LAKE_PREFIX=seg-prod")
+    error_message = "the driver gets the SEG_* settings and the MLflow URI"
+  }
+  assert {
+    condition     = !strcontains(output.emr_spark_submit_parameters, "\"")
+    error_message = "parameters embed in the ASL JSON string as they are"
+  }
+}
+
+run "missing_script_fails_on_aws" {
+  command = plan
+  variables {
+    glue_scripts = { clean = { path = "build/glue/clean.py", hash = null }, features = { path = "build/glue/features.py", hash = "aA==" } }
+  }
+  expect_failures = [aws_glue_job.this["clean"]]
+}
+
+run "missing_artifacts_allowed_locally" {
+  command = apply
+  variables {
+    glue_scripts            = { clean = { path = "c.py", hash = null }, features = { path = "f.py", hash = null } }
+    wheels                  = {}
+    emr_entry_point         = { path = "cluster.py", hash = null }
+    emr_venv                = null
+    vpc                     = null
+    allow_missing_artifacts = true
+  }
+
+  assert {
+    condition     = length(aws_s3_object.glue_script) == 0 && length(aws_glue_job.this) == 2
+    error_message = "jobs exist, nothing uploaded"
+  }
+  assert {
+    condition     = !strcontains(output.emr_spark_submit_parameters, "spark.archives")
+    error_message = "no venv, no archive"
+  }
+}

@@ -1,0 +1,115 @@
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
+  }
+  mock_resource "aws_db_instance" {
+    defaults = {
+      address            = "seg-mlflow.abc.eu-west-1.rds.amazonaws.com"
+      port               = 5432
+      db_name            = "mlflow"
+      master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1", kms_key_id = "k", secret_status = "active" }]
+    }
+  }
+  mock_resource "aws_lb" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/seg-mlflow/1", dns_name = "internal-seg-mlflow-1.eu-west-1.elb.amazonaws.com" }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/seg-mlflow/1" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = { arn = "arn:aws:ecr:eu-west-1:123456789012:repository/seg-mlflow", repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/seg-mlflow" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/seg-mlflow" }
+  }
+  mock_resource "aws_ecs_task_definition" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/seg-mlflow:1" }
+  }
+}
+
+variables {
+  name_prefix               = "seg"
+  vpc                       = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"] }
+  kms_key_arn               = "arn:aws:kms:eu-west-1:123456789012:key/k"
+  artifacts_bucket          = { name = "seg-prod-artifacts", arn = "arn:aws:s3:::seg-prod-artifacts" }
+  client_security_group_ids = ["sg-jobs"]
+}
+
+run "database_secret_never_in_terraform" {
+  command = apply
+
+  assert {
+    condition     = aws_db_instance.mlflow.manage_master_user_password && aws_db_instance.mlflow.password == null
+    error_message = "RDS generates and keeps the password in Secrets Manager"
+  }
+  assert {
+    condition     = aws_db_instance.mlflow.storage_encrypted && aws_db_instance.mlflow.kms_key_id == var.kms_key_arn && !aws_db_instance.mlflow.publicly_accessible
+    error_message = "encrypted, private PostgreSQL"
+  }
+  assert {
+    condition     = aws_db_instance.mlflow.engine == "postgres"
+    error_message = "PostgreSQL backend store"
+  }
+  assert {
+    condition = toset([for s in jsondecode(aws_ecs_task_definition.mlflow.container_definitions)[0].secrets : s.valueFrom]) == toset([
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1:username::",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1:password::",
+    ])
+    error_message = "credentials injected by ECS from the RDS secret"
+  }
+}
+
+run "mlflow_service" {
+  command = apply
+
+  assert {
+    condition     = contains([for e in jsondecode(aws_ecs_task_definition.mlflow.container_definitions)[0].environment : "${e.name}=${e.value}"], "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false")
+    error_message = "no job-execution workers"
+  }
+  assert {
+    condition     = contains([for e in jsondecode(aws_ecs_task_definition.mlflow.container_definitions)[0].environment : "${e.name}=${e.value}"], "MLFLOW_ARTIFACTS_DESTINATION=s3://seg-prod-artifacts/mlflow")
+    error_message = "artifacts proxied to S3"
+  }
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.mlflow.container_definitions)[0].image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/seg-mlflow:3.17.2"
+    error_message = "image from the ECR repository"
+  }
+  assert {
+    condition     = !one(aws_ecs_service.mlflow.network_configuration).assign_public_ip && one(aws_ecs_service.mlflow.network_configuration).subnets == toset(var.vpc.subnet_ids)
+    error_message = "service in private subnets"
+  }
+  assert {
+    condition     = aws_lb.mlflow.internal && aws_lb.mlflow.drop_invalid_header_fields
+    error_message = "internal load balancer"
+  }
+  assert {
+    condition     = output.tracking_uri == "http://internal-seg-mlflow-1.eu-west-1.elb.amazonaws.com"
+    error_message = "tracking URI for the Spark jobs"
+  }
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.alb_from_groups[0].referenced_security_group_id == "sg-jobs"
+    error_message = "the Spark jobs reach MLflow"
+  }
+  assert {
+    condition     = aws_ecr_repository.mlflow.image_tag_mutability == "IMMUTABLE" && one(aws_ecr_repository.mlflow.image_scanning_configuration).scan_on_push
+    error_message = "immutable, scanned images"
+  }
+}
+
+run "https_with_a_certificate" {
+  command = apply
+  variables {
+    certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/c"
+  }
+
+  assert {
+    condition     = aws_lb_listener.mlflow.protocol == "HTTPS" && aws_lb_listener.mlflow.port == 443 && startswith(output.tracking_uri, "https://")
+    error_message = "HTTPS when a certificate is given"
+  }
+}
