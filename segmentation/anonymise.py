@@ -133,12 +133,19 @@ def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
         exists = True
     except sm.exceptions.ResourceNotFoundException:
         exists = False
-    if exists and not rotate:
+    has_value = False
+    if exists:  # Terraform may create the secret without a value (it has no random source)
+        try:
+            sm.get_secret_value(SecretId=name)
+            has_value = True
+        except sm.exceptions.ResourceNotFoundException:
+            has_value = False
+    if has_value and not rotate:
         return "exists"
     value = new_key().hex()
     if exists:
         sm.put_secret_value(SecretId=name, SecretString=value)
-        action = "rotated"
+        action = "rotated" if has_value else "created"
     else:
         sm.create_secret(
             Name=name,

@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGTERM)
             for _ in range(50):
+                with contextlib.suppress(ChildProcessError):  # reap it if it is our child
+                    os.waitpid(pid, os.WNOHANG)
                 if not Path(f"/proc/{pid}").exists():
                     break
                 time.sleep(0.1)

@@ -15,7 +15,7 @@ from segmentation.ingest.poller import Poller, PollerConfig
 from segmentation.ingest.producer import produce_file
 from segmentation.local.lambda_context import LocalContext
 
-pytestmark = [pytest.mark.broker, pytest.mark.moto]
+pytestmark = [pytest.mark.broker, pytest.mark.moto, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -73,3 +73,14 @@ def test_the_handler_refuses_to_run_without_a_key(moto_env: str, ingest_module: 
     event = build_event([("t", 0, 0, None, b"k", b"{}")], bootstrap="b")
     with pytest.raises(KeyNotFoundError):
         ingest_module.handler(event, LocalContext("ingest"))
+
+
+def test_keygen_fills_a_secret_created_without_a_value(moto_env: str) -> None:
+    from segmentation.config import get_settings
+
+    settings = get_settings()
+    client("secretsmanager", settings).create_secret(Name=settings.hmac_secret_name)
+    with pytest.raises(Exception, match="ResourceNotFound|not found|AWSCURRENT"):
+        load_anonymiser(settings, force_fetch=True)
+    assert store_key(settings) == "created"
+    assert len(load_anonymiser(settings).anon("u")) == 64
