@@ -78,6 +78,9 @@ def local_conf(settings: Settings) -> dict[str, str]:
         "spark.hadoop.fs.s3a.secret.key": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         "spark.hadoop.fs.s3a.endpoint.region": settings.aws_region,
         "spark.hadoop.fs.s3a.change.detection.mode": "none",
+        # fewer requests per written file: keep directory markers, buffer uploads in memory
+        "spark.hadoop.fs.s3a.directory.marker.retention": "keep",
+        "spark.hadoop.fs.s3a.fast.upload.buffer": "bytebuffer",
         "spark.hadoop.fs.s3a.attempts.maximum": "3",
         "spark.hadoop.fs.s3a.retry.limit": "3",
         "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",

@@ -188,8 +188,9 @@ def clean_events(
     iqr_k: float,
     window: tuple[int, int],
     session_gap_minutes: int = 30,
-) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
-    """Apply the rules; returns (curated events, quarantined rows, report parts)."""
+) -> tuple[DataFrame, DataFrame, dict[str, Any], list[DataFrame]]:
+    """Apply the rules; returns (curated events, quarantined rows, report parts, the cached
+    intermediate frames for the caller to release once the outputs are written)."""
     report: dict[str, Any] = {"rules": []}
     df = df.withColumn("reason", _reason(df, window)).cache()
     agg = df.agg(
@@ -207,21 +208,27 @@ def clean_events(
     quarantine = df.where(F.col("reason").isNotNull())
     valid = df.where(F.col("reason").isNull()).drop("reason")
 
-    # An exact duplicate keeps its earliest-ingested copy, so lineage stays the first arrival.
-    w_exact = Window.partitionBy(*CONTENT_COLUMNS).orderBy(
-        F.col("ingest_ts").asc_nulls_last(), "source", "_zone"
+    # Hash aggregations rather than sorted windows: a duplicate keeps its earliest-ingested copy
+    # (min over a struct led by the ingest time; a missing ingest time sorts last).
+    order_key = F.coalesce(F.col("ingest_ts"), F.lit("9999-12-31").cast("timestamp"))
+    dedup1 = (
+        valid.groupBy(*CONTENT_COLUMNS)
+        .agg(F.min(F.struct(order_key.alias("_k"), "ingest_ts", "source", "_zone")).alias("_r"))
+        .select(*CONTENT_COLUMNS, "_r.ingest_ts", "_r.source", "_r._zone")
+        .cache()
     )
-    dedup1 = valid.withColumn("_rn", F.row_number().over(w_exact)).where("_rn = 1").drop("_rn")
-    w_id = Window.partitionBy("event_id").orderBy(
-        F.col("ingest_ts").asc_nulls_last(), "source", "_zone", "event_ts"
-    )
-    # Rows without an event_id cannot collide on it; keeping them out of the window avoids one
-    # giant null partition.
+    others = [c for c in dedup1.columns if c not in {"event_id", "ingest_ts", "source", "_zone"}]
+    # Rows without an event_id cannot collide on it; keeping them out of the grouping avoids one
+    # giant null group.
     with_id = (
         dedup1.where(F.col("event_id").isNotNull())
-        .withColumn("_rn", F.row_number().over(w_id))
-        .where("_rn = 1")
-        .drop("_rn")
+        .groupBy("event_id")
+        .agg(
+            F.min(F.struct(order_key.alias("_k"), "source", "_zone", "ingest_ts", *others)).alias(
+                "_r"
+            )
+        )
+        .select("event_id", *[f"_r.{c}" for c in ("ingest_ts", "source", "_zone", *others)])
     )
     dedup2 = with_id.unionByName(dedup1.where(F.col("event_id").isNull())).cache()
     n_valid = n_in - n_bad
@@ -230,6 +237,7 @@ def clean_events(
     report["duplicates"] = {"exact": n_valid - n_exact, "event_id": n_exact - n_id}
     report["rules"].append({"rule": "dedup_exact", "rows_in": n_valid, "rows_out": n_exact})
     report["rules"].append({"rule": "dedup_event_id", "rows_in": n_exact, "rows_out": n_id})
+    dedup1.unpersist()
 
     medians, fences = _medians_and_fences(dedup2, iqr_k)
     is_money = F.col("event_type").isin(*sorted(MONEY_EVENTS))
@@ -277,14 +285,14 @@ def clean_events(
 
     day = F.from_unixtime(F.col("event_ts").cast("long"), "yyyy-MM-dd")
     out = out.drop("_zone").withColumn(PARTITION_COLUMN, day)
-    return out, quarantine, report
+    return out, quarantine, report, [df, dedup2]
 
 
 def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str, Any]:
     """The clean step; returns its JSON-able result and writes the quality report."""
     events, found = read_events(spark, paths, args["input_zones"])
     window = window_bounds(args["snapshot_date"], args["window_days"])
-    curated, quarantine, report = clean_events(
+    curated, quarantine, report, cached = clean_events(
         events, args["iqr_k"], window, args["session_gap_minutes"]
     )
     curated = curated.cache()
@@ -349,7 +357,8 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
     )
     report_uri = paths.quality_report(args["run_id"])
     lakeio.write_json(spark, report_uri, report)
-    curated.unpersist()
+    for frame in (curated, *cached):
+        frame.unpersist()
     return {
         "step": "clean",
         "run_id": args["run_id"],

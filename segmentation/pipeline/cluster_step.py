@@ -30,9 +30,9 @@ from segmentation.lake import LakePaths
 from segmentation.pipeline import lakeio
 from segmentation.pipeline.clustering import (
     DbscanModel,
+    choose_eps,
     choose_k,
     fit_dbscan,
-    k_distance_eps,
     metrics,
 )
 from segmentation.pipeline.features import FEATURE_COLUMNS, FEATURES
@@ -177,6 +177,7 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
         "seed": args["seed"],
     }
     sweep: list[dict[str, Any]] = []
+    eps_rows: list[dict[str, Any]] = []
     extra_artifacts: dict[str, Any] = {}
     centers = None
     dbscan_model = None
@@ -208,8 +209,11 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
         labeled = km.transform(scaled).select("user_anon_id", *COLS, "prediction")
     else:
         if args["eps"] is None:
-            eps, curve = k_distance_eps(x_sample, args["min_samples"])
-            params["eps_mode"] = "k-distance knee"
+            dbscan_model, eps_rows, curve = choose_eps(
+                x_sample, args["min_samples"], args["silhouette_sample"], args["seed"]
+            )
+            eps = dbscan_model.eps
+            params["eps_mode"] = "k-distance curve: best silhouette x (1 - noise)"
             qs = [0.1, 0.25, 0.5, 0.75, 0.9, 0.99]
             extra_artifacts["k_distance.json"] = {
                 "k": args["min_samples"],
@@ -219,8 +223,8 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
         else:
             eps = float(args["eps"])
             params["eps_mode"] = "given"
+            dbscan_model = fit_dbscan(x_sample, eps, args["min_samples"])
         params.update(eps=eps, min_samples=args["min_samples"])
-        dbscan_model = fit_dbscan(x_sample, eps, args["min_samples"])
         labeled = assign_dbscan(df, dbscan_model, mean, std)
     labeled = labeled.withColumn("prediction", F.col("prediction").cast("long")).cache()
 
@@ -255,7 +259,9 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
     try:
         tracker.params(params)
         if sweep:
-            tracker.sweep(sweep)
+            tracker.sweep("k_sweep", sweep, step_key="k")
+        if eps_rows:
+            tracker.sweep("eps_sweep", eps_rows)
         tracker.metrics({k: v for k, v in scores.items() if v is not None})
         tracker.metrics({f"segment_{p['segment_id']}_share": p["share"] for p in profiles})
         tracker.json_artifact("scaler.json", seg_model.scaler_json(), "model_parts")
@@ -286,6 +292,7 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
             "params": params,
             "metrics": scores,
             "k_sweep": sweep,
+            "eps_sweep": eps_rows,
             "features": [f.__dict__ for f in FEATURES],
             "segments": profiles,
         }

@@ -104,6 +104,45 @@ def fit_dbscan(sample: np.ndarray, eps: float, min_samples: int) -> DbscanModel:
     )
 
 
+#: Quantiles of the k-distance curve tried as eps when none is given (plus the curve's knee).
+EPS_QUANTILES: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def choose_eps(
+    sample: np.ndarray, min_samples: int, silhouette_sample: int, seed: int
+) -> tuple[DbscanModel, list[dict[str, float]], np.ndarray]:
+    """eps from the k-distance curve: DBSCAN is fitted on the sample at the curve's knee and at
+    its :data:`EPS_QUANTILES`; the eps with the best ``silhouette * (1 - noise share)`` wins
+    (silhouette alone would reward declaring the hard half of the users noise; coverage alone
+    would reward one giant cluster). Returns the winning model, the candidates' scores, and the
+    curve."""
+    knee_eps, curve = k_distance_eps(sample, min_samples)
+    candidates = sorted({float(np.quantile(curve, q)) for q in EPS_QUANTILES} | {knee_eps})
+    rows: list[dict[str, float]] = []
+    best: tuple[float, DbscanModel] | None = None
+    for eps in candidates:
+        if eps <= 0:
+            continue
+        model = fit_dbscan(sample, eps, min_samples)
+        scores = metrics(sample, model.sample_labels, min(silhouette_sample, 5000), seed)
+        sil = scores["silhouette"]
+        score = float(sil * (1.0 - scores["noise_share"])) if sil is not None else -1.0
+        rows.append(
+            {
+                "eps": eps,
+                "is_knee": float(eps == knee_eps),
+                "n_clusters": scores["n_clusters"] or 0.0,
+                "noise_share": scores["noise_share"] or 0.0,
+                "silhouette": sil if sil is not None else float("nan"),
+                "score": score,
+            }
+        )
+        if best is None or score > best[0]:
+            best = (score, model)
+    assert best is not None, "the k-distance curve gave no positive eps"
+    return best[1], rows, curve
+
+
 def metrics(
     x: np.ndarray, labels: np.ndarray, silhouette_sample: int, seed: int
 ) -> dict[str, float | None]:

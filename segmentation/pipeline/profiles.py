@@ -119,37 +119,27 @@ ACTIONS: dict[str, tuple[str, ...]] = {r.name: r.actions for r in (*RULES, MAINS
 }
 
 
-def name_segments(z_by_segment: dict[int, Z]) -> dict[int, tuple[str, str]]:
-    """Segment id -> (name, why). Each name goes to the segment that fits it best; a segment
-    whose applicable names were all taken by better-fitting segments repeats its best name with a
-    number ("binge watcher 2"); noise is always "unassigned (noise)"."""
+def name_segments(
+    z_by_segment: dict[int, Z], sizes: dict[int, int] | None = None
+) -> dict[int, tuple[str, str]]:
+    """Segment id -> (name, why). Each segment takes the best-scoring rule that applies to it
+    (else "mainstream"); when several segments share a name, the largest keeps it and the others
+    are numbered by size ("binge watcher 2"). Noise is always "unassigned (noise)"."""
+    sizes = sizes or {}
     out: dict[int, tuple[str, str]] = {}
-    candidates = []
+    by_name: dict[str, list[int]] = {}
     for seg, z in z_by_segment.items():
         if seg == NOISE:
             out[seg] = (NOISE_NAME, "points DBSCAN left in no dense region")
             continue
-        for rule in RULES:
-            if rule.applies(z):
-                candidates.append((rule.score(z), seg, rule))
-    taken: set[str] = set()
-    for _score, seg, rule in sorted(candidates, key=lambda c: (-c[0], c[1])):
-        if seg in out or rule.name in taken:
-            continue
-        out[seg] = (rule.name, rule.why)
-        taken.add(rule.name)
-    counts: dict[str, int] = {}
-    for seg, z in sorted(z_by_segment.items()):
-        if seg in out:
-            continue
         applicable = [r for r in RULES if r.applies(z)]
         rule = max(applicable, key=lambda r: r.score(z)) if applicable else MAINSTREAM
-        if rule.name not in taken:
-            out[seg] = (rule.name, rule.why)
-            taken.add(rule.name)
-            continue
-        counts[rule.name] = counts.get(rule.name, 1) + 1
-        out[seg] = (f"{rule.name} {counts[rule.name]}", rule.why)
+        out[seg] = (rule.name, rule.why)
+        by_name.setdefault(rule.name, []).append(seg)
+    for name, segs in by_name.items():
+        ranked = sorted(segs, key=lambda s: (-sizes.get(s, 0), s))
+        for i, seg in enumerate(ranked[1:], start=2):
+            out[seg] = (f"{name} {i}", out[seg][1])
     return out
 
 
@@ -173,7 +163,7 @@ def build_profiles(
         m = x[labels == seg].mean(axis=0)
         means_by[int(seg)] = m
         z_by[int(seg)] = dict(zip(columns, ((m - mean) / std).tolist(), strict=True))
-    names = name_segments(z_by)
+    names = name_segments(z_by, {int(s): int((labels == s).sum()) for s in segs})
     n = len(labels)
     profiles = []
     for seg in segs:

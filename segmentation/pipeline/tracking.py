@@ -75,11 +75,13 @@ class Tracker:
         if finite:
             self.mlflow.log_metrics(finite, step=step)
 
-    def sweep(self, rows: list[dict[str, Any]]) -> None:
-        """Per-k metrics as metric histories (step = k) plus the table as an artifact."""
-        for row in rows:
-            self.metrics({f"sweep_{k}": v for k, v in row.items() if k != "k"}, step=int(row["k"]))
-        self.json_artifact("k_sweep.json", rows)
+    def sweep(self, name: str, rows: list[dict[str, Any]], step_key: str | None = None) -> None:
+        """A parameter sweep: each numeric column as the metric history ``<name>_<column>``
+        (step = the row's ``step_key`` value, else its index), and the table as ``<name>.json``."""
+        for i, row in enumerate(rows):
+            step = int(row[step_key]) if step_key else i
+            self.metrics({f"{name}_{k}": v for k, v in row.items() if k != step_key}, step=step)
+        self.json_artifact(f"{name}.json", rows)
 
     def json_artifact(self, name: str, payload: Any, folder: str | None = None) -> None:
         path = Path(self._tmp.name) / name

@@ -10,6 +10,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 
 from segmentation.pipeline.clustering import (
     NOISE,
+    choose_eps,
     choose_k,
     fit_dbscan,
     k_distance_eps,
@@ -85,22 +86,26 @@ def _z(**kw: float) -> dict[str, float]:
     return {c: kw.get(c, 0.0) for c in COLS}
 
 
-def test_names_follow_the_profile_rules_and_stay_unique():
+def test_names_follow_the_profile_rules_and_duplicates_are_numbered_by_size():
     names = name_segments(
         {
             0: _z(monetary=2.0, frequency=1.0, recency_days=-0.5),
             1: _z(recency_days=1.5, frequency=-1.0),
             2: _z(weekend_share=1.2, active_days=-0.5),
             3: _z(avg_session_minutes=1.0, completion_rate=0.5),
-            4: _z(avg_session_minutes=0.7),
+            4: _z(avg_session_minutes=3.0, evening_share=0.9),
             5: _z(searches_per_session=1.4, banner_ctr=0.8),
             6: _z(),
+            7: _z(monetary=0.9, banner_ctr=2.0, evening_share=0.7),
             NOISE: _z(recency_days=3.0),
-        }
+        },
+        sizes={3: 9000, 4: 1400, 0: 2700, 7: 3500},
     )
-    assert names[0][0] == "loyal high-value"
+    assert names[0][0] == "loyal high-value 2"  # smaller than segment 7, same best rule
+    assert names[7][0] == "loyal high-value"
     assert names[1][0] == "at-risk / lapsed"
     assert names[2][0] == "weekend casual"
+    # the larger binge cluster keeps the plain name even though the small one scores higher
     assert names[3][0] == "binge watcher" and names[4][0] == "binge watcher 2"
     assert names[5][0] == "browser / searcher"
     assert names[6][0] == "mainstream"
@@ -133,3 +138,16 @@ def test_segment_model_reproduces_nearest_centre_and_refuses_missing_columns():
     assert out["segment_id"].tolist() == [0, 1] and out["segment_name"].tolist() == ["a", "b"]
     with pytest.raises(ValueError, match="features lack column"):
         model.predict(x.drop(columns=[COLS[0]]))
+
+
+def test_choose_eps_picks_a_curve_point_that_separates_the_blobs():
+    centres = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 5.0], [5.0, 0.0]])
+    x, truth = blobs(150, centres, 0.4, seed=3)
+    model, rows, _curve = choose_eps(x, 10, 2000, 0)
+    assert model.eps in {r["eps"] for r in rows}
+    assert any(r["is_knee"] for r in rows) and len(rows) >= 5
+    best = max(rows, key=lambda r: r["score"])
+    assert best["eps"] == model.eps and best["n_clusters"] == 4
+    labels = model.assign(x)
+    assert (labels == NOISE).mean() < 0.2
+    assert len(set(zip(truth[labels != NOISE], labels[labels != NOISE], strict=True))) == 4

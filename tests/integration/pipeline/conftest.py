@@ -21,7 +21,7 @@ def spark(moto_server: str):
     os.environ.setdefault("PYSPARK_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
     from segmentation.spark import get_spark
 
-    settings = Settings(aws_endpoint_url=moto_server, spark_shuffle_partitions=4)
+    settings = Settings(aws_endpoint_url=moto_server, spark_shuffle_partitions=2)
     session = get_spark("segmentation-tests", settings)
     yield session
     session.stop()

@@ -75,11 +75,13 @@ def put_features(lake, df: pd.DataFrame) -> None:
     )
 
 
-@pytest.fixture
-def tracking(tmp_path) -> str:
-    """A real MLflow tracking store (sqlite + local artifacts) private to the test."""
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    mlflow.MlflowClient(uri).create_experiment("seg-test", artifact_location=str(tmp_path / "art"))
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory) -> str:
+    """A real MLflow tracking store (sqlite + local artifacts) shared by this module's tests
+    (creating the sqlite schema costs seconds); only one test registers each model."""
+    tmp = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{tmp}/mlflow.db"
+    mlflow.MlflowClient(uri).create_experiment("seg-test", artifact_location=str(tmp / "art"))
     return uri
 
 
@@ -150,7 +152,7 @@ def test_kmeans_auto_k_finds_the_blobs_and_logs_everything(lake, spark, tracking
     assert run.data.metrics["silhouette"] == pytest.approx(result["metrics"]["silhouette"])
     assert run.data.tags["snapshot_date"] == SNAPSHOT and "code_version" in run.data.tags
     assert run.data.tags["model_version"] == "segmentation-kmeans-v1"
-    sweep = client.get_metric_history(run.info.run_id, "sweep_silhouette")
+    sweep = client.get_metric_history(run.info.run_id, "k_sweep_silhouette")
     assert sorted(m.step for m in sweep) == list(range(2, 8))
     arts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"profiles.json", "k_sweep.json", "model_parts"} <= arts

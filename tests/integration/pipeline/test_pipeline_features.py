@@ -45,7 +45,7 @@ def test_feature_columns_are_the_references():
 
 
 def test_features_equal_pandas_reference_on_clean_data(lake, spark):
-    params = GenerateParams(users=150, days=28, catalog_size=80, seed=3, defects=DefectRates.none())
+    params = GenerateParams(users=150, days=10, catalog_size=80, seed=3, defects=DefectRates.none())
     feats, results, ds = _run(lake, spark, params)
     assert results["clean"]["quarantined"] == 0 and results["clean"]["rows_out"] == len(ds.events)
 
@@ -61,7 +61,7 @@ def test_features_equal_pandas_reference_on_clean_data(lake, spark):
 
 def test_features_equal_reference_on_cleaned_defective_data(lake, spark):
     """With defects injected, Spark features equal the reference applied to the curated events."""
-    params = GenerateParams(users=120, days=21, catalog_size=60, seed=11)
+    params = GenerateParams(users=120, days=10, catalog_size=60, seed=11)
     feats, results, ds = _run(lake, spark, params)
     assert results["clean"]["duplicates"]["exact"] > 0
     assert results["clean"]["quarantined"] > 0
