@@ -1,32 +1,64 @@
-"""``segmentation demo`` (INTERIM): generate a small synthetic data set and print its summary.
+"""``segmentation demo``: the whole system on this machine, end to end (see segmentation/demo.py).
 
-Interim until the full local pipeline exists; a later issue replaces this command with the
-end-to-end demo (ingest, clean, features, clustering, segment API). Keep it simple.
+Replaces the interim demo that only generated a data set (``segmentation generate`` still does).
 """
 
 from __future__ import annotations
 
 import argparse
-
-DEFAULT_OUT = ".local/demo/data"
+import json
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from segmentation.commands.generate import add_dataset_arguments
-
     p = sub.add_parser(
         "demo",
-        help="(interim) generate a small synthetic data set and print its summary",
-        description="Interim demo: generates a small synthetic data set (default 2,000 users, "
-        f"90 days) into {DEFAULT_OUT} and prints its summary. It will be replaced by the "
-        "end-to-end pipeline demo.",
+        help="run the local end-to-end demo: services, terraform, data, ingest, pipeline, API",
     )
-    add_dataset_arguments(p, users=2000, out=DEFAULT_OUT)
+    p.add_argument("--users", type=int, default=2000, help="synthetic users (default 2000)")
+    p.add_argument("--days", type=int, default=90, help="days of events (default 90)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--stream-days", type=int, default=7, help="last days sent through Kafka (default 7)"
+    )
+    p.add_argument("--algorithm", choices=["kmeans", "dbscan"])
+    p.add_argument("--k", help="a number or 'auto'")
+    p.add_argument(
+        "--provision",
+        choices=["terraform", "python"],
+        default="terraform",
+        help="terraform apply envs/local (default) or the quick python bootstrap",
+    )
+    p.add_argument("--free-ports", action="store_true", help="pick free ports for everything")
+    p.add_argument("--state-dir", type=Path, default=Path(".local/demo"))
+    p.add_argument("--serve", action="store_true", help="keep the API and services up after")
+    p.add_argument("--json", type=Path, help="also write the result as JSON here")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmentation.commands.generate import run as generate_run
+    from segmentation.demo import DemoConfig, run_demo
 
-    print("segmentation demo (interim): synthetic data set only; the pipeline comes later")
-    return generate_run(args)
+    execution_input: dict[str, object] = {}
+    if args.algorithm:
+        execution_input["algorithm"] = args.algorithm
+    if args.k:
+        execution_input["k"] = args.k if args.k == "auto" else int(args.k)
+    result = run_demo(
+        DemoConfig(
+            users=args.users,
+            days=args.days,
+            seed=args.seed,
+            stream_days=args.stream_days,
+            execution_input=execution_input,
+            state_dir=args.state_dir.resolve(),
+            provision=args.provision,
+            free_ports=args.free_ports,
+            keep_serving=args.serve,
+        )
+    )
+    if args.json:
+        data = {k: v for k, v in result.__dict__.items() if k not in {"user_ids"}}
+        data["lookups"] = [{k: v for k, v in x.items() if k != "_asked"} for x in result.lookups]
+        args.json.write_text(json.dumps(data, indent=2, default=str))
+    return 0

@@ -21,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from segmentation.local.lambda_runtime import LocalLambdaContext, load_handler
+from segmentation.local.lambda_context import LocalContext
+from segmentation.local.lambdas import load_handler
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ def make_server(
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; with Nagle on, keep-alive clients wait
+        # for the delayed ACK (~40 ms) on every response.
+        disable_nagle_algorithm = True
         server_version = "segmentation-local-apigw"
 
         def _serve(self) -> None:
@@ -100,7 +104,7 @@ def make_server(
             event = proxy_event(self.command, self.path, dict(self.headers.items()), body)
             self._resource = event["resource"]
             try:
-                result = handler(event, LocalLambdaContext(function_name=function_name))
+                result = handler(event, LocalContext(function_name))
             except Exception as exc:  # as API Gateway: a failed integration is a 502
                 log.error(
                     "handler failed on %s %s: %s", self.command, self._resource, type(exc).__name__

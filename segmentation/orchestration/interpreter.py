@@ -181,12 +181,12 @@ class StateMachine:
         kind = state["Type"]
         if kind == "Fail":
             error = (
-                get_path(data, state["ErrorPath"], context)
+                self._path_or_intrinsic(state["ErrorPath"], data, context)
                 if "ErrorPath" in state
                 else state.get("Error", "States.Fail")
             )
             cause = (
-                get_path(data, state["CausePath"], context)
+                self._path_or_intrinsic(state["CausePath"], data, context)
                 if "CausePath" in state
                 else state.get("Cause", "")
             )
@@ -283,6 +283,14 @@ class StateMachine:
             counts[i] += 1
             return float(delay)
         return None
+
+    @staticmethod
+    def _path_or_intrinsic(expr: str, data: Any, context: Any) -> Any:
+        from segmentation.orchestration.intrinsics import evaluate
+
+        if expr.startswith("States."):
+            return evaluate(expr, data, context)
+        return get_path(data, expr, context)
 
     # -- data flow ------------------------------------------------------------------------
     @staticmethod

@@ -143,14 +143,15 @@ class LocalDispatcher:
         }
 
     def _lambda(self, parameters: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-        from segmentation.local.lambda_runtime import invoke
+        from segmentation.local.lambda_context import LocalContext
+        from segmentation.local.lambdas import load_handler
 
         name = parameters.get("FunctionName")
         function = self.lambdas().get(name)
         if function is None:
             raise StatesError("Lambda.ResourceNotFoundException", f"no local function {name!r}")
         try:
-            payload = invoke(function, parameters.get("Payload", {}), function_arn=name)
+            payload = load_handler(function)(parameters.get("Payload", {}), LocalContext(function))
         except Exception as exc:
             # Lambda reports an unhandled exception as an error named after its type.
             raise StatesError(

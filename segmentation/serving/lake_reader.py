@@ -96,3 +96,31 @@ def read_profiles(
             "with a segment_id"
         )
     return segments
+
+
+def find_model_version(
+    settings: Settings, run_id: str, filesystem: pafs.FileSystem | None = None
+) -> str:
+    """The model version the cluster step wrote for pipeline run ``run_id``.
+
+    The version is only known once the step has registered its model (e.g.
+    ``segmentation-kmeans-v7``), so the state machine cannot pass it on; each version's
+    profiles.json names its ``pipeline_run_id``. Newest documents are read first, so this is
+    normally a single small read."""
+    fs = filesystem or s3_filesystem(settings)
+    root = _strip_scheme(LakePaths(settings).segment_map()).rsplit("/", 1)[0] + "/profiles"
+    infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True, recursive=True))
+    docs = [f for f in infos if f.type == pafs.FileType.File and f.base_name == "profiles.json"]
+    docs.sort(key=lambda f: f.mtime_ns or 0, reverse=True)
+    for info in docs:
+        with fs.open_input_stream(info.path) as stream:
+            doc = json.loads(stream.read())
+        if isinstance(doc, dict) and str(doc.get("pipeline_run_id")) == run_id:
+            version = doc.get("model_version")
+            if not version:
+                raise ValueError(f"{info.path} names run {run_id!r} but no model_version")
+            return str(version)
+    raise FileNotFoundError(
+        f"no segment profiles for pipeline run {run_id!r} under s3://{root}/; did the cluster "
+        "step of that run finish?"
+    )

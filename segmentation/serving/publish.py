@@ -19,7 +19,7 @@ from typing import Any
 
 from segmentation.config import Settings, get_settings
 from segmentation.serving import table as t
-from segmentation.serving.lake_reader import iter_segment_map, read_profiles
+from segmentation.serving.lake_reader import find_model_version, iter_segment_map, read_profiles
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,19 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def _summary(seg: dict[str, Any]) -> str:
+    """The profile's one-line explanation: why it got its name, and what sets it apart."""
+    text = str(seg.get("summary") or seg.get("why") or seg.get("description") or "")
+    distinguishing = seg.get("distinguishing") or []
+    if distinguishing:
+        text = (
+            f"{text} ({'; '.join(map(str, distinguishing))})"
+            if text
+            else "; ".join(map(str, distinguishing))
+        )
+    return text
+
+
 def _segment_item(
     model_version: str, seg: dict[str, Any], size: int, total: int, name_from_map: str | None
 ) -> dict[str, Any]:
@@ -73,8 +86,8 @@ def _segment_item(
         "segment_name": str(name),
         "size": size,
         "share": round(size / total, 6) if total else 0.0,
-        "profile": seg.get("profile") or seg.get("features") or seg.get("centroid") or {},
-        "summary": str(seg.get("summary") or seg.get("description") or ""),
+        "profile": seg.get("means") or seg.get("profile") or seg.get("centroid") or {},
+        "summary": _summary(seg),
         "actions": list(seg.get("recommended_actions") or seg.get("actions") or []),
     }
 
@@ -298,11 +311,20 @@ def publish(model_version: str, settings: Settings | None = None, **kwargs: Any)
 
 
 def lambda_entry(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """The publish Lambda's body: event ``{"model_version", "lake_prefix"?, "run_id"?}``."""
-    if not isinstance(event, dict):
-        raise ValueError("publish event must be a JSON object with a model_version")
+    """The publish Lambda's body.
+
+    Event ``{"run_id", "lake_prefix"?}`` (from the state machine: the version is looked up from
+    the run) or ``{"model_version", "lake_prefix"?}`` (re-publishing / rolling back by hand)."""
+    if not isinstance(event, dict) or not (event.get("model_version") or event.get("run_id")):
+        raise ValueError("publish event must be a JSON object with a run_id or a model_version")
     settings = get_settings()
     prefix = event.get("lake_prefix")
     if prefix and prefix != settings.lake_prefix:
         settings = settings.model_copy(update={"lake_prefix": str(prefix)})
-    return publish(event.get("model_version"), settings).to_dict()  # type: ignore[arg-type]
+    version = event.get("model_version")
+    if not version:
+        version = find_model_version(settings, str(event["run_id"]))
+    result = publish(version, settings).to_dict()
+    if event.get("run_id"):
+        result["run_id"] = str(event["run_id"])
+    return result

@@ -45,6 +45,7 @@ def write_version(
     shift: int = 0,
     parts: int = 2,
     with_profiles: bool = True,
+    run_id: str | None = None,
 ) -> dict[str, int]:
     """Write a segment map of ``n_users`` (ids HMAC'd like ingest) and its profiles; returns
     raw id -> segment id so tests know the truth."""
@@ -72,16 +73,23 @@ def write_version(
             Bucket=bucket, Key=f"{prefix}/part-{p:05d}.snappy.parquet", Body=buf.getvalue()
         )
     s3.put_object(Bucket=bucket, Key=f"{prefix}/_SUCCESS", Body=b"")
-    if with_profiles:
+    if with_profiles:  # the document the cluster step writes (segmentation.pipeline)
+        sizes = {sid: sum(1 for v in truth.values() if v == sid) for sid in NAMES}
         profiles: dict[str, Any] = {
             "model_version": model_version,
+            "pipeline_run_id": run_id or f"run-{model_version}",
+            "algorithm": "kmeans",
             "segments": [
                 {
                     "segment_id": sid,
-                    "segment_name": name,
-                    "profile": {"recency_days": 3.5 + sid, "monetary": 12.25 * sid},
-                    "summary": f"{name}: a short description",
-                    "recommended_actions": [f"action for {name}"],
+                    "name": name,
+                    "why": f"{name} stand out",
+                    "size": sizes[sid],
+                    "share": round(sizes[sid] / n_users, 6),
+                    "means": {"recency_days": 3.5 + sid, "monetary": 12.25 * sid},
+                    "z_scores": {"recency_days": -0.5 + sid, "monetary": 0.1 * sid},
+                    "distinguishing": [f"recency_days {sid - 0.5:+.2f} sd"],
+                    "actions": [f"action for {name}"],
                 }
                 for sid, name in NAMES.items()
             ],

@@ -48,6 +48,7 @@ def test_publish_loads_every_user_and_flips_the_pointer(settings: Settings) -> N
     assert seg1["size"] == 40 and seg1["segment_name"] == "Casual browsers"
     assert seg1["actions"] == ["action for Casual browsers"]
     assert seg1["profile"]["recency_days"] == 4.5
+    assert seg1["summary"] == "Casual browsers stand out (recency_days +0.50 sd)"
     assert get(settings, t.version_key("v1"))["status"] == "complete"
 
 
@@ -122,12 +123,31 @@ def test_bad_model_version_is_rejected(settings: Settings, bad: Any) -> None:
         publish(bad, settings)
 
 
-def test_publish_lambda_handler(settings: Settings) -> None:
-    from segmentation.local.lambda_runtime import invoke
+def test_publish_lambda_handler_finds_the_version_of_a_run(settings: Settings) -> None:
+    """The state machine only knows the run id; the cluster step chose the model version."""
+    from segmentation.local.lambda_context import LocalContext
+    from segmentation.local.lambdas import load_handler
 
-    write_version(settings, "v1", 12)
-    out = invoke("publish", {"model_version": "v1", "lake_prefix": settings.lake_prefix})
-    assert out["users"] == 12 and out["segments"] == 3
+    def invoke(name: str, event: dict[str, Any]) -> Any:
+        return load_handler(name)(event, LocalContext(name))
+
+    write_version(settings, "segmentation-kmeans-v1", 6, run_id="run-a")
+    write_version(settings, "segmentation-kmeans-v2", 12, run_id="run-b")
+    out = invoke("publish", {"run_id": "run-a", "lake_prefix": settings.lake_prefix})
+    assert out["model_version"] == "segmentation-kmeans-v1" and out["users"] == 6
+    assert out["run_id"] == "run-a"
+    out = invoke("publish", {"model_version": "segmentation-kmeans-v2"})
+    assert out["users"] == 12 and out["previous_version"] == "segmentation-kmeans-v1"
+
+
+def test_publish_of_an_unknown_run_fails_clearly(settings: Settings) -> None:
+    from segmentation.serving.publish import lambda_entry
+
+    write_version(settings, "v1", 3, run_id="run-a")
+    with pytest.raises(FileNotFoundError, match="no segment profiles for pipeline run 'nope'"):
+        lambda_entry({"run_id": "nope"})
+    with pytest.raises(ValueError, match="run_id or a model_version"):
+        lambda_entry({})
 
 
 def test_unprocessed_items_are_retried_with_backoff() -> None:

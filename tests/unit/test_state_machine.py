@@ -29,6 +29,7 @@ HAPPY = [
     "ValidateCommon",
     "ValidateAlgorithm",
     "ValidateKMeans",
+    "KMeansAutoK",
     "CleanEvents",
     "BuildFeatures",
     "ClusterUsers",
@@ -68,7 +69,7 @@ class Script:
             payload = params["Payload"]
             return {
                 "StatusCode": 200,
-                "Payload": {"model_version": payload["model_version"], "users": 7, "segments": 3},
+                "Payload": {"model_version": f"m-{payload['run_id']}", "users": 7, "segments": 3},
             }
         return {"MessageId": "m-1"}
 
@@ -81,18 +82,18 @@ def machine(script: Callable[..., Any], sleeps: list[float] | None = None) -> St
 
 def test_happy_path_runs_every_step_in_the_definitions_order() -> None:
     script = Script()
-    result = machine(script).execute({"algorithm": "kmeans", "k": 5}, "run-1")
+    result = machine(script).execute({"algorithm": "kmeans"}, "run-1")
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.path == HAPPY
     assert [k for k, _ in script.calls] == ["unit-clean", "unit-features", "emr", "publish"]
-    assert result.output["model_version"] == "run-1"
+    assert result.output["model_version"] == "m-run-1"
     assert result.output["steps"]["clean"] == {
         "job_run_id": "jr_1",
         "state": "SUCCEEDED",
         "execution_time": 1,
     }
     assert result.output["steps"]["publish"] == {
-        "model_version": "run-1",
+        "model_version": "m-run-1",
         "users": 7,
         "segments": 3,
     }
@@ -107,15 +108,43 @@ def test_parameters_reach_the_tasks_with_defaults_applied() -> None:
         "--lake_prefix": "unit",
         "--run_id": "r",
         "--snapshot_date": "2026-01-31",
+        "--window_days": "90",
     }
-    assert features["Arguments"]["--window_days"] == "90"
+    assert features["Arguments"] == clean["Arguments"]
     args = cli_arguments(emr["JobDriver"]["SparkSubmit"]["EntryPointArguments"])
-    assert args["algorithm"] == "dbscan"
-    assert args["eps"] == "0.8"
-    assert args["min_samples"] == "10"
-    assert args["model_version"] == args["run_id"] == "r"
-    assert args["mlflow_tracking_uri"] == VALUES["mlflow_tracking_uri"]
-    assert publish["Payload"] == {"lake_prefix": "unit", "run_id": "r", "model_version": "r"}
+    assert args == {
+        "lake_prefix": "unit",
+        "run_id": "r",
+        "snapshot_date": "2026-01-31",
+        "algorithm": "dbscan",
+        "k": "",
+        "k_max": "10",
+        "eps": "0.8",
+        "min_samples": "24",
+        "mlflow_tracking_uri": VALUES["mlflow_tracking_uri"],
+    }
+    assert publish["Payload"] == {"lake_prefix": "unit", "run_id": "r"}
+
+
+@pytest.mark.parametrize(
+    ("execution_input", "k", "eps", "branch"),
+    [
+        ({}, "", "", "KMeansAutoK"),
+        ({"k": 7}, "7", "", "KMeansGivenK"),
+        ({"algorithm": "dbscan"}, "", "", "DBSCANAutoEps"),
+        ({"algorithm": "dbscan", "eps": 2}, "", "2", "DBSCANGivenEps"),
+    ],
+)
+def test_auto_parameters_reach_the_cluster_step_empty(
+    execution_input: dict[str, Any], k: str, eps: str, branch: str
+) -> None:
+    """'auto' becomes an empty argument, which the cluster step reads as 'choose it yourself'."""
+    script = Script()
+    result = machine(script).execute(execution_input, "r")
+    assert branch in result.path
+    emr = next(p for key, p in script.calls if key == "emr")
+    args = cli_arguments(emr["JobDriver"]["SparkSubmit"]["EntryPointArguments"])
+    assert (args["k"], args["eps"]) == (k, eps)
 
 
 def test_default_snapshot_date_is_the_execution_start_day() -> None:
@@ -150,16 +179,17 @@ def test_retries_are_bounded_by_max_attempts_with_exponential_backoff() -> None:
     result = StateMachine(definition, script, sleep=sleeps.append).execute({}, "r")
     assert sleeps == [30, 60, 120, 240]
     assert result.status == "FAILED"
-    assert result.error == "Glue.ThrottlingException"
+    assert result.cause.startswith("Glue.ThrottlingException: ")
 
 
 def test_task_failure_is_caught_notified_then_fails_with_the_original_error() -> None:
     script = Script({"emr": ["States.TaskFailed"] * 2})
     result = machine(script).execute({"k": 4}, "run-x")
+    happy = [s if s != "KMeansAutoK" else "KMeansGivenK" for s in HAPPY]
     assert result.status == "FAILED"
-    assert result.error == "States.TaskFailed"
-    assert result.cause == "scripted failure of emr"
-    assert result.path == [*HAPPY[:7], "ClusterUsers", "NotifyFailure", "PipelineFailed"]
+    assert result.error == "PipelineFailed"
+    assert result.cause == "States.TaskFailed: scripted failure of emr"
+    assert result.path == [*happy[:8], "ClusterUsers", "NotifyFailure", "PipelineFailed"]
     assert [k for k, _ in script.calls] == ["unit-clean", "unit-features", "emr", "emr", "sns"]
     cluster = next(s for s in result.states if s.name == "ClusterUsers")
     assert cluster.status == "caught" and cluster.attempts == 2
@@ -173,7 +203,8 @@ def test_a_failing_notification_still_fails_the_execution() -> None:
     script = Script({"unit-clean": ["States.TaskFailed"] * 2, "sns": ["SNS.NotFound"] * 4})
     result = machine(script).execute({}, "r")
     assert result.status == "FAILED"
-    assert result.error == "States.TaskFailed"
+    assert result.error == "PipelineFailed"
+    assert result.cause.startswith("States.TaskFailed: ")
     assert result.path[-2:] == ["NotifyFailure", "PipelineFailed"]
 
 
@@ -185,8 +216,8 @@ def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
 
     result = machine(boom).execute({}, "r")
     assert result.status == "FAILED"
-    assert result.error == "States.TaskFailed"
-    assert "ZeroDivisionError" in result.cause
+    assert result.error == "PipelineFailed"
+    assert "States.TaskFailed: ZeroDivisionError: bug" in result.cause
 
 
 @pytest.mark.parametrize(
@@ -200,7 +231,9 @@ def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
         ({"k_max": 1}, "InvalidKMeansParameters", "k_max"),
         ({"algorithm": "dbscan", "eps": 0}, "InvalidDBSCANParameters", "eps"),
         ({"algorithm": "dbscan", "eps": "0.5"}, "InvalidDBSCANParameters", "eps"),
-        ({"algorithm": "dbscan", "min_samples": 0}, "InvalidDBSCANParameters", "min_samples"),
+        ({"algorithm": "dbscan", "eps": 101}, "InvalidDBSCANParameters", "eps"),
+        ({"algorithm": "dbscan", "min_samples": 1}, "InvalidDBSCANParameters", "min_samples"),
+        ({"k": "auto", "k_max": 51}, "InvalidKMeansParameters", "k_max"),
         ({"window_days": 0}, "InvalidCommonParameters", "window_days"),
         ({"window_days": "90"}, "InvalidCommonParameters", "window_days"),
         ({"snapshot_date": 20260101}, "InvalidCommonParameters", "snapshot_date"),

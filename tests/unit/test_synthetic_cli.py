@@ -36,15 +36,6 @@ def test_no_defects_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert json.loads((out / "malformed_lines.json").read_text())["lines"] == []
 
 
-def test_demo_is_interim_and_generates_a_small_data_set(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["demo", "--users", "120", "--out", str(tmp_path / "demo")]) == 0
-    text = capsys.readouterr().out
-    assert "interim" in text and "users 120" in text
-    assert (tmp_path / "demo" / "summary.json").exists()
-
-
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

@@ -1,0 +1,129 @@
+"""The whole local demo at small scale, asserted through the API it ends with.
+
+Every generated user resolves to a segment, an unknown user is a 404, and no raw user id appears
+in any API response, any log, any lake object outside the landing zone (which holds the upload as
+delivered), the DynamoDB table or the MLflow artifacts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.moto, pytest.mark.broker, pytest.mark.spark]
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def _object_text(key: str, body: bytes) -> str:
+    """Searchable text of a lake object: Parquet decoded (its pages are compressed)."""
+    if key.endswith(".parquet") or body[:4] == b"PAR1":
+        import pyarrow.parquet as pq
+
+        return json.dumps(pq.read_table(io.BytesIO(body)).to_pylist(), default=str)
+    return body.decode("utf-8", "replace")
+
+
+def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from segmentation.demo import DemoConfig, DemoResult, run_demo
+
+    seen: dict[str, Any] = {}
+
+    def inspect(result: DemoResult) -> None:
+        from segmentation.awsclients import client
+        from segmentation.config import ZONES, get_settings
+
+        settings = get_settings()
+        responses = []
+        segments_of = {}
+        for uid in result.user_ids:
+            status, text = _get(f"{result.api_url}/users/{quote(uid)}/segment")
+            responses.append(text)
+            seen.setdefault("statuses", {}).setdefault(status, 0)
+            seen["statuses"][status] += 1
+            if status == 200:
+                segments_of[uid] = json.loads(text)["segment_id"]
+        for unknown in ("u-999999", "never-seen"):
+            status, text = _get(f"{result.api_url}/users/{unknown}/segment")
+            seen.setdefault("unknown", []).append(status)
+            responses.append(text)
+        status, text = _get(f"{result.api_url}/segments")
+        responses.append(text)
+        seen["segments"] = json.loads(text)
+        seen["segments_of"] = segments_of
+        seen["responses"] = responses
+
+        s3 = client("s3", settings)
+        texts = []
+        landing = []
+        for zone in ZONES:
+            bucket = settings.bucket(zone)
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                for obj in page.get("Contents", []):
+                    body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                    # landing holds the upload as delivered, raw ids and all, by definition
+                    (landing if zone == "landing" else texts).append(_object_text(obj["Key"], body))
+        seen["lake"] = texts
+        seen["landing"] = "\n".join(landing)
+        dynamo = client("dynamodb", settings)
+        items = []
+        for page in dynamo.get_paginator("scan").paginate(TableName=settings.segments_table):
+            items += page["Items"]
+        seen["table"] = json.dumps(items)
+        logs = tmp_path / "state" / "logs"
+        seen["service_logs"] = "\n".join(p.read_text(errors="replace") for p in logs.glob("*"))
+
+    result = run_demo(
+        DemoConfig(
+            users=150,
+            days=21,
+            stream_days=5,
+            state_dir=tmp_path / "state",
+            provision="python",
+            free_ports=True,
+            lookups=5,
+            on_ready=inspect,
+        )
+    )
+    out, err = capfd.readouterr()
+    users = result.user_ids
+    assert len(users) == 150
+
+    # every generated user resolves to a segment; unknown users are 404
+    assert seen["statuses"] == {200: len(users)}
+    assert seen["unknown"] == [404, 404]
+    sizes = {s["segment_id"]: s["size"] for s in seen["segments"]["segments"]}
+    assert sum(sizes.values()) == len(users) == seen["segments"]["users"]
+    for sid in set(seen["segments_of"].values()):
+        assert sid in sizes
+    assert result.execution["status"] == "SUCCEEDED"
+    tasks = [s["name"] for s in result.execution["states"] if s["type"] == "Task"]
+    assert tasks == ["CleanEvents", "BuildFeatures", "ClusterUsers", "PublishSegments"]
+    assert result.ingest["polled"] == result.ingest["streamed"] > 0
+    assert "segmentation demo report" in out and "lookups" in out
+
+    # raw ids appear nowhere: API responses, logs (ours and the services'), lake, table
+    haystacks = {
+        "api": "\n".join(seen["responses"]),
+        "stdout/stderr": out + err,
+        "service logs": seen["service_logs"],
+        "lake": "\n".join(seen["lake"]),
+        "table": seen["table"],
+    }
+    assert any(u in seen["landing"] for u in users)  # the search does find ids where they are
+    for where, text in haystacks.items():
+        leaked = [u for u in users if u in text]
+        assert not leaked, f"raw ids in {where}: {leaked[:3]}"
