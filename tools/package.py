@@ -37,7 +37,15 @@ PY_VERSION = ["--python-version", "3.11", "--only-binary=:all:"]
 # the AWSSDKPandas layer (Lambda) or the Glue 5.0 runtime, boto3 from the runtime itself.
 SHIPPED_DEPENDENCIES = ["pydantic", "pydantic-settings", "aws-lambda-powertools[tracer]"]
 # Already in the Lambda Python runtime and Glue 5.0: shipping them would shadow the runtime's boto3.
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "urllib3", "jmespath", "python_dateutil", "six"}
+RUNTIME_PROVIDED = {
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "urllib3",
+    "jmespath",
+    "python_dateutil",
+    "six",
+}
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
