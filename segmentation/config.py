@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         8, ge=1, description="spark.sql.shuffle.partitions of the local Spark session."
     )
     spark_driver_memory: str = Field("2g", description="Driver memory of the local Spark session.")
+    demo_provision: Literal["terraform", "python"] = Field(
+        "python",
+        description="How `segmentation demo` / `up` provision the local AWS: 'terraform' "
+        "(apply terraform/envs/local, ~100 s) or 'python' (the data path's resources, seconds).",
+    )
     moto_port: int = Field(5000, ge=1, le=65535, description="Port of the local moto server.")
     mlflow_port: int = Field(5001, ge=1, le=65535, description="Port of the local MLflow server.")
     broker_port: int = Field(9092, ge=1, le=65535, description="Port of the local Kafka broker.")
