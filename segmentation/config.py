@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds a warm segment API caches the current-model-version pointer.",
     )
+    demo_provision: Literal["terraform", "python"] = Field(
+        "python",
+        description="How `segmentation demo` / `up` provision the local AWS: 'terraform' "
+        "(apply terraform/envs/local, ~100 s) or 'python' (the data path's resources, seconds).",
+    )
     moto_port: int = Field(5000, ge=1, le=65535, description="Port of the local moto server.")
     mlflow_port: int = Field(5001, ge=1, le=65535, description="Port of the local MLflow server.")
     broker_port: int = Field(9092, ge=1, le=65535, description="Port of the local Kafka broker.")

@@ -297,15 +297,26 @@ def run_demo(config: DemoConfig) -> DemoResult:
 
         with progress.step("run the state machine locally (clean, features, cluster, publish)"):
             from segmentation.orchestration.asl import local_values
-            from segmentation.orchestration.local_runner import LocalDispatcher, run_pipeline
+            from segmentation.orchestration.local_runner import (
+                LocalDispatcher,
+                deployed_dispatcher,
+                run_pipeline,
+            )
 
             payload = {
                 "snapshot_date": params.end_date.isoformat(),
                 "window_days": config.days,
                 **config.execution_input,
             }
-            dispatcher = LocalDispatcher(settings, local_values(settings))
-            execution = run_pipeline(payload, settings, dispatcher=dispatcher)
+            deployed = None
+            if config.provision == "terraform":
+                # Follow the definition Terraform deployed, read back from the emulator.
+                deployed = "segmentation-pipeline"
+                _, dispatcher = deployed_dispatcher(settings, deployed)
+                say("    executing the deployed state machine 'segmentation-pipeline'")
+            else:
+                dispatcher = LocalDispatcher.from_values(settings, local_values(settings))
+            execution = run_pipeline(payload, settings, dispatcher=dispatcher, deployed=deployed)
             spark = dispatcher._spark
             result.execution = execution.to_dict()
             if execution.status != "SUCCEEDED":

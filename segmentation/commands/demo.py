@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--provision",
         choices=["terraform", "python"],
-        default="terraform",
-        help="terraform apply envs/local (default) or the quick python bootstrap",
+        help="terraform apply envs/local, or the quick python bootstrap "
+        "(default: SEG_DEMO_PROVISION)",
     )
     p.add_argument("--free-ports", action="store_true", help="pick free ports for everything")
     p.add_argument("--state-dir", type=Path, default=Path(".local/demo"))
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from segmentation.config import get_settings
     from segmentation.demo import DemoConfig, run_demo
 
     execution_input: dict[str, object] = {}
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             stream_days=args.stream_days,
             execution_input=execution_input,
             state_dir=args.state_dir.resolve(),
-            provision=args.provision,
+            provision=args.provision or get_settings().demo_provision,
             free_ports=args.free_ports,
             keep_serving=args.serve,
         )

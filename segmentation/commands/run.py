@@ -36,6 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="multiplier on the definition's retry intervals (default 0: retry at once)",
     )
     p.add_argument("--report", type=Path, help="write the execution report (JSON) here")
+    p.add_argument(
+        "--deployed",
+        nargs="?",
+        const="segmentation-pipeline",
+        metavar="NAME_OR_ARN",
+        help="execute the definition Terraform deployed to the emulator (default name "
+        "segmentation-pipeline) instead of rendering the template",
+    )
     p.set_defaults(func=run)
 
 
@@ -63,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
 
     payload = execution_input(args)
     result = run_pipeline(
-        payload, execution_name=args.run_id, retry_delay_scale=args.retry_delay_scale
+        payload,
+        execution_name=args.run_id,
+        retry_delay_scale=args.retry_delay_scale,
+        deployed=args.deployed,
     )
     report = result.to_dict()
     if args.report:

@@ -55,13 +55,35 @@ def cli_arguments(argv: list[str]) -> dict[str, str]:
 
 
 class LocalDispatcher:
-    """Maps the rendered definition's resources to local code (see the module docstring)."""
+    """Maps a definition's resources to local code (see the module docstring).
 
-    def __init__(self, settings: Settings, values: dict[str, str]) -> None:
+    ``glue_steps`` maps Glue job names to pipeline steps (``clean``/``features``), ``functions``
+    maps Lambda ARNs to ``lambdas/<dir>``: from the template values for a rendered definition
+    (:meth:`from_values`), or from the emulator's resources for the deployed one
+    (:func:`deployed_dispatcher`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        glue_steps: dict[str, str],
+        functions: dict[str, str],
+        topic_publish: bool = False,
+    ) -> None:
         self.settings = settings
-        self.values = values
+        self.glue_steps = glue_steps
+        self.functions = functions
+        self.topic_publish = topic_publish
         self._spark: Any = None
         self.notifications: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_values(cls, settings: Settings, values: dict[str, str]) -> LocalDispatcher:
+        return cls(
+            settings,
+            {values["glue_clean_job_name"]: "clean", values["glue_features_job_name"]: "features"},
+            {values["publish_function_arn"]: "publish"},
+        )
 
     # The steps are imported lazily: `segmentation run --help` must not start a JVM.
     def spark(self) -> Any:
@@ -74,14 +96,12 @@ class LocalDispatcher:
     def glue_jobs(self) -> dict[str, Callable[[dict[str, str], Any], Any]]:
         from segmentation.pipeline import steps
 
-        return {
-            self.values["glue_clean_job_name"]: steps.run_clean,
-            self.values["glue_features_job_name"]: steps.run_features,
-        }
+        by_step = {"clean": steps.run_clean, "features": steps.run_features}
+        return {name: by_step[step] for name, step in self.glue_steps.items()}
 
     def lambdas(self) -> dict[str, str]:
         """Function ARN -> the ``lambdas/<name>`` directory whose handler runs it."""
-        return {self.values["publish_function_arn"]: "publish"}
+        return self.functions
 
     def __call__(self, resource: str, parameters: Any, context: dict[str, Any]) -> Any:
         if resource == GLUE_SYNC:
@@ -162,12 +182,75 @@ class LocalDispatcher:
 
     def _sns(self, parameters: dict[str, Any]) -> dict[str, Any]:
         self.notifications.append(parameters)
+        if self.topic_publish:  # the deployed topic exists in the emulator: really publish
+            from segmentation.awsclients import client
+
+            resp = client("sns", self.settings).publish(
+                **{k: v for k, v in parameters.items() if k in {"TopicArn", "Subject", "Message"}}
+            )
+            print(f"[notify] published {resp['MessageId']}", file=sys.stderr, flush=True)
+            return {"MessageId": resp["MessageId"]}
         print(
             f"[notify] {parameters.get('Subject', '')}: {parameters.get('Message', '')}",
             file=sys.stderr,
             flush=True,
         )
         return {"MessageId": str(uuid.uuid4())}
+
+
+def _walk_tasks(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in definition["States"].values() if s.get("Type") == "Task"]
+
+
+def deployed_dispatcher(
+    settings: Settings, state_machine: str = "segmentation-pipeline"
+) -> tuple[dict[str, Any], LocalDispatcher]:
+    """The definition Terraform deployed (read back from the emulator's Step Functions) and a
+    dispatcher for its resources: each Glue job is mapped to the step its deployed script runs
+    (``.../clean.py`` -> clean), each Lambda to the ``lambdas/<dir>`` its deployed name ends with
+    (``segmentation-publish`` -> publish), and SNS notifications really go to the deployed topic.
+    """
+    from segmentation.awsclients import client
+    from segmentation.local.lambdas import LAMBDAS_DIR
+
+    sfn = client("stepfunctions", settings)
+    arn = state_machine
+    if not state_machine.startswith("arn:"):
+        machines = [
+            m["stateMachineArn"]
+            for page in sfn.get_paginator("list_state_machines").paginate()
+            for m in page["stateMachines"]
+            if m["name"] == state_machine
+        ]
+        if not machines:
+            raise FileNotFoundError(
+                f"no state machine named {state_machine!r} at {settings.endpoint_url or 'AWS'}; "
+                "apply terraform/envs/local first (make up) or run without --deployed"
+            )
+        arn = machines[0]
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+    glue = client("glue", settings)
+    lam = client("lambda", settings)
+    dirs = sorted((p.name for p in LAMBDAS_DIR.iterdir() if p.is_dir()), key=len, reverse=True)
+    glue_steps: dict[str, str] = {}
+    functions: dict[str, str] = {}
+    for task in _walk_tasks(definition):
+        params = task.get("Parameters", {})
+        if task["Resource"] == GLUE_SYNC:
+            job = params["JobName"]
+            script = glue.get_job(JobName=job)["Job"]["Command"]["ScriptLocation"]
+            step = script.rsplit("/", 1)[-1].removesuffix(".py")
+            if step not in {"clean", "features"}:
+                raise ValueError(f"Glue job {job!r} runs {script}, not a known pipeline step")
+            glue_steps[job] = step
+        elif task["Resource"] == LAMBDA_INVOKE:
+            fn = params["FunctionName"]
+            name = lam.get_function(FunctionName=fn)["Configuration"]["FunctionName"]
+            match = next((d for d in dirs if name.replace("-", "_").endswith(d)), None)
+            if match is None:
+                raise ValueError(f"deployed function {name!r} matches no lambdas/<dir>")
+            functions[fn] = match
+    return definition, LocalDispatcher(settings, glue_steps, functions, topic_publish=True)
 
 
 def print_progress(event: str, record: StateRecord) -> None:
@@ -199,18 +282,26 @@ def run_pipeline(
     dispatcher: Any = None,
     retry_delay_scale: float = 0.0,
     progress: bool = True,
+    deployed: str | None = None,
 ) -> ExecutionResult:
     """Execute the pipeline definition locally and return its report.
 
     ``retry_delay_scale`` multiplies the definition's retry intervals (0 = retry at once: the
     attempts and their order are the definition's, the waiting meant for AWS throttling is not).
+    ``deployed`` names (or is the ARN of) the state machine Terraform deployed to the emulator:
+    its stored definition is executed instead of a fresh rendering of the template.
     """
     settings = settings or get_settings()
-    values = local_values(settings)
-    definition = render_definition(values)
+    if deployed:
+        definition, deployed_dispatch = deployed_dispatcher(settings, deployed)
+        dispatcher = dispatcher or deployed_dispatch
+    else:
+        values = local_values(settings)
+        definition = render_definition(values)
+        dispatcher = dispatcher or LocalDispatcher.from_values(settings, values)
     machine = StateMachine(
         definition,
-        dispatcher or LocalDispatcher(settings, values),
+        dispatcher,
         name="segmentation-pipeline",
         retry_delay_scale=retry_delay_scale,
         on_state=print_progress if progress else None,
