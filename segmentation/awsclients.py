@@ -31,3 +31,20 @@ def client(service: str, settings: Settings | None = None, **config: Any) -> Any
         endpoint_url=endpoint,
         config=Config(**options),
     )
+
+
+_CLIENTS: dict[tuple[str, str, str | None], Any] = {}
+
+
+def cached_client(service: str, settings: Settings | None = None) -> Any:
+    """A client reused across warm invocations, keyed by region and endpoint.
+
+    Lambdas keep clients between invocations to save the connection set-up; keying by endpoint
+    (not a module global) means a process that is re-pointed at another endpoint — a test's own
+    moto server, or the demo's — never talks to a server that is gone.
+    """
+    settings = settings or get_settings()
+    key = (service, settings.aws_region, settings.endpoint_url)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = client(service, settings)
+    return _CLIENTS[key]

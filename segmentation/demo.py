@@ -239,7 +239,24 @@ def _call(url: str) -> tuple[int, Any]:
 
 
 def run_demo(config: DemoConfig) -> DemoResult:
-    """Run the whole local demo; every process it starts is stopped before it returns."""
+    """Run the whole local demo; every process it starts is stopped before it returns.
+
+    The demo points this process's settings at its own services; the caller's environment is
+    restored afterwards, so running it inside a longer-lived process (tests, a notebook) leaves
+    no stale endpoints or log levels behind.
+    """
+    saved = dict(os.environ)
+    try:
+        return _run_demo(config)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        from segmentation.config import get_settings
+
+        get_settings.cache_clear()
+
+
+def _run_demo(config: DemoConfig) -> DemoResult:
     progress = Progress(8, config.quiet)
     say = progress.say
     result = DemoResult()

@@ -14,21 +14,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from segmentation.anonymise import load_anonymiser
-from segmentation.awsclients import client
+from segmentation.awsclients import cached_client
 from segmentation.config import get_settings
 from segmentation.ingest.stream import ingest_kafka_event
 
 logger = Logger(service="ingest")
 metrics = Metrics(namespace="Segmentation", service="ingest")
 tracer = Tracer(service="ingest")
-_s3: Any = None
-
-
-def _s3_client() -> Any:
-    global _s3
-    if _s3 is None:
-        _s3 = client("s3")
-    return _s3
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # events carry raw ids
@@ -38,7 +30,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.perf_counter()
     settings = get_settings()
     summary = ingest_kafka_event(
-        event, anonymiser=load_anonymiser(settings), s3=_s3_client(), settings=settings
+        event,
+        anonymiser=load_anonymiser(settings),
+        s3=cached_client("s3", settings),
+        settings=settings,
     )
     elapsed_ms = (time.perf_counter() - started) * 1000
     metrics.add_metric("RecordsIn", MetricUnit.Count, summary.records_in)

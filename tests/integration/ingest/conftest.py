@@ -70,7 +70,13 @@ def batch_module() -> Any:
 def captured_logs(ingest_module: Any, batch_module: Any) -> Iterator[io.StringIO]:
     """Every log line of both Lambdas (Powertools JSON) and of the poller, into one buffer."""
     buffer = io.StringIO()
-    handlers = [m.logger.registered_handler for m in (ingest_module, batch_module)]
+    loggers = [m.logger for m in (ingest_module, batch_module)]
+    handlers = [lg.registered_handler for lg in loggers]
+    # The modules are imported once per session (like a warm Lambda), maybe under another
+    # POWERTOOLS_LOG_LEVEL: capture every level so the scan really sees every line.
+    levels = [lg.log_level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
     for h in handlers:  # no setStream(): it flushes the old stream, which pytest may have closed
         h.stream = buffer
     plain = logging.StreamHandler(buffer)
@@ -85,3 +91,5 @@ def captured_logs(ingest_module: Any, batch_module: Any) -> Iterator[io.StringIO
         root.setLevel(old_level)
         for h in handlers:
             h.stream = sys.stdout
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
