@@ -156,10 +156,14 @@ STEPS: dict[str, tuple[Arg, ...]] = {
         Arg("k_min", "int", "smallest k of the sweep", 2, min=2, max=50),
         Arg("k_max", "int", "largest k of the sweep", 10, min=2, max=50),
         Arg(
-            "eps", "float", "DBSCAN radius (scaled units) > 0; empty = k-distance knee", None, min=0
+            "eps",
+            "float",
+            "DBSCAN radius (scaled units) > 0; empty = from k-distance curve",
+            None,
+            min=0,
         ),
         Arg("min_samples", "int", "DBSCAN core-point neighbours", 24, min=2),
-        Arg("sample_size", "int", "rows for the k sweep and the DBSCAN fit", 50_000, min=100),
+        Arg("sample_size", "int", "rows for the k sweep and the DBSCAN fit", 20_000, min=100),
         Arg("silhouette_sample", "int", "rows silhouette is computed on", 10_000, min=100),
         Arg("seed", "int", "random seed of sampling and K-Means", 42),
         Arg(

@@ -117,11 +117,12 @@ def read_events(spark: SparkSession, paths: LakePaths, zones: list[str]) -> tupl
     return out, found
 
 
-def _null_rates(df: DataFrame, total: int, columns: tuple[str, ...]) -> dict[str, float]:
-    if total == 0:
-        return dict.fromkeys(columns, 0.0)
-    row = df.agg(*[F.sum(F.col(c).isNull().cast("long")).alias(c) for c in columns]).first()
-    return {c: round((row[c] or 0) / total, 6) for c in columns}
+def _null_counts(columns: tuple[str, ...]) -> list[Any]:
+    return [F.sum(F.col(c).isNull().cast("long")).alias(f"null_{c}") for c in columns]
+
+
+def _rates(row: Any, total: int, columns: tuple[str, ...]) -> dict[str, float]:
+    return {c: round((row[f"null_{c}"] or 0) / total, 6) if total else 0.0 for c in columns}
 
 
 def _medians_and_fences(df: DataFrame, iqr_k: float) -> tuple[dict, dict]:
@@ -192,16 +193,19 @@ def clean_events(
     """Apply the rules; returns (curated events, quarantined rows, report parts, the cached
     intermediate frames for the caller to release once the outputs are written)."""
     report: dict[str, Any] = {"rules": []}
-    df = df.withColumn("reason", _reason(df, window)).cache()
+    # The input is scanned again rather than cached: at millions of rows a cache of the raw
+    # events does not fit a small driver, and re-reading Parquet is cheaper than spilling it.
+    df = df.withColumn("reason", _reason(df, window))
     agg = df.agg(
         F.count(F.lit(1)).alias("n"),
         *[F.sum((F.col("reason") == r).cast("long")).alias(r) for r in REASONS],
+        *_null_counts(EVENT_COLUMNS),
     ).first()
     n_in = int(agg["n"])
     by_reason = {r: int(agg[r] or 0) for r in REASONS if agg[r]}
     n_bad = sum(by_reason.values())
     report["rows_in"] = n_in
-    report["null_rates_in"] = _null_rates(df, n_in, EVENT_COLUMNS)
+    report["null_rates_in"] = _rates(agg, n_in, EVENT_COLUMNS)
     report["quarantined"] = by_reason
     report["rules"].append({"rule": "validate", "rows_in": n_in, "rows_out": n_in - n_bad})
 
@@ -215,29 +219,35 @@ def clean_events(
         valid.groupBy(*CONTENT_COLUMNS)
         .agg(F.min(F.struct(order_key.alias("_k"), "ingest_ts", "source", "_zone")).alias("_r"))
         .select(*CONTENT_COLUMNS, "_r.ingest_ts", "_r.source", "_r._zone")
-        .cache()
     )
     others = [c for c in dedup1.columns if c not in {"event_id", "ingest_ts", "source", "_zone"}]
     # Rows without an event_id cannot collide on it; keeping them out of the grouping avoids one
-    # giant null group.
+    # giant null group. ``_copies`` (rows per event_id after exact dedup) yields the count of
+    # event_id duplicates without materialising the intermediate result.
     with_id = (
         dedup1.where(F.col("event_id").isNotNull())
         .groupBy("event_id")
         .agg(
             F.min(F.struct(order_key.alias("_k"), "source", "_zone", "ingest_ts", *others)).alias(
                 "_r"
-            )
+            ),
+            F.count(F.lit(1)).alias("_copies"),
         )
-        .select("event_id", *[f"_r.{c}" for c in ("ingest_ts", "source", "_zone", *others)])
+        .select(
+            "event_id", "_copies", *[f"_r.{c}" for c in ("ingest_ts", "source", "_zone", *others)]
+        )
     )
-    dedup2 = with_id.unionByName(dedup1.where(F.col("event_id").isNull())).cache()
+    dedup2 = with_id.unionByName(
+        dedup1.where(F.col("event_id").isNull()).withColumn("_copies", F.lit(1).cast("long"))
+    ).cache()
+    counts = dedup2.agg(F.count(F.lit(1)).alias("n"), F.sum("_copies").alias("copies")).first()
     n_valid = n_in - n_bad
-    n_exact = dedup1.count()
-    n_id = dedup2.count()
+    n_id = int(counts["n"])
+    n_exact = int(counts["copies"] or 0)
+    dedup2 = dedup2.drop("_copies")
     report["duplicates"] = {"exact": n_valid - n_exact, "event_id": n_exact - n_id}
     report["rules"].append({"rule": "dedup_exact", "rows_in": n_valid, "rows_out": n_exact})
     report["rules"].append({"rule": "dedup_event_id", "rows_in": n_exact, "rows_out": n_id})
-    dedup1.unpersist()
 
     medians, fences = _medians_and_fences(dedup2, iqr_k)
     is_money = F.col("event_type").isin(*sorted(MONEY_EVENTS))
@@ -285,7 +295,7 @@ def clean_events(
 
     day = F.from_unixtime(F.col("event_ts").cast("long"), "yyyy-MM-dd")
     out = out.drop("_zone").withColumn(PARTITION_COLUMN, day)
-    return out, quarantine, report, [df, dedup2]
+    return out, quarantine, report, [dedup2]
 
 
 def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str, Any]:
@@ -295,8 +305,6 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
     curated, quarantine, report, cached = clean_events(
         events, args["iqr_k"], window, args["session_gap_minutes"]
     )
-    curated = curated.cache()
-
     out_uri = paths.events("curated")
     # One file per day: few, large objects are what S3 readers (and moto) handle best.
     (
@@ -316,17 +324,22 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
             .parquet(q_uri)
         )
 
+    capped = F.col("amount_capped")
     stats = curated.agg(
         F.count(F.lit(1)).alias("n"),
-        F.sum(F.col("amount_capped").cast("long")).alias("capped"),
+        F.sum(capped.cast("long")).alias("capped"),
+        *[
+            F.sum((capped & (F.col("event_type") == t)).cast("long")).alias(f"capped_{t}")
+            for t in sorted(MONEY_EVENTS)
+        ],
         F.sum(F.col("amount_imputed").cast("long")).alias("amount_imputed"),
         F.sum(F.col("watch_seconds_imputed").cast("long")).alias("watch_imputed"),
         F.sum(F.col("session_imputed").cast("long")).alias("session_imputed"),
-        F.countDistinct("user_anon_id").alias("users"),
+        F.approx_count_distinct("user_anon_id", 0.01).alias("users"),
+        *_null_counts(EVENT_COLUMNS),
     ).first()
     capped_by_type = {
-        row["event_type"]: int(row["count"])
-        for row in curated.where("amount_capped").groupBy("event_type").count().collect()
+        t: int(stats[f"capped_{t}"]) for t in sorted(MONEY_EVENTS) if stats[f"capped_{t}"]
     }
     n_out = int(stats["n"])
     report.update(
@@ -336,7 +349,7 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
             "inputs": found,
             "rows_out": n_out,
             "users_out": int(stats["users"]),
-            "null_rates_out": _null_rates(curated, n_out, EVENT_COLUMNS),
+            "null_rates_out": _rates(stats, n_out, EVENT_COLUMNS),
             "imputed": {
                 "amount": int(stats["amount_imputed"] or 0),
                 "watch_seconds": int(stats["watch_imputed"] or 0),
@@ -357,7 +370,7 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
     )
     report_uri = paths.quality_report(args["run_id"])
     lakeio.write_json(spark, report_uri, report)
-    for frame in (curated, *cached):
+    for frame in cached:
         frame.unpersist()
     return {
         "step": "clean",

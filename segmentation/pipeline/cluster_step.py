@@ -329,6 +329,8 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
         "registered_model": registered,
         "n_users": n,
         "k": params.get("k"),
+        "k_rule": params.get("k_rule"),
+        "k_sweep": sweep,
         "eps": params.get("eps"),
         "metrics": scores,
         "segments": [

@@ -101,3 +101,13 @@ def test_platform_arguments_are_accepted():
     args = resolve("features", {"--JOB_NAME": "j", "--job-bookmark-option": "job-bookmark-disable"})
     assert args["JOB_NAME"] == "j"
     assert set(STEPS["features"]) and "job-bookmark-option" not in args
+
+
+def test_step_command_refuses_bad_arguments_before_starting_spark(capsys):
+    from segmentation.cli import main
+
+    assert main(["step", "cluster", "--k", "1"]) == 2
+    assert "--k: got '1', expected an integer >= 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["step", "--help"])
+    assert "--min_samples" in capsys.readouterr().out
