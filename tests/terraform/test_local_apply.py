@@ -184,10 +184,10 @@ def check_lake_formation(endpoint: str, settings: Settings, outputs: dict) -> No
     registered = {r["ResourceArn"] for r in lf.list_resources()["ResourceInfoList"]}
     assert registered == {f"arn:aws:s3:::{settings.bucket(z)}" for z in ZONES}
     database_zone = {db: zone for zone, db in outputs["databases"].items()}
+    # AWS (and moto) want a resource along with a principal filter, so list all and group.
+    everything = lf.list_permissions()["PrincipalResourcePermissions"]
     for stage, role in outputs["stage_role_arns"].items():
-        grants = lf.list_permissions(Principal={"DataLakePrincipalIdentifier": role})[
-            "PrincipalResourcePermissions"
-        ]
+        grants = [g for g in everything if g["Principal"]["DataLakePrincipalIdentifier"] == role]
         table_zones = {
             database_zone[g["Resource"]["Table"]["DatabaseName"]]
             for g in grants
