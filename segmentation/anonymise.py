@@ -117,6 +117,14 @@ def load_anonymiser(settings: Settings | None = None, force_fetch: bool = False)
     return Anonymiser(key_from_secret(str(secret)))
 
 
+def _has_value(sm: Any, name: str) -> bool:
+    try:
+        sm.get_secret_value(SecretId=name)
+    except sm.exceptions.ResourceNotFoundException:  # a secret with no version yet
+        return False
+    return True
+
+
 def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
     """Create the secret with a fresh key, or (``rotate``) put a new version; returns the action.
 
@@ -134,7 +142,13 @@ def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
     except sm.exceptions.ResourceNotFoundException:
         exists = False
     if exists and not rotate:
-        return "exists"
+        if _has_value(sm, name):
+            return "exists"
+        # Terraform creates the secret resource only (the key must never sit in its state);
+        # the first keygen gives it its value.
+        sm.put_secret_value(SecretId=name, SecretString=new_key().hex())
+        _PROVIDERS.clear()
+        return "initialised"
     value = new_key().hex()
     if exists:
         sm.put_secret_value(SecretId=name, SecretString=value)
