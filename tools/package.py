@@ -133,7 +133,7 @@ def download_dependencies() -> None:
         if wheel.name.split("-")[0].lower() in RUNTIME_PROVIDED:
             wheel.unlink()
     names = sorted(w.name.split("-")[0] for w in (BUILD / "wheelhouse").glob("*.whl"))
-    print(f"deps    {_show((BUILD / 'wheelhouse'))}/: {', '.join(names)}")
+    print(f"deps    {_show(BUILD / 'wheelhouse')}/: {', '.join(names)}")
 
 
 def build_layer() -> Path:
