@@ -81,11 +81,13 @@ package-lambdas package-layer package-wheel package-scripts package-deps: packag
 package-emr-venv:  ## build the EMR Serverless Python venv archive (needs Docker; Amazon Linux 2023)
 	$(PYTHON) tools/package.py emr-venv
 
-tf-local-apply: tf-init  ## apply terraform/envs/local against the moto server at MOTO_ENDPOINT
+tf-local-apply: tf-cli-config  ## apply terraform/envs/local against the moto server at MOTO_ENDPOINT
 	$(PYTHON) tools/package.py lambdas scripts
+	$(TF) -chdir=$(TF_ROOT)/envs/local init -input=false -no-color >/dev/null
 	$(TF) -chdir=$(TF_ROOT)/envs/local apply -input=false -auto-approve -var aws_endpoint=$(MOTO_ENDPOINT)
 
-tf-local-destroy: tf-init  ## destroy what tf-local-apply created
+tf-local-destroy: tf-cli-config  ## destroy what tf-local-apply created
+	$(TF) -chdir=$(TF_ROOT)/envs/local init -input=false -no-color >/dev/null
 	$(TF) -chdir=$(TF_ROOT)/envs/local destroy -input=false -auto-approve -var aws_endpoint=$(MOTO_ENDPOINT)
 
 tf-clean:

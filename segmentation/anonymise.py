@@ -117,6 +117,14 @@ def load_anonymiser(settings: Settings | None = None, force_fetch: bool = False)
     return Anonymiser(key_from_secret(str(secret)))
 
 
+def _has_value(sm: Any, name: str) -> bool:
+    try:
+        sm.get_secret_value(SecretId=name)
+    except sm.exceptions.ResourceNotFoundException:  # a secret with no version yet
+        return False
+    return True
+
+
 def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
     """Create the secret with a fresh key, or (``rotate``) put a new version; returns the action.
 
@@ -133,13 +141,9 @@ def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
         exists = True
     except sm.exceptions.ResourceNotFoundException:
         exists = False
-    has_value = False
-    if exists:  # Terraform may create the secret without a value (it has no random source)
-        try:
-            sm.get_secret_value(SecretId=name)
-            has_value = True
-        except sm.exceptions.ResourceNotFoundException:
-            has_value = False
+    # Terraform creates the secret resource only (the key must never sit in its state); the
+    # first keygen gives it its value.
+    has_value = exists and _has_value(sm, name)
     if has_value and not rotate:
         return "exists"
     value = new_key().hex()

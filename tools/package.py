@@ -49,6 +49,10 @@ RUNTIME_PROVIDED = {
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
+def _show(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _files(base: Path) -> list[Path]:
     return sorted(
         p
@@ -80,7 +84,7 @@ def build_lambdas() -> list[Path]:
         zip_path = BUILD / "lambda" / f"{src.name}.zip"
         deterministic_zip(zip_path, [(f, f.relative_to(src).as_posix()) for f in _files(src)])
         out.append(zip_path)
-        print(f"lambda  {zip_path.relative_to(ROOT)}")
+        print(f"lambda  {_show(zip_path)}")
     if not out:
         print("lambda  (no lambdas/*/handler.py yet)")
     return out
@@ -108,7 +112,7 @@ def build_wheel() -> Path:
         shutil.move(str(wheel), dest)
     for leftover in ("lib", "bdist.linux-x86_64"):  # setuptools' in-tree build directories
         shutil.rmtree(ROOT / "build" / leftover, ignore_errors=True)
-    print(f"wheel   {dest.relative_to(ROOT)}")
+    print(f"wheel   {_show(dest)}")
     return dest
 
 
@@ -129,7 +133,7 @@ def download_dependencies() -> None:
         if wheel.name.split("-")[0].lower() in RUNTIME_PROVIDED:
             wheel.unlink()
     names = sorted(w.name.split("-")[0] for w in (BUILD / "wheelhouse").glob("*.whl"))
-    print(f"deps    {(BUILD / 'wheelhouse').relative_to(ROOT)}/: {', '.join(names)}")
+    print(f"deps    {_show(BUILD / 'wheelhouse')}/: {', '.join(names)}")
 
 
 def build_layer() -> Path:
@@ -152,7 +156,7 @@ def build_layer() -> Path:
         )
         entries = [(f, f.relative_to(tmp).as_posix()) for f in _files(target)]
         dest = deterministic_zip(BUILD / "layer" / "dependencies.zip", entries)
-    print(f"layer   {dest.relative_to(ROOT)} ({dest.stat().st_size / 1e6:.1f} MB)")
+    print(f"layer   {_show(dest)} ({dest.stat().st_size / 1e6:.1f} MB)")
     return dest
 
 
@@ -168,7 +172,7 @@ def copy_scripts() -> list[Path]:
             if not dest.exists() or dest.read_bytes() != script.read_bytes():
                 shutil.copyfile(script, dest)
             out.append(dest)
-            print(f"script  {dest.relative_to(ROOT)}")
+            print(f"script  {_show(dest)}")
     if not out:
         print("script  (no glue_jobs/*.py or emr_steps/*.py yet)")
     return out
@@ -216,7 +220,7 @@ def build_emr_venv() -> Path:
         check=True,
     )
     dest = BUILD / "emr" / "pyspark_venv.tar.gz"
-    print(f"venv    {dest.relative_to(ROOT)}")
+    print(f"venv    {_show(dest)}")
     return dest
 
 

@@ -193,3 +193,12 @@ module "monitoring" {
   api_name                   = module.serving.api_name
   api_stage                  = module.serving.stage_name
 }
+
+# A warning, not an error: the deployment works without the venv, but the EMR clustering step
+# cannot import the core package on EMR's own Python 3.9 until it is built and uploaded.
+check "emr_venv_built" {
+  assert {
+    condition     = local.emr_venv.hash != null
+    error_message = "build/emr/pyspark_venv.tar.gz is missing: run `make package-emr-venv` (Docker) before the first pipeline run, then apply again."
+  }
+}

@@ -72,3 +72,8 @@ output "dashboard" {
   description = "CloudWatch dashboard."
   value       = module.monitoring.dashboard_name
 }
+
+output "pipeline_template_values" {
+  description = "Values the pipeline ASL was rendered with."
+  value       = module.orchestration.template_values
+}

@@ -67,3 +67,13 @@ output "alerts_topic_arn" {
   description = "SNS topic of alarms and failed runs."
   value       = module.monitoring.topic_arn
 }
+
+output "pipeline_template_values" {
+  description = "Values the pipeline ASL was rendered with; `segmentation.orchestration.asl.render_definition` gives the same definition."
+  value       = module.orchestration.template_values
+}
+
+output "api_key_id" {
+  description = "Default API key id in the emulator."
+  value       = module.serving.api_key_id
+}

@@ -142,6 +142,7 @@ locals {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "zone" {
+  #checkov:skip=CKV_AWS_300:Every rule aborts incomplete uploads after 7 days; checkov only accepts an empty filter block, while `prefix = ""` (the same scope: every object) is what S3 returns and so does not drift.
   for_each = var.enable_lifecycle ? aws_s3_bucket.zone : {}
   bucket   = each.value.id
 
@@ -167,6 +168,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "zone" {
       filter {
         prefix = ""
       }
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 7
+      }
       expiration {
         days = rule.value
       }
@@ -180,6 +184,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "zone" {
       status = "Enabled"
       filter {
         prefix = ""
+      }
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 7
       }
       transition {
         days          = rule.value

@@ -27,3 +27,8 @@ output "log_group_name" {
   description = "Execution log group."
   value       = aws_cloudwatch_log_group.pipeline.name
 }
+
+output "template_values" {
+  description = "The values the ASL template was rendered with (the local runner can render the same)."
+  value       = local.template_values
+}

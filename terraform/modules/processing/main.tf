@@ -104,6 +104,7 @@ resource "aws_glue_security_configuration" "this" {
 }
 
 resource "aws_security_group" "jobs" {
+  #checkov:skip=CKV2_AWS_5:Attached to the Glue NETWORK connection and the EMR Serverless application network_configuration in this module.
   count       = local.in_vpc ? 1 : 0
   name        = "${var.name_prefix}-spark-jobs"
   description = "Glue and EMR Serverless workers: each other, VPC endpoints, the MLflow load balancer"

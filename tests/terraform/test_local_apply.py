@@ -1,0 +1,273 @@
+"""``terraform apply`` of terraform/envs/local against the project's moto server, checked with
+boto3, re-planned (no changes) and destroyed.
+
+One test on purpose: apply, checks, plan and destroy share one emulator and one state, and must
+run in this order on one worker. ~3 minutes (the S3 lifecycle rules alone take ~55 s: the
+provider waits for them to settle, as it does on AWS).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from segmentation.config import ZONES, Settings
+from segmentation.local import moto_patches
+from segmentation.local import terraform as tf
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.terraform,
+    pytest.mark.moto,
+    pytest.mark.skipif(tf.terraform_binary() is None, reason="terraform is not installed"),
+    pytest.mark.skipif(
+        not moto_patches.version_matches(),
+        reason=f"envs/local needs the moto patches, pinned to moto {moto_patches.MOTO_VERSION}",
+    ),
+]
+
+ENV_DIR = tf.TERRAFORM_DIR / "envs" / "local"
+
+# What each stage may reach (terraform/modules/lake stage_access): reads + writes.
+STAGE_ZONES = {
+    "ingest": {"landing", "raw", "hot", "quarantine"},
+    "etl": {"raw", "hot", "artifacts", "curated", "features", "quarantine"},
+    "ml": {"features", "artifacts", "segments"},
+    "serving": {"segments"},
+    "analyst": {"curated", "features", "segments"},
+}
+STAGE_WRITES = {
+    "ingest": {"raw", "hot", "quarantine"},
+    "etl": {"curated", "features", "quarantine"},
+    "ml": {"segments"},
+    "serving": set(),
+    "analyst": set(),
+}
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server of its own (the launcher applies the patches), not the shared one."""
+    from segmentation.local.motoserver import moto_service
+    from segmentation.local.process import free_port
+
+    port = free_port()
+    with moto_service(port, tmp_path_factory.mktemp("moto-tf")):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline part of `make package` (Lambda zips, job scripts) into a private build dir."""
+    out = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [sys.executable, str(tf.ROOT / "tools" / "package.py"), "lambdas", "scripts"],
+        check=True,
+        env={**os.environ, "SEG_BUILD_DIR": str(out)},
+        capture_output=True,
+    )
+    return out
+
+
+def aws(service: str, endpoint: str):  # type: ignore[no-untyped-def]
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def check_buckets(endpoint: str, settings: Settings, outputs: dict) -> None:
+    s3 = aws("s3", endpoint)
+    names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert {settings.bucket(z) for z in ZONES} <= names, "one bucket per zone, Settings naming"
+    assert outputs["buckets"] == {z: settings.bucket(z) for z in ZONES}
+    for zone in ZONES:
+        bucket = settings.bucket(zone)
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+            "Rules"
+        ][0]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(pab.values()), f"{bucket}: public access not fully blocked"
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    hot_rules = s3.get_bucket_lifecycle_configuration(Bucket=settings.bucket("hot"))["Rules"]
+    assert {r["ID"]: r.get("Expiration", {}).get("Days") for r in hot_rules}["expire-hot"] == 14
+    landing = s3.get_bucket_notification_configuration(Bucket=settings.bucket("landing"))
+    triggers = landing["LambdaFunctionConfigurations"]
+    assert {t["LambdaFunctionArn"].rsplit(":", 1)[-1] for t in triggers} == {
+        outputs["functions"]["batch_ingest"]
+    }
+
+
+def check_table(endpoint: str, settings: Settings) -> None:
+    ddb = aws("dynamodb", endpoint)
+    table = ddb.describe_table(TableName=settings.segments_table)["Table"]
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
+        "pk": "HASH",
+        "sk": "RANGE",
+    }
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = ddb.describe_time_to_live(TableName=settings.segments_table)["TimeToLiveDescription"]
+    assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expires_at", "ENABLED")
+    backups = ddb.describe_continuous_backups(TableName=settings.segments_table)
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
+    lam = aws("lambda", endpoint)
+    roles = outputs["stage_role_arns"]
+    expected_role = {
+        "ingest": roles["ingest"],
+        "batch_ingest": roles["ingest"],
+        "publish": roles["serving"],
+        "segment_api": roles["serving"],
+    }
+    for key, name in outputs["functions"].items():
+        config = lam.get_function_configuration(FunctionName=name)
+        env = config["Environment"]["Variables"]
+        assert env["SEG_LAKE_PREFIX"] == settings.lake_prefix, name
+        assert env["SEG_HMAC_SECRET_NAME"] == settings.hmac_secret_name, name
+        assert env["SEG_SEGMENTS_TABLE"] == settings.segments_table, name
+        assert env["SEG_ENVIRONMENT"] == "local" and env["SEG_AWS_ENDPOINT_URL"] == endpoint
+        assert config["Role"] == expected_role[key], f"{name} runs as the wrong stage role"
+        assert config["Handler"] == "handler.handler" and config["Runtime"] == "python3.11"
+        assert config["TracingConfig"]["Mode"] == "Active"
+    ingest_suffix = ":function:" + outputs["functions"]["ingest"]
+    [mapping] = [
+        m
+        for m in lam.list_event_source_mappings()["EventSourceMappings"]
+        if m["FunctionArn"].endswith(ingest_suffix)
+    ]
+    assert mapping["UUID"] == outputs["event_source_mapping_uuid"]
+    assert mapping["Topics"] == [settings.kafka_topic] and ":kafka:" in mapping["EventSourceArn"]
+    assert "OnFailure" in mapping["DestinationConfig"]
+    secrets = aws("secretsmanager", endpoint)
+    assert secrets.describe_secret(SecretId=settings.hmac_secret_name)["Name"]
+    with pytest.raises(ClientError):  # the secret exists, its value was never written by TF
+        secrets.get_secret_value(SecretId=settings.hmac_secret_name)
+
+
+def check_state_machine(endpoint: str, outputs: dict) -> None:
+    from segmentation.orchestration.asl import render_definition
+
+    sfn = aws("stepfunctions", endpoint)
+    deployed = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
+    definition = json.loads(deployed["definition"])
+    values = outputs["pipeline_template_values"]
+    assert definition == render_definition(values), "Terraform and the local renderer disagree"
+    glue = aws("glue", endpoint)
+    for job in (values["glue_clean_job_name"], values["glue_features_job_name"]):
+        assert glue.get_job(JobName=job)["Job"]["Role"] == outputs["stage_role_arns"]["etl"]
+    emr = aws("emr-serverless", endpoint)
+    app = emr.get_application(applicationId=values["emr_application_id"])["application"]
+    assert app["releaseLabel"].startswith("emr-7.")
+    assert values["emr_job_role_arn"] == outputs["stage_role_arns"]["ml"]
+    lam = aws("lambda", endpoint)
+    assert lam.get_function(FunctionName=values["publish_function_arn"])["Configuration"]
+    assert values["notify_topic_arn"] == outputs["alerts_topic_arn"]
+
+
+def check_lake_formation(endpoint: str, settings: Settings, outputs: dict) -> None:
+    lf = aws("lakeformation", endpoint)
+    registered = {r["ResourceArn"] for r in lf.list_resources()["ResourceInfoList"]}
+    assert registered == {f"arn:aws:s3:::{settings.bucket(z)}" for z in ZONES}
+    database_zone = {db: zone for zone, db in outputs["databases"].items()}
+    # AWS (and moto) want a resource along with a principal filter, so list all and group.
+    everything = lf.list_permissions()["PrincipalResourcePermissions"]
+    for stage, role in outputs["stage_role_arns"].items():
+        grants = [g for g in everything if g["Principal"]["DataLakePrincipalIdentifier"] == role]
+        table_zones = {
+            database_zone[g["Resource"]["Table"]["DatabaseName"]]
+            for g in grants
+            if "Table" in g["Resource"]
+        }
+        assert table_zones == STAGE_ZONES[stage], f"{stage} reaches {table_zones}"
+        insert_zones = {
+            database_zone[g["Resource"]["Table"]["DatabaseName"]]
+            for g in grants
+            if "Table" in g["Resource"] and "INSERT" in g["Permissions"]
+        }
+        assert insert_zones == STAGE_WRITES[stage], f"{stage} writes {insert_zones}"
+        locations = {
+            g["Resource"]["DataLocation"]["ResourceArn"]
+            for g in grants
+            if "DataLocation" in g["Resource"]
+        }
+        assert locations == {f"arn:aws:s3:::{settings.bucket(z)}" for z in STAGE_WRITES[stage]}
+
+
+def check_api_and_alarms(endpoint: str, outputs: dict) -> None:
+    apigw = aws("apigateway", endpoint)
+    resources = apigw.get_resources(restApiId=outputs["api_id"], embed=["methods"])["items"]
+    methods = {
+        r["path"]: r["resourceMethods"]["GET"]
+        for r in resources
+        if "GET" in r.get("resourceMethods", {})
+    }
+    assert set(methods) == {"/users/{user_id}/segment", "/segments", "/health"}
+    for path in methods:
+        method = apigw.get_method(
+            restApiId=outputs["api_id"],
+            resourceId=next(r["id"] for r in resources if r["path"] == path),
+            httpMethod="GET",
+        )
+        assert method["apiKeyRequired"], f"GET {path} must require the API key"
+    plans = apigw.get_usage_plans(keyId=outputs["api_key_id"])["items"]
+    assert plans and plans[0]["throttle"]["rateLimit"] > 0
+    alarms = aws("cloudwatch", endpoint).describe_alarms(AlarmNamePrefix="segmentation-")[
+        "MetricAlarms"
+    ]
+    assert len(alarms) == 7
+    assert all(a["AlarmActions"] == [outputs["alerts_topic_arn"]] for a in alarms)
+
+
+def test_local_environment_applies_replans_clean_and_destroys(
+    moto_endpoint: str, build_dir: Path, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None)  # the local env's defaults are Settings' defaults
+    state = tmp_path / "local.tfstate"
+    variables = ["-var", f"aws_endpoint={moto_endpoint}", "-var", f"build_dir={build_dir}"]
+    common = ["-input=false", f"-state={state}", "-parallelism=20", *variables]
+    tf.init(ENV_DIR, backend=True)
+
+    tf.run(["apply", "-auto-approve", *common], ENV_DIR, timeout=400)
+    try:
+        outputs = {
+            k: v["value"]
+            for k, v in json.loads(
+                tf.run(["output", "-json", f"-state={state}"], ENV_DIR).stdout
+            ).items()
+        }
+        check_buckets(moto_endpoint, settings, outputs)
+        check_table(moto_endpoint, settings)
+        check_functions(moto_endpoint, settings, outputs)
+        check_state_machine(moto_endpoint, outputs)
+        check_lake_formation(moto_endpoint, settings, outputs)
+        check_api_and_alarms(moto_endpoint, outputs)
+
+        plan = tf.run(["plan", "-detailed-exitcode", *common], ENV_DIR, check=False, timeout=300)
+        assert plan.returncode == 0, f"re-plan is not empty:\n{plan.stdout[-6000:]}{plan.stderr}"
+    finally:
+        # The plan just refreshed everything; destroy without a second refresh.
+        destroy = tf.run(
+            ["destroy", "-auto-approve", "-refresh=false", *common],
+            ENV_DIR,
+            check=False,
+            timeout=400,
+        )
+    assert destroy.returncode == 0, destroy.stdout[-6000:] + destroy.stderr
+    remaining = {b["Name"] for b in aws("s3", moto_endpoint).list_buckets()["Buckets"]}
+    assert not remaining & {settings.bucket(z) for z in ZONES}
+    assert aws("stepfunctions", moto_endpoint).list_state_machines()["stateMachines"] == []

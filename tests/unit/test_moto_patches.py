@@ -1,0 +1,262 @@
+"""Each moto patch restores the AWS behaviour it names, on a real moto server (the project's
+launcher applies the patches). Pinned: on another moto version the patches are not applied and
+these tests are skipped."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from segmentation.local import moto_patches
+
+pytestmark = pytest.mark.moto
+
+needs_pinned_moto = pytest.mark.skipif(
+    not moto_patches.version_matches(),
+    reason=f"patches are pinned to moto {moto_patches.MOTO_VERSION}",
+)
+
+VALID_ASL = {
+    "StartAt": "A",
+    "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}},
+}
+ROLE_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+def client(name: str, endpoint: str):  # type: ignore[no-untyped-def]
+    return boto3.client(name, endpoint_url=endpoint, region_name="us-east-1")
+
+
+# --- pure parts -------------------------------------------------------------------------------
+def test_asl_diagnostics_accepts_valid_and_names_problems() -> None:
+    assert moto_patches._asl_diagnostics(json.dumps(VALID_ASL)) == []
+    [bad_json] = moto_patches._asl_diagnostics("{not json")
+    assert bad_json["code"] == "INVALID_JSON_DESCRIPTION"
+    broken = {"StartAt": "Nope", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}
+    diagnostics = moto_patches._asl_diagnostics(json.dumps(broken))
+    assert [d["code"] for d in diagnostics] == ["MISSING_TRANSITION_TARGET"] * 2
+    messages = " ".join(d["message"] for d in diagnostics)
+    assert "Nope" in messages and "Missing" in messages
+    nested = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Pass", "Next": "Y"}}}],
+            }
+        },
+    }
+    [problem] = moto_patches._asl_diagnostics(json.dumps(nested))
+    assert problem["location"] == "/States/P/Branches/0/States/X"
+
+
+def test_apply_refuses_other_moto_versions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import moto
+
+    monkeypatch.setattr(moto, "__version__", "0.0.1")
+    monkeypatch.setattr(moto_patches, "_applied", [])
+    assert moto_patches.apply() == []
+    assert "not " + moto_patches.MOTO_VERSION in capsys.readouterr().err
+
+
+def test_every_patch_says_what_it_restores() -> None:
+    names = [p.name for p in moto_patches.PATCHES]
+    assert len(names) == len(set(names))
+    assert all(len(p.restores) > 40 for p in moto_patches.PATCHES)
+
+
+# --- against the server -----------------------------------------------------------------------
+@needs_pinned_moto
+def test_sfn_validate_definition_and_versions(moto_env: str) -> None:
+    sfn = client("stepfunctions", moto_env)
+    ok = sfn.validate_state_machine_definition(definition=json.dumps(VALID_ASL), type="STANDARD")
+    assert ok["result"] == "OK" and ok["diagnostics"] == []
+    bad = sfn.validate_state_machine_definition(definition='{"StartAt": "X", "States": {}}')
+    assert bad["result"] == "FAIL" and bad["diagnostics"][0]["severity"] == "ERROR"
+
+    role = "arn:aws:iam::123456789012:role/sfn"
+    plain = sfn.create_state_machine(name="plain", definition=json.dumps(VALID_ASL), roleArn=role)
+    assert (
+        sfn.list_state_machine_versions(stateMachineArn=plain["stateMachineArn"])[
+            "stateMachineVersions"
+        ]
+        == []
+    )
+    published = sfn.create_state_machine(
+        name="published", definition=json.dumps(VALID_ASL), roleArn=role, publish=True
+    )
+    versions = sfn.list_state_machine_versions(stateMachineArn=published["stateMachineArn"])
+    assert [v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]] == [
+        published["stateMachineVersionArn"]
+    ]
+
+
+@needs_pinned_moto
+def test_emr_serverless_application_lifecycle(moto_env: str) -> None:
+    emr = client("emr-serverless", moto_env)
+    app = emr.create_application(name="cluster", releaseLabel="emr-7.9.0", type="spark")
+    got = emr.get_application(applicationId=app["applicationId"])["application"]
+    assert got["state"] == "CREATED" and got["architecture"] == "X86_64"
+    emr.delete_application(applicationId=app["applicationId"])  # allowed in CREATED
+    arm = emr.create_application(
+        name="arm", releaseLabel="emr-7.9.0", type="SPARK", architecture="ARM64"
+    )
+    assert (
+        emr.get_application(applicationId=arm["applicationId"])["application"]["architecture"]
+        == "ARM64"
+    )
+    with pytest.raises(ClientError, match="Unsupported engine"):
+        emr.create_application(name="x", releaseLabel="emr-7.9.0", type="presto")
+
+
+def _function(moto_env: str, **extra: object) -> str:
+    iam = client("iam", moto_env)
+    role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=ROLE_TRUST)["Role"]["Arn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    lam = client("lambda", moto_env)
+    return lam.create_function(
+        FunctionName="fn",
+        Runtime="python3.11",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": buf.getvalue()},
+        **extra,
+    )["FunctionArn"]
+
+
+@needs_pinned_moto
+def test_lambda_keeps_its_dead_letter_config(moto_env: str) -> None:
+    sqs = client("sqs", moto_env)
+    q1 = sqs.create_queue(QueueName="dlq1")["QueueUrl"]
+    q2 = sqs.create_queue(QueueName="dlq2")["QueueUrl"]
+    arn1, arn2 = (
+        sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for q in (q1, q2)
+    )
+    _function(moto_env, DeadLetterConfig={"TargetArn": arn1})
+    lam = client("lambda", moto_env)
+    assert lam.get_function_configuration(FunctionName="fn")["DeadLetterConfig"] == {
+        "TargetArn": arn1
+    }
+    lam.update_function_configuration(FunctionName="fn", DeadLetterConfig={"TargetArn": arn2})
+    assert lam.get_function(FunctionName="fn")["Configuration"]["DeadLetterConfig"] == {
+        "TargetArn": arn2
+    }
+
+
+def _serverless_cluster(moto_env: str) -> str:
+    kafka = client("kafka", moto_env)
+    return kafka.create_cluster_v2(
+        ClusterName="events",
+        Serverless={
+            "VpcConfigs": [{"SubnetIds": ["subnet-1", "subnet-2"], "SecurityGroupIds": ["sg-1"]}],
+            "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": True}}},
+        },
+    )["ClusterArn"]
+
+
+@needs_pinned_moto
+def test_msk_cluster_becomes_active_with_iam_brokers(moto_env: str) -> None:
+    kafka = client("kafka", moto_env)
+    arn = _serverless_cluster(moto_env)
+    assert arn.split(":")[-1].startswith("cluster/events/")
+    assert kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["State"] == "ACTIVE"
+    brokers = kafka.get_bootstrap_brokers(ClusterArn=arn)
+    assert brokers["BootstrapBrokerStringSaslIam"].endswith(":9098")
+    assert "BootstrapBrokerString" not in brokers
+    kafka.delete_cluster(ClusterArn=arn)
+    with pytest.raises(ClientError) as err:
+        kafka.describe_cluster_v2(ClusterArn=arn)
+    assert err.value.response["Error"]["Code"] == "NotFoundException"
+
+
+@needs_pinned_moto
+def test_lambda_accepts_an_msk_event_source(moto_env: str) -> None:
+    cluster = _serverless_cluster(moto_env)
+    _function(moto_env)
+    lam = client("lambda", moto_env)
+    mapping = lam.create_event_source_mapping(
+        EventSourceArn=cluster,
+        FunctionName="fn",
+        Topics=["raw-events"],
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=500,
+        MaximumBatchingWindowInSeconds=10,
+        AmazonManagedKafkaEventSourceConfig={"ConsumerGroupId": "ingest"},
+    )
+    got = lam.get_event_source_mapping(UUID=mapping["UUID"])
+    assert got["EventSourceArn"] == cluster and got["Topics"] == ["raw-events"]
+    assert got["BatchSize"] == 500 and got["StartingPosition"] == "TRIM_HORIZON"
+    assert got["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "ingest"}
+    for bad in (
+        {"Topics": ["a", "b"], "StartingPosition": "LATEST"},
+        {"Topics": ["a"]},
+        {"Topics": ["a"], "StartingPosition": "LATEST", "EventSourceArn": cluster + "-gone"},
+    ):
+        with pytest.raises(ClientError):
+            lam.create_event_source_mapping(
+                **{"EventSourceArn": cluster, "FunctionName": "fn", **bad}
+            )
+    lam.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
+@needs_pinned_moto
+def test_lakeformation_revoke_of_nothing_is_refused(moto_env: str) -> None:
+    lf = client("lakeformation", moto_env)
+    glue = client("glue", moto_env)
+    glue.create_database(DatabaseInput={"Name": "zone_db"})
+    grant = {
+        "Principal": {"DataLakePrincipalIdentifier": "arn:aws:iam::123456789012:role/etl"},
+        "Resource": {"Database": {"Name": "zone_db"}},
+        "Permissions": ["DESCRIBE", "ALTER"],
+    }
+    lf.grant_permissions(**grant)
+    lf.revoke_permissions(**{**grant, "Permissions": ["ALTER"]})
+    lf.revoke_permissions(**{**grant, "Permissions": ["DESCRIBE"]})
+    with pytest.raises(ClientError) as err:
+        lf.revoke_permissions(**grant)
+    assert err.value.response["Error"]["Code"] == "InvalidInputException"
+    assert "No permissions revoked" in err.value.response["Error"]["Message"]
+
+
+@needs_pinned_moto
+def test_group_referencing_rule_keeps_its_description(moto_env: str) -> None:
+    ec2 = client("ec2", moto_env)
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    a = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
+    b = ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=a,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 9098,
+                "ToPort": 9098,
+                "UserIdGroupPairs": [{"GroupId": b, "Description": "from b"}],
+            }
+        ],
+    )
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [a]}])
+    ingress = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
+    assert [r.get("Description") for r in ingress] == ["from b"]
