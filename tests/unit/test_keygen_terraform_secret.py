@@ -18,7 +18,7 @@ def test_keygen_fills_the_secret_terraform_created(moto_env: str) -> None:
     with pytest.raises(sm.exceptions.ResourceNotFoundException):
         sm.get_secret_value(SecretId=settings.hmac_secret_name)
 
-    assert store_key(settings) == "initialised"
+    assert store_key(settings) == "created"
     first = sm.get_secret_value(SecretId=settings.hmac_secret_name)["SecretString"]
     assert len(key_from_secret(first)) == 32
     assert store_key(settings) == "exists"  # a second run keeps the key (pseudonyms stay stable)
