@@ -68,12 +68,12 @@ locals {
       name = "segment_map"
       columns = [
         { name = "user_anon_id", type = "string" },
-        { name = "segment", type = "int" },
+        { name = "segment_id", type = "int" },
         { name = "segment_name", type = "string" },
       ]
       prefix    = "segment_map"
       partition = "model_version"
-      comment   = "user_anon_id -> segment, per model version (EMR step cluster)."
+      comment   = "user_anon_id -> segment_id and segment_name, per model version (EMR step cluster)."
     }
   }
 }

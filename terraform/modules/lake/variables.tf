@@ -145,24 +145,24 @@ variable "manage_catalog_encryption" {
 }
 
 variable "feature_columns" {
-  description = "Columns of features.user_features besides user_anon_id (the Glue table schema)."
+  description = "Columns of features.user_features besides user_anon_id: segmentation.pipeline.features.FEATURES, all written as double."
   type = list(object({
     name = string
     type = string
   }))
   default = [
     { name = "recency_days", type = "double" },
-    { name = "frequency", type = "bigint" },
+    { name = "frequency", type = "double" },
     { name = "monetary", type = "double" },
-    { name = "watch_hours", type = "double" },
-    { name = "sessions", type = "bigint" },
     { name = "avg_session_minutes", type = "double" },
-    { name = "distinct_content", type = "bigint" },
-    { name = "genre_diversity", type = "double" },
-    { name = "device_count", type = "bigint" },
+    { name = "completion_rate", type = "double" },
+    { name = "unique_genres", type = "double" },
+    { name = "searches_per_session", type = "double" },
+    { name = "banner_ctr", type = "double" },
+    { name = "morning_share", type = "double" },
+    { name = "evening_share", type = "double" },
     { name = "weekend_share", type = "double" },
-    { name = "night_share", type = "double" },
-    { name = "tenure_days", type = "double" },
+    { name = "active_days", type = "double" },
   ]
 }
 
