@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports the generator only when the command runs
+    from segmentation.synthetic.params import GenerateParams
 
 
 def add_dataset_arguments(p: argparse.ArgumentParser, users: int, out: str | None) -> None:
@@ -37,7 +41,7 @@ def add_dataset_arguments(p: argparse.ArgumentParser, users: int, out: str | Non
         )
 
 
-def params_from_args(args: argparse.Namespace):
+def params_from_args(args: argparse.Namespace) -> GenerateParams:
     """Validated :class:`GenerateParams` from the parsed flags (pydantic names a bad value)."""
     from segmentation.synthetic.params import DefectRates, GenerateParams
 

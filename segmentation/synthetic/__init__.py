@@ -3,10 +3,27 @@
 ``generate(GenerateParams(...))`` builds a :class:`Dataset` in memory; ``write_dataset`` writes it.
 The personas (``labels.parquet``) are ground truth for evaluating the segmentation and are never
 read by the pipeline. See docs/data.md.
+
+Names are resolved lazily so the CLI can read the parameter models without importing numpy and
+pyarrow (``segmentation --help`` stays fast).
 """
 
-from segmentation.synthetic.generator import Dataset, generate
-from segmentation.synthetic.params import DefectRates, GenerateParams
-from segmentation.synthetic.writer import write_dataset
+from __future__ import annotations
 
-__all__ = ["Dataset", "DefectRates", "GenerateParams", "generate", "write_dataset"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Dataset": "segmentation.synthetic.generator",
+    "generate": "segmentation.synthetic.generator",
+    "DefectRates": "segmentation.synthetic.params",
+    "GenerateParams": "segmentation.synthetic.params",
+    "write_dataset": "segmentation.synthetic.writer",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,6 +23,8 @@ from segmentation.synthetic.users import Users
 TYPE = {name: code for code, name in enumerate(EVENT_TYPES)}
 #: Subscriptions renew on the first session of each period of this many days (while active).
 RENEWAL_DAYS = 30
+#: Most titles one session holds (four feature films is already a very long evening).
+MAX_PLAYS = 4
 
 
 @dataclass
@@ -78,9 +80,9 @@ def build_events(
     s_user = sessions.user
     p = users.persona[s_user]
 
-    n_search = rng.poisson(pa.searches[p])
-    n_imp = rng.poisson(pa.impressions[p])
-    n_play = pa.min_plays[p] + rng.poisson(pa.extra_plays[p])
+    n_search = rng.poisson(users.search_rate[s_user])
+    n_imp = rng.poisson(users.impression_rate[s_user])
+    n_play = np.minimum(pa.min_plays[p] + rng.poisson(pa.extra_plays[p]), MAX_PLAYS)
     has_purchase = (rng.random(n_s) < pa.purchase_prob[p]) & (n_play > 0)
     empty = (n_search + n_imp + n_play) == 0
     n_search[empty] = 1  # a session is at least one event: someone opened the app and searched
@@ -101,7 +103,7 @@ def build_events(
     # Banner impressions while browsing; a click follows its impression by seconds.
     s_of_imp = np.repeat(sid, n_imp)
     imp_off = 1.0 + rng.random(s_of_imp.size) * (browse_len[s_of_imp] + 30.0)
-    clicked = rng.random(s_of_imp.size) < pa.ctr[p[s_of_imp]]
+    clicked = rng.random(s_of_imp.size) < users.ctr[s_user[s_of_imp]]
     s_of_click = s_of_imp[clicked]
     click_off = imp_off[clicked] + 2.0 + rng.exponential(8.0, size=s_of_click.size)
     play_base = browse_len + 40.0 + rng.exponential(20.0, size=n_s)
@@ -118,7 +120,7 @@ def build_events(
         catalog.genre_count[genre] * rng.random(n_p) ** 2.5
     ).astype(np.int64)
     duration = catalog.duration_minutes[item] * 60.0
-    complete = rng.random(n_p) < pa.complete_prob[pp]
+    complete = rng.random(n_p) < users.complete_prob[pu]
     watch_full = duration * (0.95 + 0.05 * rng.random(n_p))
     watch_part = np.maximum(15.0, duration * rng.beta(1.2, 2.8, size=n_p))
     watch = np.where(complete, watch_full, np.minimum(watch_part, 0.9 * duration))

@@ -47,6 +47,7 @@ class Persona:
     pause_prob: float
     watch_cap_minutes: float  # plays longer than this are stopped (commute length); inf = none
     genre_alpha: float  # Dirichlet concentration of genre preferences: small = few genres
+    genre_bias: tuple[float, ...]  # relative appeal of each catalog genre (GENRES order)
     searches: float  # mean searches per session
     impressions: float  # mean banner impressions per session
     ctr: float  # chance an impression is clicked
@@ -69,11 +70,12 @@ PERSONAS: tuple[Persona, ...] = (
         hour_weights=tuple(hours((19, 24, 3.0), (0, 1, 1.5), base=0.08)),
         active_span=(1.0, 1.0),
         min_plays=2,
-        extra_plays=1.5,
+        extra_plays=1.0,
         complete_prob=0.88,
         pause_prob=0.35,
         watch_cap_minutes=float("inf"),
         genre_alpha=0.08,
+        genre_bias=(3, 1, 1, 2, 0.5, 0.2, 0.5, 1, 1, 2, 3, 0.5),
         searches=0.3,
         impressions=0.8,
         ctr=0.03,
@@ -97,6 +99,7 @@ PERSONAS: tuple[Persona, ...] = (
         pause_prob=0.2,
         watch_cap_minutes=float("inf"),
         genre_alpha=0.6,
+        genre_bias=(1, 2, 2, 1, 0.5, 2, 2, 0.5, 1, 1, 0.5, 1),
         searches=0.8,
         impressions=1.2,
         ctr=0.04,
@@ -120,6 +123,7 @@ PERSONAS: tuple[Persona, ...] = (
         pause_prob=0.3,
         watch_cap_minutes=float("inf"),
         genre_alpha=0.5,
+        genre_bias=(1, 1, 3, 2, 0.5, 1, 1, 1, 1, 3, 1, 0.2),
         searches=1.0,
         impressions=3.0,
         ctr=0.3,
@@ -143,6 +147,7 @@ PERSONAS: tuple[Persona, ...] = (
         pause_prob=0.2,
         watch_cap_minutes=float("inf"),
         genre_alpha=0.6,
+        genre_bias=(1, 1.5, 1, 1, 1, 1, 1, 1, 1.5, 1, 1, 1.5),
         searches=0.6,
         impressions=1.0,
         ctr=0.03,
@@ -166,6 +171,7 @@ PERSONAS: tuple[Persona, ...] = (
         pause_prob=0.1,
         watch_cap_minutes=float("inf"),
         genre_alpha=4.0,
+        genre_bias=(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1),
         searches=5.0,
         impressions=1.5,
         ctr=0.05,
@@ -185,10 +191,11 @@ PERSONAS: tuple[Persona, ...] = (
         active_span=(1.0, 1.0),
         min_plays=1,
         extra_plays=0.3,
-        complete_prob=0.55,
+        complete_prob=0.75,
         pause_prob=0.25,
         watch_cap_minutes=32.0,
         genre_alpha=0.6,
+        genre_bias=(0.5, 3, 0.3, 0.5, 2, 1, 2, 0.2, 0.5, 0.5, 0.5, 3),
         searches=0.5,
         impressions=1.0,
         ctr=0.05,
@@ -218,6 +225,7 @@ class PersonaArrays:
     pause_prob: np.ndarray
     watch_cap_seconds: np.ndarray
     genre_alpha: np.ndarray
+    genre_bias: np.ndarray  # (P, n_genres), normalised to mean 1
     searches: np.ndarray
     impressions: np.ndarray
     ctr: np.ndarray
@@ -247,6 +255,7 @@ def persona_arrays(personas: tuple[Persona, ...] = PERSONAS) -> PersonaArrays:
         pause_prob=col("pause_prob"),
         watch_cap_seconds=col("watch_cap_minutes") * 60.0,
         genre_alpha=col("genre_alpha"),
+        genre_bias=(bias := col("genre_bias")) / bias.mean(axis=1, keepdims=True),
         searches=col("searches"),
         impressions=col("impressions"),
         ctr=col("ctr"),
