@@ -84,63 +84,85 @@ def compute_features(
     window: tuple[int, int],
     session_gap_minutes: int = 30,
 ) -> DataFrame:
-    """The 12 features per ``user_anon_id`` from curated events (see :data:`FEATURES`)."""
+    """The 12 features per ``user_anon_id`` from curated events (see :data:`FEATURES`).
+
+    One scan of the events: a first aggregation per session carries every count the features
+    need (and the session's days and genres as small sets), a second rolls sessions up per user.
+    Curated events always have a session_id (clean gives them one); events from elsewhere that
+    lack it are sessionised here by the same inactivity rule.
+    """
     start, end = window
     epoch = F.col("event_ts").cast("long")
     ev = events.where((epoch >= start) & (epoch < end))
-    # Curated events all carry a session; this only matters for events written by other means.
-    ev = sessionise(ev, session_gap_minutes).withColumn("_t", F.col("event_ts").cast("long"))
-    ev = ev.withColumn("_hour", F.floor((F.col("_t") % 86400) / 3600)).withColumn(
-        "_day", F.floor(F.col("_t") / 86400)
-    )
+    if ev.where(F.col("session_id").isNull()).limit(1).count() > 0:
+        ev = sessionise(ev, session_gap_minutes)
+    t = F.col("event_ts").cast("long")
+    hour = F.floor((t % 86400) / 3600)
+    day = F.floor(t / 86400)
+    etype = F.col("event_type")
+    if catalog is not None:
+        ev = ev.join(F.broadcast(catalog), "content_id", "left")
+        genre = F.when(etype == "play", F.col("genre"))
+    else:
+        genre = F.lit(None).cast("string")
 
     def n(event_type: str) -> Any:
-        return F.sum((F.col("event_type") == event_type).cast("long"))
+        return F.sum((etype == event_type).cast("long"))
 
-    per_user = ev.groupBy("user_anon_id").agg(
-        F.max("_t").alias("_last"),
+    money = F.when(etype.isin(*sorted(MONEY_EVENTS)), F.coalesce("amount", F.lit(0.0)))
+    sessions = ev.groupBy("user_anon_id", "session_id").agg(
+        F.min(t).alias("_first"),
+        F.max(t).alias("_last"),
         F.count(F.lit(1)).alias("_n"),
-        F.sum(
-            F.when(
-                F.col("event_type").isin(*sorted(MONEY_EVENTS)), F.coalesce("amount", F.lit(0.0))
-            ).otherwise(F.lit(0.0))
-        ).alias("monetary"),
+        F.sum(F.coalesce(money, F.lit(0.0))).alias("_money"),
         n("complete").alias("_complete"),
         n("stop").alias("_stop"),
         n("search").alias("_search"),
         n("banner_click").alias("_click"),
         n("banner_impression").alias("_impr"),
-        F.sum(F.col("_hour").between(6, 11).cast("long")).alias("_morning"),
-        F.sum(F.col("_hour").between(18, 23).cast("long")).alias("_evening"),
+        F.sum(hour.between(6, 11).cast("long")).alias("_morning"),
+        F.sum(hour.between(18, 23).cast("long")).alias("_evening"),
         # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays, 5-6 on weekends
-        F.sum((((F.col("_day") + 3) % 7) >= 5).cast("long")).alias("_weekend"),
-        F.countDistinct("_day").alias("active_days"),
+        F.sum((((day + 3) % 7) >= 5).cast("long")).alias("_weekend"),
+        F.collect_set(day).alias("_days"),
+        F.collect_set(genre).alias("_genres"),
     )
-    sessions = (
-        ev.groupBy("user_anon_id", "session_id")
-        .agg(((F.max("_t") - F.min("_t")) / 60.0).alias("_len"))
-        .groupBy("user_anon_id")
-        .agg(F.count(F.lit(1)).alias("frequency"), F.avg("_len").alias("avg_session_minutes"))
-    )
-    plays = ev.where(F.col("event_type") == "play").select("user_anon_id", "content_id")
-    if catalog is not None:
-        genres = (
-            plays.join(F.broadcast(catalog), "content_id", "inner")
-            .where(F.col("genre").isNotNull())
-            .groupBy("user_anon_id")
-            .agg(F.countDistinct("genre").alias("unique_genres"))
-        )
-    else:
-        genres = plays.select("user_anon_id").distinct().withColumn("unique_genres", F.lit(0))
 
-    out = per_user.join(sessions, "user_anon_id").join(genres, "user_anon_id", "left")
+    def total(name: str) -> Any:
+        return F.sum(name)
+
+    def distinct_size(name: str) -> Any:
+        return F.size(F.array_distinct(F.flatten(F.collect_list(name))))
+
+    users = sessions.groupBy("user_anon_id").agg(
+        F.max("_last").alias("_last"),
+        F.count(F.lit(1)).alias("frequency"),
+        F.avg((F.col("_last") - F.col("_first")) / 60.0).alias("avg_session_minutes"),
+        *[
+            total(c).alias(c)
+            for c in (
+                "_n",
+                "_money",
+                "_complete",
+                "_stop",
+                "_search",
+                "_click",
+                "_impr",
+                "_morning",
+                "_evening",
+                "_weekend",
+            )
+        ],
+        distinct_size("_days").alias("active_days"),
+        distinct_size("_genres").alias("unique_genres"),
+    )
     cols = {
         "recency_days": (F.lit(end) - F.col("_last")) / 86400.0,
         "frequency": F.col("frequency"),
-        "monetary": F.col("monetary"),
+        "monetary": F.col("_money"),
         "avg_session_minutes": F.col("avg_session_minutes"),
         "completion_rate": _ratio(F.col("_complete"), F.col("_complete") + F.col("_stop")),
-        "unique_genres": F.coalesce(F.col("unique_genres"), F.lit(0)),
+        "unique_genres": F.col("unique_genres"),
         "searches_per_session": _ratio(F.col("_search"), F.col("frequency")),
         "banner_ctr": _ratio(F.col("_click"), F.col("_impr")),
         "morning_share": F.col("_morning") / F.col("_n"),
@@ -148,7 +170,7 @@ def compute_features(
         "weekend_share": F.col("_weekend") / F.col("_n"),
         "active_days": F.col("active_days"),
     }
-    return out.select(
+    return users.select(
         "user_anon_id", *[expr.cast("double").alias(name) for name, expr in cols.items()]
     )
 

@@ -22,13 +22,28 @@ def _fs_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
 
 
 def exists(spark: SparkSession, uri: str) -> bool:
-    """True if ``uri`` is a file or a non-empty directory (an empty prefix is no dataset)."""
+    """True if ``uri`` is a file or a non-empty directory (an empty prefix is no dataset).
+
+    A missing bucket is not "no data yet" but a missing lake zone: that is said plainly.
+    """
+    from py4j.protocol import Py4JJavaError
+
     fs, path = _fs_path(spark, uri)
-    if not fs.exists(path):
-        return False
-    if fs.getFileStatus(path).isDirectory():
-        return len(fs.listStatus(path)) > 0
-    return True
+    try:
+        if not fs.exists(path):
+            return False
+        if fs.getFileStatus(path).isDirectory():
+            return len(fs.listStatus(path)) > 0
+        return True
+    except Py4JJavaError as exc:
+        name = exc.java_exception.getClass().getName()
+        if name.endswith("UnknownStoreException") or "NoSuchBucket" in str(exc):
+            bucket = uri.split("://", 1)[-1].split("/", 1)[0]
+            raise FileNotFoundError(
+                f"bucket {bucket} does not exist; expected the lake's zone buckets "
+                "(created by Terraform: `terraform apply` of the environment)"
+            ) from None
+        raise
 
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:

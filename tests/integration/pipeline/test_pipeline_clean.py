@@ -214,3 +214,8 @@ def test_clean_removes_every_planted_defect(lake, spark):
 def test_clean_without_events_says_where_it_looked(lake, spark):
     with pytest.raises(FileNotFoundError, match="expected Parquet events under s3://"):
         run_clean({"lake_prefix": lake.lake_prefix}, spark)
+
+
+def test_missing_lake_bucket_is_named(moto_env, spark):
+    with pytest.raises(FileNotFoundError, match="bucket nolake-raw does not exist"):
+        run_clean({"lake_prefix": "nolake"}, spark)
