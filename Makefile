@@ -44,8 +44,9 @@ fmt: setup  ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-demo: setup  ## run the main job locally and print its report
-	$(BIN)/segmentation demo
+SCALE ?= small
+demo: setup  ## run the whole system locally and print its report (SCALE=paper: 50k users, ~5M events)
+	$(BIN)/segmentation demo --scale $(SCALE)
 
 bench: setup  ## run the benchmarks; they print figures
 	$(PYTHON) bench/run_all.py

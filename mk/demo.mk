@@ -2,7 +2,7 @@
 # services, terraform envs/local, data, Kafka + landing ingest, the state machine, the API, a
 # report; it stops what it started. `make up` leaves the stack running for manual use.
 DEMO_STACK_DIR ?= $(STATE_DIR)/stack
-PROVISION ?= $(or $(SEG_DEMO_PROVISION),python)
+PROVISION ?= $(or $(SEG_DEMO_PROVISION),terraform)
 
 .PHONY: up down demo-quick
 

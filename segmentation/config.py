@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         description="Seconds a warm segment API caches the current-model-version pointer.",
     )
     demo_provision: Literal["terraform", "python"] = Field(
-        "python",
+        "terraform",
         description="How `segmentation demo` / `up` provision the local AWS: 'terraform' "
         "(apply terraform/envs/local, ~100 s) or 'python' (the data path's resources, seconds).",
     )

@@ -141,19 +141,33 @@ def environment(ports: dict[str, int]) -> dict[str, str]:
     }
 
 
+def terraform_vars(settings: Any) -> list[str]:
+    """envs/local's variables from the settings, so what Terraform deploys (the Lambdas'
+    environment, the state machine's arguments) names the same endpoint, ports and resources as
+    the running stack, e.g. an MLflow server on a free port."""
+    values = {
+        "aws_endpoint": settings.endpoint_url or "",
+        "region": settings.aws_region,
+        "lake_prefix": settings.lake_prefix,
+        "hmac_secret_name": settings.hmac_secret_name,
+        "segments_table": settings.segments_table,
+        "kafka_topic": settings.kafka_topic,
+        "mlflow_tracking_uri": settings.mlflow_tracking_uri,
+    }
+    return [f"-var={name}={value}" for name, value in values.items()]
+
+
 def terraform_apply(
-    endpoint: str, state_dir: Path, say: Callable[[str], None], timeout: float = 900.0
+    settings: Any, state_dir: Path, say: Callable[[str], None], timeout: float = 900.0
 ) -> None:
-    """``terraform apply`` of envs/local against ``endpoint`` (state kept in ``state_dir``)."""
-    if shutil.which("terraform") is None:
+    """``terraform apply`` of envs/local against the settings' endpoint (state in ``state_dir``)."""
+    from segmentation.local.terraform import cli_env, terraform_binary
+
+    if terraform_binary() is None:
         raise RuntimeError("terraform is not installed; use --provision python")
     state = state_dir / "terraform.tfstate"
     state.unlink(missing_ok=True)  # a fresh moto holds nothing an old state describes
-    env = dict(os.environ)
-    mirror = Path("/opt/tf-plugins/registry.terraform.io")
-    if mirror.exists():
-        subprocess.run(["make", "-s", "tf-cli-config"], cwd=ROOT, check=True, env=env)
-        env["TF_CLI_CONFIG_FILE"] = str(ROOT / "build" / "terraform" / "terraformrc")
+    env = cli_env()  # offline from TF_PLUGIN_MIRROR when there is one, the registry otherwise
     log = state_dir / "terraform.log"
     steps = [
         [sys.executable, str(ROOT / "tools" / "package.py"), "lambdas", "scripts"],
@@ -166,7 +180,7 @@ def terraform_apply(
             "-auto-approve",
             "-no-color",
             f"-state={state}",
-            f"-var=aws_endpoint={endpoint}",
+            *terraform_vars(settings),
             "-var=enable_lifecycle=false",
             "-var=msk=false",  # the local stream runs on the embedded broker, not MSK
         ],
@@ -200,7 +214,7 @@ def provision_stack(
     from segmentation.local.bootstrap import provision
 
     if how == "terraform":
-        terraform_apply(settings.endpoint_url or "", state_dir, say, terraform_timeout)
+        terraform_apply(settings, state_dir, say, terraform_timeout)
         say(f"    HMAC key: {store_key(settings)}")  # Terraform creates the secret, not the key
     elif how == "python":
         provision(settings)
@@ -398,6 +412,7 @@ def _ingest(
         str(dataset / "catalog.parquet"), settings.bucket("raw"), f"{CATALOG}/catalog.parquet"
     )
     say(f"    streaming {split['streamed']:,} events of the last {config.stream_days} days")
+    t0 = time.monotonic()
     produced = produce_file(
         split["stream_file"],
         settings.kafka_bootstrap,
@@ -416,7 +431,9 @@ def _ingest(
         load_handler("ingest"),
         function_name="ingest",
     ).run()
-    say(f"    ingest Lambda: {poll.records:,} records in {poll.batches} batches")
+    stream_s = time.monotonic() - t0
+    say(f"    ingest Lambda: {poll.records:,} records in {poll.batches} batches ({stream_s:.1f} s)")
+    t0 = time.monotonic()
     landing = settings.bucket("landing")
     key = "incoming/history.csv"
     say(f"    uploading {split['history_rows']:,} historical events to s3://{landing}/{key}")
@@ -426,11 +443,14 @@ def _ingest(
     report = json.loads(
         s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
     )
+    batch_s = time.monotonic() - t0
     say(
         f"    batch ingest Lambda: {report.get('rows_total', 0):,} rows, "
-        f"{report.get('rows_rejected', 0):,} quarantined"
+        f"{report.get('rows_rejected', 0):,} quarantined ({batch_s:.1f} s with the upload)"
     )
     return {
+        "stream_seconds": round(stream_s, 2),
+        "batch_seconds": round(batch_s, 2),
         "streamed": produced.sent,
         "stream_failed": produced.failed,
         "polled": poll.records,

@@ -117,4 +117,19 @@ def get_spark(app_name: str = "segmentation", settings: Settings | None = None) 
     for key, value in local_conf(settings).items():
         builder = builder.config(key, value)
     log.info("starting local Spark (s3a endpoint %s)", settings.endpoint_url or "AWS default")
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    _quiet_known_noise(spark)
+    return spark
+
+
+#: JVM loggers whose warnings are known and harmless locally: hadoop-aws 3.3.1 warns for every
+#: file it writes that the upload statistics are closed "while data is still marked as pending"
+#: (the upload has completed), which buries the pipeline's own output.
+QUIET_LOGGERS = ("org.apache.hadoop.fs.s3a.S3AInstrumentation",)
+
+
+def _quiet_known_noise(spark: SparkSession) -> None:
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    level = jvm.org.apache.logging.log4j.Level.ERROR
+    for name in QUIET_LOGGERS:
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, level)

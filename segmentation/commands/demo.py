@@ -9,13 +9,23 @@ import argparse
 import json
 from pathlib import Path
 
+#: Users of each --scale; both cover 90 days. "paper" is the published prototype's size.
+SCALES = {"small": 2000, "paper": 50_000}
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="run the local end-to-end demo: services, terraform, data, ingest, pipeline, API",
     )
-    p.add_argument("--users", type=int, default=2000, help="synthetic users (default 2000)")
+    p.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default="small",
+        help="data set size: small (2,000 users, the default) or paper (50,000 users, ~5M "
+        "events, the paper's scale); --users overrides",
+    )
+    p.add_argument("--users", type=int, help="synthetic users (default: from --scale)")
     p.add_argument("--days", type=int, default=90, help="days of events (default 90)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
@@ -47,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         execution_input["k"] = args.k if args.k == "auto" else int(args.k)
     result = run_demo(
         DemoConfig(
-            users=args.users,
+            users=args.users or SCALES[args.scale],
             days=args.days,
             seed=args.seed,
             stream_days=args.stream_days,

@@ -95,8 +95,10 @@ module "lake" {
   secret_recovery_window_days = 0
   kms_deletion_window_days    = 7
   enable_lifecycle            = var.enable_lifecycle
-  # moto serves plain HTTP, so a deny-unless-TLS policy would (rightly) deny everything.
-  tls_only_policy = false
+  # moto serves plain HTTP, so a deny-unless-TLS policy would (rightly) deny everything, and
+  # Spark's S3A connector refuses SSE-KMS requests over HTTP: S3-managed keys here, KMS on AWS.
+  tls_only_policy      = false
+  bucket_sse_algorithm = "AES256"
 }
 
 resource "aws_lambda_layer_version" "dependencies" {

@@ -95,10 +95,10 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "zone" {
   bucket   = each.value.id
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.lake.arn
+      sse_algorithm     = var.bucket_sse_algorithm
+      kms_master_key_id = var.bucket_sse_algorithm == "aws:kms" ? aws_kms_key.lake.arn : null
     }
-    bucket_key_enabled = true
+    bucket_key_enabled = var.bucket_sse_algorithm == "aws:kms"
   }
 }
 

@@ -109,6 +109,16 @@ variable "enable_lifecycle" {
   default     = true
 }
 
+variable "bucket_sse_algorithm" {
+  description = "Default encryption of the zone buckets: aws:kms (the lake key; use on AWS) or AES256 (S3-managed keys). AES256 exists for an http-only emulator: Spark's S3A connector refuses SSE-KMS requests over plain HTTP, so the local environment cannot use the KMS key."
+  type        = string
+  default     = "aws:kms"
+  validation {
+    condition     = contains(["aws:kms", "AES256"], var.bucket_sse_algorithm)
+    error_message = "bucket_sse_algorithm must be \"aws:kms\" or \"AES256\"."
+  }
+}
+
 variable "tls_only_policy" {
   description = "Attach the bucket policy denying non-TLS requests (off on an http-only emulator)."
   type        = bool

@@ -259,3 +259,26 @@ run "lake_prefix_validated" {
   }
   expect_failures = [var.lake_prefix]
 }
+
+run "s3_managed_keys_for_an_http_emulator" {
+  command = apply
+  variables {
+    bucket_sse_algorithm = "AES256"
+  }
+  assert {
+    condition = alltrue([for z, c in aws_s3_bucket_server_side_encryption_configuration.zone :
+      one(one(c.rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256" &&
+      one(one(c.rule).apply_server_side_encryption_by_default).kms_master_key_id == null &&
+      !one(c.rule).bucket_key_enabled
+    ])
+    error_message = "AES256 buckets name no KMS key and no bucket key"
+  }
+}
+
+run "sse_algorithm_validated" {
+  command = plan
+  variables {
+    bucket_sse_algorithm = "aws:kms:dsse"
+  }
+  expect_failures = [var.bucket_sse_algorithm]
+}
