@@ -1,4 +1,5 @@
-"""The whole local demo at small scale, asserted through the API it ends with.
+"""The whole local demo at small scale, as `make demo` runs it (Terraform envs/local applied to
+moto, the deployed state machine executed), asserted through the API it ends with.
 
 Every generated user resolves to a segment, an unknown user is a 404, and no raw user id appears
 in any API response, any log, any lake object outside the landing zone (which holds the upload as
@@ -92,7 +93,7 @@ def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]
             days=21,
             stream_days=5,
             state_dir=tmp_path / "state",
-            provision="python",
+            provision="terraform",  # what `make demo` does: envs/local applied to moto
             free_ports=True,
             lookups=5,
             on_ready=inspect,
