@@ -74,3 +74,44 @@ def test_features_equal_reference_on_cleaned_defective_data(lake, spark):
         feats.to_numpy(), ref[list(FEATURE_COLUMNS)].to_numpy(), rtol=1e-9, atol=1e-9
     )
     assert not feats.isna().any().any()
+
+
+def test_distinct_counts_span_bitmap_words(spark):
+    """active_days and unique_genres are bitmaps of 64-bit words: a window of 130 days and a
+    catalog of 70 genres need three and two words; bits on both sides of each word boundary
+    count once, unknown content and non-play events add no genre, and events outside the
+    window add no day."""
+    from datetime import UTC, datetime, timedelta
+
+    from segmentation.pipeline.clean import window_bounds
+    from segmentation.pipeline.features import compute_features as spark_features
+
+    start, end = window_bounds(datetime(2026, 9, 30).date(), 130)
+    day0 = datetime.fromtimestamp(start, UTC)
+    catalog = spark.createDataFrame(
+        [(f"c{i:02d}", f"g{i:02d}") for i in range(70)], "content_id string, genre string"
+    )
+    rows = [
+        # (day offset, hour, event_type, content_id)
+        (0, 10, "play", "c00"),
+        (0, 11, "play", "c00"),  # same day, same genre: counted once
+        (63, 10, "play", "c63"),
+        (64, 10, "play", "c64"),
+        (127, 10, "play", "c69"),
+        (128, 10, "play", "cxx"),  # not in the catalog: a day, no genre
+        (129, 10, "search", "c05"),  # not a play: a day, no genre
+        (130, 10, "play", "c10"),  # the day after the window: nothing
+        (-1, 10, "play", "c11"),  # the day before the window: nothing
+    ]
+    events = spark.createDataFrame(
+        [
+            ("u1", day0 + timedelta(days=d, hours=h), et, 0.0, f"s{d}", cid)
+            for d, h, et, cid in rows
+        ],
+        "user_anon_id string, event_ts timestamp, event_type string, amount double, "
+        "session_id string, content_id string",
+    )
+    got = spark_features(events, catalog, (start, end)).toPandas().set_index("user_anon_id")
+    assert got.loc["u1", "active_days"] == 6.0  # days 0, 63, 64, 127, 128, 129
+    assert got.loc["u1", "frequency"] == 6.0
+    assert got.loc["u1", "unique_genres"] == 4.0  # g00, g63, g64, g69
