@@ -5,7 +5,8 @@ curated as generated), writes it once as Parquet partitioned by event_date on lo
 times, cold (first run) and steady (best of the five runs after it), (a) the Spark computation
 of the pipeline (segmentation.pipeline.features: read -> 12 features -> write Parquet) on the
 running local session and (b) one DuckDB SQL query with the same definitions (read -> 12
-features -> write Parquet), checks both agree, and prints both times and their ratios. Usage: python bench/bench_features.py [users=50000]
+features -> write Parquet), checks both agree, and prints both times and their ratios.
+Usage: python bench/bench_features.py [users=50000]
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def main() -> int:
 
     from segmentation.config import Settings
     from segmentation.pipeline.clean import window_bounds
-    from segmentation.pipeline.features import FEATURE_COLUMNS, compute_features
+    from segmentation.pipeline.features import FEATURE_COLUMNS, compute_features, write_features
     from segmentation.spark import get_spark
     from segmentation.synthetic import DefectRates, GenerateParams, generate
 
@@ -120,9 +121,7 @@ def main() -> int:
             .select(F.col("content_id").cast("string"), F.col("genre").cast("string"))
             .dropDuplicates(["content_id"])
         )
-        compute_features(ev, cat, (start, end)).coalesce(1).write.mode("overwrite").parquet(
-            str(out)
-        )
+        write_features(compute_features(ev, cat, (start, end)), str(out))
         return time.perf_counter() - t
 
     def run_duckdb(out: Path) -> float:

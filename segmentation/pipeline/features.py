@@ -212,6 +212,23 @@ def read_catalog(spark: SparkSession, paths: LakePaths) -> DataFrame | None:
     ).dropDuplicates(["content_id"])
 
 
+def write_features(feats: DataFrame, out: str) -> int:
+    """Compute the features once and write them as Parquet in a file per million users; returns
+    the number of users (nothing is written when there are none).
+
+    The rows are cached and counted first, so the file count follows the size and the
+    aggregations run at full parallelism (a coalesce straight onto them would run the last
+    aggregation in as many tasks as files)."""
+    feats = feats.cache()
+    try:
+        n_users = feats.count()
+        if n_users:
+            feats.coalesce(math.ceil(n_users / 1_000_000)).write.mode("overwrite").parquet(out)
+        return n_users
+    finally:
+        feats.unpersist()
+
+
 def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str, Any]:
     """The features step; returns its JSON-able result."""
     snapshot = args["snapshot_date"]
@@ -229,16 +246,14 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
     catalog = read_catalog(spark, paths)
     if catalog is None:
         warnings.append(f"no catalog at {paths.catalog()}: unique_genres is 0 for everyone")
-    feats = compute_features(events, catalog, window, args["session_gap_minutes"]).cache()
-    n_users = feats.count()
+    feats = compute_features(events, catalog, window, args["session_gap_minutes"])
+    out = paths.features(snapshot.isoformat())
+    n_users = write_features(feats, out)
     if n_users == 0:
         raise ValueError(
             f"no events in the window {snapshot} - {args['window_days']} days: expected curated "
             "events dated within it (check --snapshot_date / --window_days)"
         )
-    out = paths.features(snapshot.isoformat())
-    feats.coalesce(max(1, math.ceil(n_users / 1_000_000))).write.mode("overwrite").parquet(out)
-    feats.unpersist()
     return {
         "step": "features",
         "run_id": args["run_id"],
