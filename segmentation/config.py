@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     batch_chunk_rows: int = Field(
         50000,
         ge=100,
-        description="Rows per chunk when batch ingest streams a landing file (bounds memory).",
+        description="Rows per chunk when batch ingest streams a landing file; bounds memory (a "
+        "chunk is read while up to two chunks of rows wait to be written per event day).",
     )
     feature_window_days: int = Field(
         90, ge=1, le=3650, description="Days of history that features are computed over."

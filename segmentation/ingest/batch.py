@@ -2,10 +2,12 @@
 
 The file is streamed in chunks of ``Settings.batch_chunk_rows`` rows, so memory stays bounded
 whatever its size; each chunk is validated with the same contract and anonymised with the same key
-as the stream. Outputs are keyed by the landing object and the chunk number, so a retried file
-overwrites its own outputs. The landing object is moved (to ``processed/`` or ``failed/`` in the
-landing bucket) only after everything else is written: it is never lost, and if anything fails
-before the move the object is still there to be retried.
+as the stream. Valid rows wait per event day (at most two chunks' worth, ``lakewrite.DayBuffer``)
+so the raw zone gets few, large objects; outputs are keyed by the landing object and a sequence
+that follows from the file alone, so a retried file overwrites its own outputs. The landing
+object is moved (to ``processed/`` or ``failed/`` in the landing bucket) only after everything
+else is written: it is never lost, and if anything fails before the move the object is still
+there to be retried.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from segmentation.anonymise import Anonymiser
 from segmentation.config import Settings
 from segmentation.contract import COLUMNS, CsvHeaderError, RowError, check_header, read_csv_rows
 from segmentation.ingest import quarantine
-from segmentation.ingest.lakewrite import split_s3_uri, to_lake, write_partitioned
+from segmentation.ingest.lakewrite import DayBuffer, split_s3_uri, to_lake
 from segmentation.ingest.validate import ROW, validate_records
 from segmentation.lake import LakePaths
 
@@ -173,22 +175,27 @@ def ingest_landing_object(
                 f"unsupported file type {PurePosixPath(key).suffix!r}: "
                 f"expected one of {', '.join(sorted(FORMATS))}"
             )
-        with _chunks(s3, bucket, key, report.format, settings.batch_chunk_rows) as chunks:
-            for number, (rows, lines, broken) in enumerate(chunks):
-                _ingest_chunk(
-                    number,
-                    rows,
-                    lines,
-                    broken,
-                    report,
-                    anonymiser,
-                    s3,
-                    raw_uri,
-                    (q_bucket, f"{q_prefix}/file={fid}"),
-                    fid,
-                    source,
-                    now,
-                )
+        # at most two chunks' rows wait for their day's object (see DayBuffer)
+        out = DayBuffer(s3, raw_uri, f"batch-{fid}", 2 * settings.batch_chunk_rows)
+        try:
+            with _chunks(s3, bucket, key, report.format, settings.batch_chunk_rows) as chunks:
+                for number, (rows, lines, broken) in enumerate(chunks):
+                    _ingest_chunk(
+                        number,
+                        rows,
+                        lines,
+                        broken,
+                        report,
+                        anonymiser,
+                        s3,
+                        out,
+                        (q_bucket, f"{q_prefix}/file={fid}"),
+                        source,
+                        now,
+                    )
+            out.close()
+        finally:
+            report.outputs = out.written
         report.status = "processed"
     except UnreadableFile as exc:
         report.status = "failed"
@@ -234,9 +241,8 @@ def _ingest_chunk(
     report: BatchReport,
     anonymiser: Anonymiser,
     s3: Any,
-    raw_uri: str,
+    out: DayBuffer,
     q_location: tuple[str, str],
-    fid: str,
     source: str,
     now: datetime,
 ) -> None:
@@ -244,7 +250,7 @@ def _ingest_chunk(
     ok_lines = [lines[i] for i in result.table.column(ROW).to_pylist()]
     lake = to_lake(result.table, anonymiser, [f"{source}:{n}" for n in ok_lines], now)
     if lake.num_rows:
-        report.outputs += write_partitioned(s3, raw_uri, lake, f"batch-{fid}-{number:05d}")
+        out.add(lake)
 
     entries = []
     for line, errors in broken:  # wrong field count: the fields cannot be told apart, keep none
