@@ -47,6 +47,11 @@ def main() -> int:
         line(stage, seconds)
         if stage.startswith("ingest"):
             line(
+                "split the data set: last days to stream, the rest as a CSV",
+                ing["split_seconds"],
+                4,
+            )
+            line(
                 f"Kafka -> poller -> ingest Lambda ({ing['polled']:,} events)",
                 ing["stream_seconds"],
                 4,

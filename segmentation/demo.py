@@ -406,7 +406,9 @@ def _ingest(
 
     work = config.state_dir / "ingest"
     work.mkdir(exist_ok=True)
+    t0 = time.monotonic()
     split = _split_events(dataset, config.stream_days, params.window_end, work)
+    split_s = time.monotonic() - t0
     s3 = client("s3", settings)
     s3.upload_file(
         str(dataset / "catalog.parquet"), settings.bucket("raw"), f"{CATALOG}/catalog.parquet"
@@ -449,6 +451,7 @@ def _ingest(
         f"{report.get('rows_rejected', 0):,} quarantined ({batch_s:.1f} s with the upload)"
     )
     return {
+        "split_seconds": round(split_s, 2),
         "stream_seconds": round(stream_s, 2),
         "batch_seconds": round(batch_s, 2),
         "streamed": produced.sent,
