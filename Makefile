@@ -44,8 +44,8 @@ fmt: setup  ## format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-SCALE ?= small
-demo: setup  ## run the whole system locally and print its report (SCALE=paper: 50k users, ~5M events)
+SCALE ?= paper
+demo: setup  ## run the whole system locally and print its report (50k users, ~5M events; SCALE=small: 2k users)
 	$(BIN)/segmentation demo --scale $(SCALE)
 
 bench: setup  ## run the benchmarks; they print figures
