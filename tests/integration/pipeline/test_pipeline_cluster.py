@@ -202,3 +202,20 @@ def test_bad_cluster_arguments_name_what_was_expected(lake, spark, tracking):
         run_cluster(_args(lake, tracking, k_min="8", k_max="3"), spark)
     with pytest.raises(FileNotFoundError, match="no features at s3://"):
         run_cluster(_args(lake, tracking), spark)
+
+
+def test_the_sample_depends_on_the_users_not_on_the_layout(spark):
+    """The k sweep and the DBSCAN fit run on a sample: the same users, in the same order,
+    however the features happen to be partitioned and ordered."""
+    from pyspark.sql import functions as F
+
+    from segmentation.pipeline.cluster_step import sample
+
+    users = spark.range(5000).select(F.sha2(F.col("id").cast("string"), 256).alias("user_anon_id"))
+    layouts = [users, users.repartition(7), users.orderBy(F.rand(3)).coalesce(3)]
+    picked = [[r[0] for r in sample(df, 5000, 800, seed=42).collect()] for df in layouts]
+    assert len(picked[0]) == 800 == len(set(picked[0]))
+    assert picked[0] == picked[1] == picked[2]
+    other_seed = [r[0] for r in sample(users, 5000, 800, seed=7).collect()]
+    assert set(other_seed) != set(picked[0])  # the seed still chooses
+    assert len(sample(users, 5000, 9000, seed=42).collect()) == 5000  # all when size > users
