@@ -186,20 +186,38 @@ def terraform_apply(
         ],
     ]
     with log.open("w") as out:
-        for argv in steps:
+        for n, argv in enumerate(steps):
             say(f"    $ {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(argv))}")
-            try:
-                proc = subprocess.run(
-                    argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout
-                )
-            except subprocess.TimeoutExpired:
-                raise RuntimeError(
-                    f"{' '.join(argv[:3])} did not finish in {timeout:.0f} s (see {log}); a moto "
-                    "without the project's patches hangs on some resources — use "
-                    "--provision python"
-                ) from None
-            if proc.returncode:
+            ok = _run_logged(argv, env, out, log, timeout)
+            if not ok and n == len(steps) - 1:
+                # The provider occasionally re-sends a create that moto had already answered
+                # (seen under load: CreateStage 201, then the same POST again -> 409 "already
+                # exists"); the emulator then holds a resource the state does not. One retry on
+                # an emptied emulator with a fresh state; a real fault fails the same way twice.
+                say("    apply failed; resetting the emulator and applying once more")
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"{settings.endpoint_url}/moto-api/reset", method="POST"
+                    ),
+                    timeout=60,
+                ).close()
+                state.unlink(missing_ok=True)
+                ok = _run_logged(argv, env, out, log, timeout)
+            if not ok:
                 raise RuntimeError(f"{' '.join(argv[:3])} failed; see {log}")
+
+
+def _run_logged(argv: list[str], env: dict[str, str], out: Any, log: Path, timeout: float) -> bool:
+    try:
+        proc = subprocess.run(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"{' '.join(argv[:3])} did not finish in {timeout:.0f} s (see {log}); a moto "
+            "without the project's patches hangs on some resources — use --provision python"
+        ) from None
+    return proc.returncode == 0
 
 
 def provision_stack(
