@@ -177,7 +177,7 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
 
     mean, std = fit_scaler(df)
     scaled = scaled_vectors(df, mean, std).cache()
-    samp = sample(scaled, n, args["sample_size"], args["seed"]).cache()
+    samp = sample(scaled, n, args["sample_size"], args["seed"])  # collected once: no cache
     x_sample = np.asarray(
         samp.select([F.col(f"_z_{c}") for c in COLS]).toPandas().to_numpy(dtype=float)
     )
@@ -334,7 +334,7 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
         tracker.end("FAILED")
         raise
     finally:
-        for frame in (labeled, samp, scaled, df):
+        for frame in (labeled, scaled, df):
             frame.unpersist()
 
     return {
