@@ -67,6 +67,10 @@ def local_conf(settings: Settings) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        # List a table's partition directories in the driver: above the default 32 Spark runs a
+        # listing job, which on a local session competes for the same cores (measured on 90 daily
+        # partitions: 0.47 s -> 0.08 s on local disk, 0.85 s -> 0.55 s on moto).
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "10000",
         "spark.jars": ",".join(str(j) for j in s3a_jars(settings)),
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",

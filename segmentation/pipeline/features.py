@@ -98,6 +98,26 @@ def _bitmap_size(words: list[str]) -> Any:
     return sum((F.bit_count(F.col(w)) for w in words), F.lit(0))
 
 
+def genre_index(catalog: DataFrame) -> tuple[list[str], DataFrame]:
+    """The catalog's genres in order, and content_id -> index of its genre (one row per
+    content_id with a genre; the first row wins for a content_id listed twice).
+
+    Built in the driver from one collect of the catalog: it is small (a content catalog, not an
+    event log) and is broadcast to every task anyway, and one job here replaces the two small
+    jobs (distinct genres, then the join to index them) the join would otherwise run before the
+    events are read."""
+    pairs: dict[str, str] = {}
+    for content_id, genre in catalog.select("content_id", "genre").collect():
+        if content_id is not None and genre:
+            pairs.setdefault(content_id, genre)
+    names = sorted(set(pairs.values()))
+    position = {g: i for i, g in enumerate(names)}
+    ids = catalog.sparkSession.createDataFrame(
+        [(c, position[g]) for c, g in pairs.items()], "content_id string, _genre_index int"
+    )
+    return names, ids
+
+
 def compute_features(
     events: DataFrame,
     catalog: DataFrame | None,
@@ -127,12 +147,8 @@ def compute_features(
     days = _bitmap_words(day - start // 86400, (end - start) // 86400, "_d")
     genres: dict[str, Any] = {}
     if catalog is not None:
-        names = sorted(r[0] for r in catalog.select("genre").distinct().collect() if r[0])
+        names, ids = genre_index(catalog)
         if names:
-            index = catalog.sparkSession.createDataFrame(
-                list(enumerate(names)), "_genre_index int, genre string"
-            )
-            ids = catalog.join(F.broadcast(index), "genre").select("content_id", "_genre_index")
             ev = ev.join(F.broadcast(ids), "content_id", "left")
             played = F.when(etype == "play", F.col("_genre_index"))
             genres = _bitmap_words(played, len(names), "_g")
@@ -207,9 +223,7 @@ def read_catalog(spark: SparkSession, paths: LakePaths) -> DataFrame | None:
             f"catalog at {uri} lacks column(s) {', '.join(sorted(missing))}; expected "
             "content_id, genre, duration_minutes, release_year"
         )
-    return df.select(
-        F.col("content_id").cast("string"), F.col("genre").cast("string")
-    ).dropDuplicates(["content_id"])
+    return df.select(F.col("content_id").cast("string"), F.col("genre").cast("string"))
 
 
 def write_features(feats: DataFrame, out: str) -> int:

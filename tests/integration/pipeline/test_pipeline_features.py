@@ -80,7 +80,7 @@ def test_distinct_counts_span_bitmap_words(spark):
     """active_days and unique_genres are bitmaps of 64-bit words: a window of 130 days and a
     catalog of 70 genres need three and two words; bits on both sides of each word boundary
     count once, unknown content and non-play events add no genre, and events outside the
-    window add no day."""
+    window add no day. A content listed twice in the catalog counts once."""
     from datetime import UTC, datetime, timedelta
 
     from segmentation.pipeline.clean import window_bounds
@@ -89,7 +89,10 @@ def test_distinct_counts_span_bitmap_words(spark):
     start, end = window_bounds(datetime(2026, 9, 30).date(), 130)
     day0 = datetime.fromtimestamp(start, UTC)
     catalog = spark.createDataFrame(
-        [(f"c{i:02d}", f"g{i:02d}") for i in range(70)], "content_id string, genre string"
+        # c00 listed twice (the first listing counts: no second genre, no doubled plays) and
+        # cxx without a genre (unknown)
+        [(f"c{i:02d}", f"g{i:02d}") for i in range(70)] + [("c00", "g01"), ("cxx", None)],
+        "content_id string, genre string",
     )
     rows = [
         # (day offset, hour, event_type, content_id)
@@ -99,7 +102,7 @@ def test_distinct_counts_span_bitmap_words(spark):
         (64, 10, "play", "c64"),
         (127, 10, "play", "c69"),
         (128, 10, "play", "cxx"),  # not in the catalog: a day, no genre
-        (129, 10, "search", "c05"),  # not a play: a day, no genre
+        (129, 20, "search", "c05"),  # not a play: a day, no genre; the one evening event
         (130, 10, "play", "c10"),  # the day after the window: nothing
         (-1, 10, "play", "c11"),  # the day before the window: nothing
     ]
@@ -115,3 +118,4 @@ def test_distinct_counts_span_bitmap_words(spark):
     assert got.loc["u1", "active_days"] == 6.0  # days 0, 63, 64, 127, 128, 129
     assert got.loc["u1", "frequency"] == 6.0
     assert got.loc["u1", "unique_genres"] == 4.0  # g00, g63, g64, g69
+    assert got.loc["u1", "evening_share"] == pytest.approx(1 / 7)  # 7 events in the window
