@@ -71,11 +71,6 @@ def local_conf(settings: Settings) -> dict[str, str]:
         # listing job, which on a local session competes for the same cores (measured on 90 daily
         # partitions: 0.47 s -> 0.08 s on local disk, 0.85 s -> 0.55 s on moto).
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "10000",
-        # No small "fast" hash map in front of each aggregation's hash map: it holds 65,536 groups,
-        # and the pipeline's aggregations have hundreds of thousands (users x sessions), so past
-        # the first few every row was hashed, probed and copied into it in vain before reaching
-        # the real map (12 % of the feature step's CPU in a profile; ~0.3 s of 3.8 on 5M events).
-        "spark.sql.codegen.aggregate.map.twolevel.enabled": "false",
         "spark.jars": ",".join(str(j) for j in s3a_jars(settings)),
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
