@@ -3,10 +3,10 @@
 Generates the paper-scale data set (default 50k users, ~5M events, no defects so the events are
 curated as generated), writes it once as Parquet partitioned by event_date on local disk, then
 times, cold (the first run) and steady (the best of five runs after five warm-up runs), (a) the
-Spark computation
-of the pipeline (segmentation.pipeline.features: read -> 12 features -> write Parquet) on the
-running local session and (b) one DuckDB SQL query with the same definitions (read -> 12
-features -> write Parquet), checks both agree, and prints both times and their ratios.
+Spark computation of the pipeline (segmentation.pipeline.features: read -> 12 features -> write
+Parquet) on the running local session and (b) one DuckDB SQL query with the same definitions
+(read -> 12 features -> write Parquet), checks both agree, and prints both times and their
+ratios.
 Usage: python bench/bench_features.py [users=50000]
 """
 
