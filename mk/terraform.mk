@@ -53,10 +53,10 @@ tf-init: tf-cli-config  ## terraform init (no backend) of every module and envir
 	  $(TF) -chdir=$$d init -backend=false -input=false -no-color >/dev/null || { echo "init failed in $$d"; exit 1; }; \
 	done
 
-tf-fmt:  ## rewrite the Terraform files in canonical format
+tf-fmt: tf-cli-config  ## rewrite the Terraform files in canonical format
 	$(TF) fmt -recursive $(TF_ROOT)
 
-tf-fmt-check:  ## fail if any Terraform file is not canonically formatted
+tf-fmt-check: tf-cli-config  ## fail if any Terraform file is not canonically formatted
 	$(TF) fmt -check -recursive -diff $(TF_ROOT)
 
 tf-validate: tf-init  ## terraform validate both environments (they compose every module; modules are validated by tf-test)
