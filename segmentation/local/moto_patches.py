@@ -379,6 +379,34 @@ def _patch_lakeformation_revoke() -> None:
     models.LakeFormationBackend.revoke_permissions = revoke_permissions
 
 
+def _patch_lakeformation_permission_catalog() -> None:
+    from moto.lakeformation import models
+
+    # moto keeps a catalog's grants in a set hashed on their permission lists, and merges a
+    # second grant for the same principal and resource into the stored one in place: its hash
+    # changes while it sits in the set, and a later revoke raises KeyError (a 500). Each grant is
+    # taken out of the set before it changes and put back after.
+    def add_permission(self: Any, permission: Any) -> None:
+        for existing in list(self.permissions):
+            if permission.equal_principal_and_resouce(existing):
+                rest = {p for p in self.permissions if p is not existing}
+                existing.merge(permission)
+                self.permissions = rest | {existing}
+                return
+        self.permissions = self.permissions | {permission}
+
+    def remove_permission(self: Any, permission: Any) -> None:
+        for existing in list(self.permissions):
+            if permission.equal_principal_and_resouce(existing):
+                rest = {p for p in self.permissions if p is not existing}
+                existing.diff(permission)
+                self.permissions = rest if existing.is_empty() else rest | {existing}
+                return
+
+    models.PermissionCatalog.add_permission = add_permission
+    models.PermissionCatalog.remove_permission = remove_permission
+
+
 # ---------------------------------------------------------------------------------------------
 # EC2
 # ---------------------------------------------------------------------------------------------
@@ -441,6 +469,12 @@ PATCHES: tuple[Patch, ...] = (
         "RevokePermissions that removes nothing fails with InvalidInputException 'No permissions "
         "revoked' (moto answers 200, and the provider retries its delete until it errors)",
         _patch_lakeformation_revoke,
+    ),
+    Patch(
+        "lakeformation-repeated-grants",
+        "GrantPermissions twice for one principal and resource merges the grants, and both can "
+        "be revoked (moto's merged grant changes its hash inside a set: the revoke is a 500)",
+        _patch_lakeformation_permission_catalog,
     ),
     Patch(
         "ec2-group-rule-description",
