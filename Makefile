@@ -24,10 +24,10 @@ help:  ## list the targets
 
 setup: $(VENV)/.installed $(SETUP_TARGETS)  ## create .venv and install the pinned dependency set
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml tooling/pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[pipeline,dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[pipeline,dev]" -e ./tooling
 	touch $@
 
 test: setup  ## run every test, the slow end-to-end ones included
@@ -54,9 +54,9 @@ bench: setup  ## run the benchmarks; they print figures
 lock:  ## re-resolve the pinned set from pyproject.toml into constraints.txt
 	rm -rf /tmp/seg-lock && $(PY) -m venv /tmp/seg-lock
 	/tmp/seg-lock/bin/pip install -q --upgrade pip
-	/tmp/seg-lock/bin/pip install -q -e ".[pipeline,dev]"
+	/tmp/seg-lock/bin/pip install -q -e ".[pipeline,dev]" -e ./tooling
 	( echo '# Pinned dependency set (pip constraints). Regenerate with `make lock` after changing pyproject.toml.'; \
-	  /tmp/seg-lock/bin/pip freeze | grep -v -E '^-e|@ file' ) > constraints.txt
+	  /tmp/seg-lock/bin/pip freeze | grep -v -E '^-e|@ file|^segmentation' ) > constraints.txt
 
 clean: $(CLEAN_TARGETS)  ## remove build outputs and local state
 	rm -rf build dist .pytest_cache .ruff_cache $(STATE_DIR)

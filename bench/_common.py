@@ -98,8 +98,8 @@ def moto_lake(prefix: str = "bench") -> Iterator[tuple[Settings, set[int]]]:
     """A moto server on a free port with every zone bucket; yields settings and moto's pids."""
     import boto3
 
-    from segmentation.local.motoserver import moto_service
-    from segmentation.local.process import free_port
+    from segmentation_local.motoserver import moto_service
+    from segmentation_local.process import free_port
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp, moto_service(port, Path(tmp)) as svc:

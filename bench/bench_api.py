@@ -41,11 +41,11 @@ def main() -> None:
     from segmentation.anonymise import load_anonymiser, store_key
     from segmentation.awsclients import client
     from segmentation.config import ZONES, get_settings
-    from segmentation.local.api_gateway import LocalApi
-    from segmentation.local.motoserver import moto_service
-    from segmentation.local.process import free_port
     from segmentation.serving.publish import publish
     from segmentation.serving.table import ensure_table
+    from segmentation_local.api_gateway import LocalApi
+    from segmentation_local.motoserver import moto_service
+    from segmentation_local.process import free_port
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp, moto_service(port, Path(tmp)):

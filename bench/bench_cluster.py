@@ -58,7 +58,7 @@ def paper_scale(users: int, features_out: Path) -> int:
 
     from segmentation.pipeline.steps import run_clean, run_cluster, run_features
     from segmentation.spark import get_spark
-    from segmentation.synthetic import GenerateParams, generate
+    from segmentation_local.synthetic import GenerateParams, generate
 
     ds = generate(GenerateParams(users=users, seed=42))
     n_personas = len(ds.summary["personas"])

@@ -19,7 +19,7 @@ from _common import PeakMemory
 
 
 def main() -> int:
-    from segmentation.demo import DemoConfig, run_demo
+    from segmentation_local.demo import DemoConfig, run_demo
 
     users = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     provision = sys.argv[2] if len(sys.argv) > 2 else "terraform"

@@ -92,7 +92,7 @@ def main() -> int:
     from segmentation.pipeline.clean import window_bounds
     from segmentation.pipeline.features import FEATURE_COLUMNS, compute_features, write_features
     from segmentation.spark import get_spark
-    from segmentation.synthetic import DefectRates, GenerateParams, generate
+    from segmentation_local.synthetic import DefectRates, GenerateParams, generate
 
     users = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     ds = generate(GenerateParams(users=users, days=WINDOW_DAYS, defects=DefectRates.none()))

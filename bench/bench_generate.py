@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main() -> int:
-    from segmentation.synthetic import GenerateParams, generate, write_dataset
+    from segmentation_local.synthetic import GenerateParams, generate, write_dataset
 
     users = int(os.environ.get("SEG_BENCH_USERS", "50000"))
     params = GenerateParams(users=users, days=90, seed=42)

@@ -177,12 +177,12 @@ def bench_end_to_end() -> None:
     from segmentation.anonymise import store_key
     from segmentation.awsclients import client
     from segmentation.config import get_settings
-    from segmentation.ingest.poller import Poller, PollerConfig
     from segmentation.ingest.producer import produce_file
-    from segmentation.local.broker import broker_service, create_topic
-    from segmentation.local.lambdas import load_handler
-    from segmentation.local.motoserver import moto_service
-    from segmentation.local.process import free_port
+    from segmentation_local.broker import broker_service, create_topic
+    from segmentation_local.lambdas import load_handler
+    from segmentation_local.motoserver import moto_service
+    from segmentation_local.poller import Poller, PollerConfig
+    from segmentation_local.process import free_port
 
     with tempfile.TemporaryDirectory() as tmp:
         moto_port, broker_port = free_port(), free_port()
@@ -196,8 +196,8 @@ def bench_end_to_end() -> None:
             store_key(settings)
             bootstrap = f"127.0.0.1:{broker_port}"
             create_topic(bootstrap, "raw-events", partitions=3)
-            from segmentation.synthetic.params import GenerateParams
-            from segmentation.synthetic.service import generate_to
+            from segmentation_local.synthetic.params import GenerateParams
+            from segmentation_local.synthetic.service import generate_to
 
             summary, _ = generate_to(GenerateParams(users=E2E_USERS, days=30), Path(tmp))
             n = summary["counts"]["events"]

@@ -31,27 +31,11 @@ CLEAN_TARGETS += tf-clean
 	package-lambdas package-layer package-wheel package-deps package-scripts package-emr-venv \
 	tf-local-apply tf-local-destroy tf-clean
 
-tf-cli-config:  ## write the Terraform CLI config that installs providers from TF_PLUGIN_MIRROR
-ifneq ($(strip $(TF_PLUGIN_MIRROR)),)
-	@mkdir -p $(TF_BUILD)/plugin-cache
-	@printf '%s\n' \
-	  'provider_installation {' \
-	  '  filesystem_mirror {' \
-	  '    path    = "$(TF_PLUGIN_MIRROR)"' \
-	  '    include = ["registry.terraform.io/hashicorp/*"]' \
-	  '  }' \
-	  '  direct {' \
-	  '    exclude = ["registry.terraform.io/hashicorp/*"]' \
-	  '  }' \
-	  '}' \
-	  'plugin_cache_dir = "$(TF_BUILD)/plugin-cache"' > $(TF_CLI_RC).tmp
-	@cmp -s $(TF_CLI_RC).tmp $(TF_CLI_RC) && rm $(TF_CLI_RC).tmp || mv $(TF_CLI_RC).tmp $(TF_CLI_RC)
-endif
+tf-cli-config: setup  ## write the Terraform CLI config that installs providers from TF_PLUGIN_MIRROR
+	@$(PYTHON) -m segmentation_local.terraform cli-config >/dev/null
 
-tf-init: tf-cli-config  ## terraform init (no backend) of every module and environment
-	@for d in $(TF_MODULE_DIRS) $(TF_ENV_DIRS); do \
-	  $(TF) -chdir=$$d init -backend=false -input=false -no-color >/dev/null || { echo "init failed in $$d"; exit 1; }; \
-	done
+tf-init: tf-cli-config  ## terraform init of every module and environment, one after the other (shared plugin cache)
+	@$(PYTHON) -m segmentation_local.terraform init
 
 tf-fmt: tf-cli-config  ## rewrite the Terraform files in canonical format
 	$(TF) fmt -recursive $(TF_ROOT)
@@ -81,14 +65,11 @@ package-lambdas package-layer package-wheel package-scripts package-deps: packag
 package-emr-venv:  ## build the EMR Serverless Python venv archive (needs Docker; Amazon Linux 2023)
 	$(PYTHON) tools/package.py emr-venv
 
-tf-local-apply: tf-cli-config  ## apply terraform/envs/local against the moto server at MOTO_ENDPOINT
-	$(PYTHON) tools/package.py lambdas scripts
-	$(TF) -chdir=$(TF_ROOT)/envs/local init -input=false -no-color >/dev/null
-	$(TF) -chdir=$(TF_ROOT)/envs/local apply -input=false -auto-approve -var aws_endpoint=$(MOTO_ENDPOINT)
+tf-local-apply: tf-cli-config  ## apply terraform/envs/local against the moto server at MOTO_ENDPOINT (packages first)
+	SEG_AWS_ENDPOINT_URL=$(MOTO_ENDPOINT) $(PYTHON) -m segmentation_local.terraform apply-local
 
 tf-local-destroy: tf-cli-config  ## destroy what tf-local-apply created
-	$(TF) -chdir=$(TF_ROOT)/envs/local init -input=false -no-color >/dev/null
-	$(TF) -chdir=$(TF_ROOT)/envs/local destroy -input=false -auto-approve -var aws_endpoint=$(MOTO_ENDPOINT)
+	SEG_AWS_ENDPOINT_URL=$(MOTO_ENDPOINT) $(PYTHON) -m segmentation_local.terraform destroy-local
 
 tf-clean:
 	find $(TF_ROOT) -name .terraform -type d -prune -exec rm -rf {} +

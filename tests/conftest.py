@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Endpoint URL of a moto server (with the project's patches) private to this test session."""
-    from segmentation.local.motoserver import moto_service
-    from segmentation.local.process import free_port
+    from segmentation_local.motoserver import moto_service
+    from segmentation_local.process import free_port
 
     port = free_port()
     service = moto_service(port, tmp_path_factory.mktemp("moto"))

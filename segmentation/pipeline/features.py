@@ -4,7 +4,7 @@ The window is ``window_days`` whole UTC days ending with ``snapshot_date``: even
 ``end - window_days*86400 <= event_ts < end`` where ``end`` (the snapshot instant) is the midnight
 after ``snapshot_date``. A user has a row iff they have an event in the window. Every value is a
 non-null double. The definitions are those of the pandas reference
-(:mod:`segmentation.synthetic.reference_features`), which the tests hold this job to; clock
+(:mod:`segmentation_local.synthetic.reference_features`), which the tests hold this job to; clock
 values are read from epoch seconds, so they are UTC whatever the session's time zone.
 """
 

@@ -39,7 +39,7 @@ def _object_text(key: str, body: bytes) -> str:
 
 
 def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    from segmentation.demo import DemoConfig, DemoResult, run_demo
+    from segmentation_local.demo import DemoConfig, DemoResult, run_demo
 
     seen: dict[str, Any] = {}
 

@@ -16,9 +16,9 @@ import boto3
 import pytest
 
 from segmentation.config import Settings
-from segmentation.orchestration.asl import local_values, render_definition
-from segmentation.orchestration.errors import StatesError
-from segmentation.orchestration.interpreter import StateMachine
+from segmentation_local.orchestration.asl import local_values, render_definition
+from segmentation_local.orchestration.errors import StatesError
+from segmentation_local.orchestration.interpreter import StateMachine
 
 pytestmark = pytest.mark.moto
 VALUES = local_values(Settings())

@@ -125,8 +125,8 @@ def test_bad_model_version_is_rejected(settings: Settings, bad: Any) -> None:
 
 def test_publish_lambda_handler_finds_the_version_of_a_run(settings: Settings) -> None:
     """The state machine only knows the run id; the cluster step chose the model version."""
-    from segmentation.local.lambda_context import LocalContext
-    from segmentation.local.lambdas import load_handler
+    from segmentation_local.lambda_context import LocalContext
+    from segmentation_local.lambdas import load_handler
 
     def invoke(name: str, event: dict[str, Any]) -> Any:
         return load_handler(name)(event, LocalContext(name))

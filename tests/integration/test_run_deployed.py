@@ -12,8 +12,8 @@ import pytest
 
 from segmentation.awsclients import client
 from segmentation.config import Settings, get_settings
-from segmentation.orchestration.asl import render_definition
-from segmentation.orchestration.local_runner import deployed_dispatcher, run_pipeline
+from segmentation_local.orchestration.asl import render_definition
+from segmentation_local.orchestration.local_runner import deployed_dispatcher, run_pipeline
 
 pytestmark = pytest.mark.moto
 ROLE = "arn:aws:iam::123456789012:role/x"
@@ -87,8 +87,8 @@ def test_deployed_definition_and_resource_mapping(moto_env: str) -> None:
 def test_deployed_run_calls_the_mapped_steps_and_notifies_the_deployed_topic(
     moto_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from segmentation.orchestration import local_runner
     from segmentation.pipeline import steps
+    from segmentation_local.orchestration import local_runner
 
     settings = get_settings()
     values = deploy(settings)

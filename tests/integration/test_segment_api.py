@@ -20,10 +20,10 @@ from serving_data import make_stack, write_version
 
 from segmentation.anonymise import load_anonymiser, store_key
 from segmentation.config import Settings, get_settings
-from segmentation.local.api_gateway import LocalApi, proxy_event
-from segmentation.local.process import free_port, http_ok
 from segmentation.serving import api
 from segmentation.serving.publish import publish
+from segmentation_local.api_gateway import LocalApi, proxy_event
+from segmentation_local.process import free_port, http_ok
 
 pytestmark = pytest.mark.moto
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,7 +145,7 @@ def test_serve_command_never_logs_raw_ids(settings: Settings, tmp_path: Path) ->
     }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "segmentation.cli", "-v", "serve"],
+            [sys.executable, "-m", "segmentation_local.cli", "-v", "serve"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.moto, pytest.mark.broker]
 
 
 def test_up_then_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from segmentation.local.stack import down, running, up
+    from segmentation_local.stack import down, running, up
 
     for var in list(os.environ):
         if var.startswith(("SEG_", "MLFLOW_")) or var == "AWS_ENDPOINT_URL":

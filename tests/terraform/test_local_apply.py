@@ -20,8 +20,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from segmentation.config import ZONES, Settings
-from segmentation.local import moto_patches
-from segmentation.local import terraform as tf
+from segmentation_local import moto_patches
+from segmentation_local import terraform as tf
 
 pytestmark = [
     pytest.mark.slow,
@@ -56,25 +56,12 @@ STAGE_WRITES = {
 @pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto server of its own (the launcher applies the patches), not the shared one."""
-    from segmentation.local.motoserver import moto_service
-    from segmentation.local.process import free_port
+    from segmentation_local.motoserver import moto_service
+    from segmentation_local.process import free_port
 
     port = free_port()
     with moto_service(port, tmp_path_factory.mktemp("moto-tf")):
         yield f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(scope="module")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The offline part of `make package` (Lambda zips, job scripts) into a private build dir."""
-    out = tmp_path_factory.mktemp("build")
-    subprocess.run(
-        [sys.executable, str(tf.ROOT / "tools" / "package.py"), "lambdas", "scripts"],
-        check=True,
-        env={**os.environ, "SEG_BUILD_DIR": str(out)},
-        capture_output=True,
-    )
-    return out
 
 
 def aws(service: str, endpoint: str):  # type: ignore[no-untyped-def]
@@ -162,7 +149,7 @@ def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
 
 
 def check_state_machine(endpoint: str, outputs: dict) -> None:
-    from segmentation.orchestration.asl import render_definition
+    from segmentation_local.orchestration.asl import render_definition
 
     sfn = aws("stepfunctions", endpoint)
     deployed = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
@@ -236,22 +223,14 @@ def check_api_and_alarms(endpoint: str, outputs: dict) -> None:
 
 
 def test_local_environment_applies_replans_clean_and_destroys(
-    moto_endpoint: str, build_dir: Path, tmp_path: Path
+    moto_endpoint: str, tmp_path: Path
 ) -> None:
-    settings = Settings(_env_file=None)  # the local env's defaults are Settings' defaults
+    # the local env's defaults are Settings' defaults; the one apply of envs/local
+    settings = Settings(_env_file=None, aws_endpoint_url=moto_endpoint)
     state = tmp_path / "local.tfstate"
-    variables = ["-var", f"aws_endpoint={moto_endpoint}", "-var", f"build_dir={build_dir}"]
-    common = ["-input=false", f"-state={state}", "-parallelism=20", *variables]
-    tf.init(ENV_DIR, backend=True)
-
-    tf.run(["apply", "-auto-approve", *common], ENV_DIR, timeout=400)
+    build = tmp_path / "build"  # a private build dir: the test never races `make package`
+    outputs = tf.apply_local(settings, state, build_dir=build, timeout=400)
     try:
-        outputs = {
-            k: v["value"]
-            for k, v in json.loads(
-                tf.run(["output", "-json", f"-state={state}"], ENV_DIR).stdout
-            ).items()
-        }
         check_buckets(moto_endpoint, settings, outputs)
         check_table(moto_endpoint, settings)
         check_functions(moto_endpoint, settings, outputs)
@@ -259,16 +238,11 @@ def test_local_environment_applies_replans_clean_and_destroys(
         check_lake_formation(moto_endpoint, settings, outputs)
         check_api_and_alarms(moto_endpoint, outputs)
 
-        plan = tf.run(["plan", "-detailed-exitcode", *common], ENV_DIR, check=False, timeout=300)
+        plan = tf.plan_local(settings, state, build_dir=build)
         assert plan.returncode == 0, f"re-plan is not empty:\n{plan.stdout[-6000:]}{plan.stderr}"
     finally:
         # The plan just refreshed everything; destroy without a second refresh.
-        destroy = tf.run(
-            ["destroy", "-auto-approve", "-refresh=false", *common],
-            ENV_DIR,
-            check=False,
-            timeout=400,
-        )
+        destroy = tf.destroy_local(settings, state, build_dir=build, refresh=False, timeout=400)
     assert destroy.returncode == 0, destroy.stdout[-6000:] + destroy.stderr
     remaining = {b["Name"] for b in aws("s3", moto_endpoint).list_buckets()["Buckets"]}
     assert not remaining & {settings.bucket(z) for z in ZONES}

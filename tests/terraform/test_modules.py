@@ -2,6 +2,10 @@
 
 Terraform prints its own summary ("Success! 8 passed, 0 failed."), not pytest's, so each module's
 suite is one pytest test that fails with the names of the failed runs.
+
+Every directory is initialised first, one after the other (``tf.prepare``), and only then do the
+suites run concurrently: an ``init`` re-links the shared plugin cache under a running ``test``
+(hashicorp/terraform#31964; seen here as "could not read package directory").
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from segmentation.local import terraform as tf
+from segmentation_local import terraform as tf
 
 pytestmark = [
     pytest.mark.terraform,
     pytest.mark.skipif(tf.terraform_binary() is None, reason="terraform is not installed"),
 ]
 
-MODULES = sorted(p.parent.name for p in (tf.TERRAFORM_DIR / "modules").glob("*/main.tf"))
+MODULES = [p.name for p in tf.module_dirs()]
 
 
 def test_every_module_has_tests_and_docs() -> None:
@@ -30,18 +34,21 @@ def test_every_module_has_tests_and_docs() -> None:
         assert list((module / "tests").glob("*.tftest.hcl")), f"module {name} has no tests"
 
 
-def _init_and_test(module: str) -> subprocess.CompletedProcess[str]:
-    chdir = tf.TERRAFORM_DIR / "modules" / module
-    tf.init(chdir)
-    return tf.run(["test"], chdir, check=False)
+@pytest.fixture(scope="module")
+def prepared() -> None:
+    """Every module and environment initialised, one after the other, before any test runs."""
+    tf.prepare([*tf.module_dirs(), *tf.env_dirs()])
+
+
+def _test(module: str) -> subprocess.CompletedProcess[str]:
+    return tf.run(["test"], tf.TERRAFORM_DIR / "modules" / module, check=False)
 
 
 @pytest.fixture(scope="module")
-def module_runs() -> dict[str, subprocess.CompletedProcess[str]]:
+def module_runs(prepared: None) -> dict[str, subprocess.CompletedProcess[str]]:
     """All suites at once: each is one CPU-bound terraform process, so this halves wall time."""
-    tf.cli_config()  # written once, before the threads read it
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return dict(zip(MODULES, pool.map(_init_and_test, MODULES), strict=True))
+        return dict(zip(MODULES, pool.map(_test, MODULES), strict=True))
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -55,9 +62,8 @@ def test_module(module: str, module_runs: dict[str, subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize("env", ["aws", "local"])
-def test_environment_validates(env: str) -> None:
+def test_environment_validates(env: str, prepared: None) -> None:
     chdir = tf.TERRAFORM_DIR / "envs" / env
-    tf.init(chdir)
     proc = tf.run(["validate"], chdir, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

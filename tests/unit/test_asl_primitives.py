@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from segmentation.orchestration.choice import evaluate_rule
-from segmentation.orchestration.errors import RuntimeFailure, StatesError
-from segmentation.orchestration.interpreter import StateMachine, error_matches
-from segmentation.orchestration.intrinsics import evaluate
-from segmentation.orchestration.paths import apply_template, get_path, set_path
+from segmentation_local.orchestration.choice import evaluate_rule
+from segmentation_local.orchestration.errors import RuntimeFailure, StatesError
+from segmentation_local.orchestration.interpreter import StateMachine, error_matches
+from segmentation_local.orchestration.intrinsics import evaluate
+from segmentation_local.orchestration.paths import apply_template, get_path, set_path
 
 DATA = {"a": {"b": [10, {"c": "x"}]}, "n": 3, "s": "2026-01-02T03:04:05Z", "it's": 1}
 CTX = {"Execution": {"Name": "exec-1", "StartTime": "2026-01-02T03:04:05.000Z"}}

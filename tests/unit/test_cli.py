@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.cli import build_parser, main
+from segmentation_local.cli import build_parser, main
 
 
 def test_schema_and_config_commands_print(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,5 @@
-"""The demo's Terraform apply deploys what the running stack uses (ports, names, endpoint)."""
+"""The one envs/local apply (make, demo, tests) deploys what the running stack uses (ports,
+names, endpoint)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from segmentation.config import Settings
-from segmentation.demo import TF_LOCAL, terraform_vars
+from segmentation_local.terraform import LOCAL_ENV as TF_LOCAL
+from segmentation_local.terraform import local_variables
 
 
 def _declared(env_dir: Path) -> set[str]:
@@ -23,7 +25,7 @@ def test_vars_carry_the_stack_settings() -> None:
         segments_table="demo-segments",
         kafka_topic="demo-events",
     )
-    values = dict(v.removeprefix("-var=").split("=", 1) for v in terraform_vars(settings))
+    values = local_variables(settings)
     assert values["aws_endpoint"] == "http://127.0.0.1:41234"
     # the deployed state machine passes this URI to the cluster step: a free port must reach it
     assert values["mlflow_tracking_uri"] == "http://127.0.0.1:45678"
@@ -33,7 +35,7 @@ def test_vars_carry_the_stack_settings() -> None:
 
 
 def test_vars_are_declared_by_envs_local() -> None:
-    names = {v.removeprefix("-var=").split("=", 1)[0] for v in terraform_vars(Settings())}
+    names = set(local_variables(Settings()))
     assert names <= _declared(TF_LOCAL)
 
 
@@ -43,23 +45,25 @@ def test_a_failed_apply_is_retried_once_on_an_emptied_emulator(
 ) -> None:
     import boto3
 
-    from segmentation import demo
     from segmentation.config import get_settings
+    from segmentation_local import terraform as tf
 
     boto3.client("s3", endpoint_url=moto_env).create_bucket(Bucket="left-by-the-failed-apply")
     calls: list[str] = []
 
-    def fake_run(argv, env, out, log, timeout):  # the apply fails once, everything else works
-        calls.append(argv[2] if argv[0] == "terraform" else "package")
+    def fake_run(args, log, timeout):  # the apply fails once, everything else works
+        calls.append(args[0])
         return not (calls[-1] == "apply" and calls.count("apply") == 1)
 
-    monkeypatch.setattr(demo, "_run_logged", fake_run)
-    demo.terraform_apply(get_settings(), tmp_path, lambda _: None)
+    monkeypatch.setattr(tf, "package_artifacts", lambda build: calls.append("package"))
+    monkeypatch.setattr(tf, "outputs", lambda state: {})
+    monkeypatch.setattr(tf, "_run_logged", fake_run)
+    tf.apply_local(get_settings(), tmp_path / "local.tfstate")
     assert calls == ["package", "init", "apply", "apply"]
     buckets = boto3.client("s3", endpoint_url=moto_env).list_buckets()["Buckets"]
     assert buckets == []  # the retry started from an empty emulator
 
     calls.clear()
-    monkeypatch.setattr(demo, "_run_logged", lambda argv, *a: argv[2] != "apply")
+    monkeypatch.setattr(tf, "_run_logged", lambda args, *a: args[0] != "apply")
     with pytest.raises(RuntimeError, match="apply.*failed"):
-        demo.terraform_apply(get_settings(), tmp_path, lambda _: None)
+        tf.apply_local(get_settings(), tmp_path / "local.tfstate")

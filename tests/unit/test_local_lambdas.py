@@ -23,7 +23,7 @@ def handler(event, context):
 def test_disabled_metrics_never_print_in_a_warm_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from segmentation.local import lambdas
+    from segmentation_local import lambdas
 
     (tmp_path / "probe").mkdir()
     (tmp_path / "probe" / "handler.py").write_text(HANDLER)

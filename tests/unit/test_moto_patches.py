@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from segmentation.local import moto_patches
+from segmentation_local import moto_patches
 
 pytestmark = pytest.mark.moto
 

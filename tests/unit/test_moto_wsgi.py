@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from segmentation.local.moto_wsgi import (
+from segmentation_local.moto_wsgi import (
     ReplayLostResponses,
     SerialPerService,
     sdk_attempt,

@@ -104,7 +104,7 @@ def test_platform_arguments_are_accepted():
 
 
 def test_step_command_refuses_bad_arguments_before_starting_spark(capsys):
-    from segmentation.cli import main
+    from segmentation_local.cli import main
 
     assert main(["step", "cluster", "--k", "1"]) == 2
     assert "--k: got '1', expected an integer >= 2" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from segmentation.config import Settings
-from segmentation.orchestration.asl import (
+from segmentation_local.orchestration.asl import (
     PIPELINE_ASL,
     TEMPLATE_VARIABLES,
     local_values,

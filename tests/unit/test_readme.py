@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.cli import main
+from segmentation_local.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

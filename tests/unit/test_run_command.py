@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from segmentation.cli import build_parser, main
-from segmentation.commands.run import execution_input
+from segmentation_local.cli import build_parser, main
+from segmentation_local.commands.run import execution_input
 
 
 def parse(*argv: str) -> Any:
@@ -42,7 +42,7 @@ def test_bad_input_fails_with_the_definitions_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Bad parameters stop at the definition's Choice states: exit 1, InvalidInput, no task."""
-    from segmentation.orchestration import local_runner
+    from segmentation_local.orchestration import local_runner
 
     def no_tasks(self: Any, resource: str, params: Any, context: Any) -> Any:
         raise AssertionError(f"no task may run, got {resource}")

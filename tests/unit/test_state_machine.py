@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from segmentation.config import Settings
-from segmentation.orchestration.asl import local_values, render_definition
-from segmentation.orchestration.errors import StatesError
-from segmentation.orchestration.interpreter import StateMachine
-from segmentation.orchestration.local_runner import (
+from segmentation_local.orchestration.asl import local_values, render_definition
+from segmentation_local.orchestration.errors import StatesError
+from segmentation_local.orchestration.interpreter import StateMachine
+from segmentation_local.orchestration.local_runner import (
     EMR_SYNC,
     GLUE_SYNC,
     LAMBDA_INVOKE,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from segmentation.cli import main
+from segmentation_local.cli import main
 
 
 def test_generate_writes_the_data_set_and_prints_a_summary(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from segmentation.synthetic import DefectRates, GenerateParams, generate
+from segmentation_local.synthetic import DefectRates, GenerateParams, generate
 
 PARAMS = GenerateParams(users=700, seed=3, catalog_size=500)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from segmentation.synthetic import DefectRates, GenerateParams, generate, write_dataset
+from segmentation_local.synthetic import DefectRates, GenerateParams, generate, write_dataset
 
 SMALL = GenerateParams(users=300, seed=11, catalog_size=400)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from segmentation.synthetic import GenerateParams
-from segmentation.synthetic.service import generate_to
+from segmentation_local.synthetic import GenerateParams
+from segmentation_local.synthetic.service import generate_to
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
-from segmentation.synthetic import DefectRates, GenerateParams, generate
-from segmentation.synthetic.personas import PERSONA_NAMES
-from segmentation.synthetic.reference_features import FEATURE_COLUMNS, compute_features
+from segmentation_local.synthetic import DefectRates, GenerateParams, generate
+from segmentation_local.synthetic.personas import PERSONA_NAMES
+from segmentation_local.synthetic.reference_features import FEATURE_COLUMNS, compute_features
 
 PARAMS = GenerateParams(users=5000, seed=42, defects=DefectRates.none())
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.synthetic.reference_features import FEATURE_COLUMNS, compute_features
+from segmentation_local.synthetic.reference_features import FEATURE_COLUMNS, compute_features
 
 SNAPSHOT = datetime(2026, 10, 1, tzinfo=UTC)
 CATALOG = pd.DataFrame({"content_id": ["c1", "c2", "c3"], "genre": ["drama", "comedy", "drama"]})

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from segmentation.contract import COLUMNS, EVENT_TYPES, Event, read_csv_events, validate_record
-from segmentation.synthetic import DefectRates, GenerateParams, generate, write_dataset
-from segmentation.synthetic.tables import EVENT_COLUMNS, EVENT_SCHEMA
+from segmentation_local.synthetic import DefectRates, GenerateParams, generate, write_dataset
+from segmentation_local.synthetic.tables import EVENT_COLUMNS, EVENT_SCHEMA
 
 PARAMS = GenerateParams(users=800, seed=7)
 

@@ -69,7 +69,7 @@ output "alerts_topic_arn" {
 }
 
 output "pipeline_template_values" {
-  description = "Values the pipeline ASL was rendered with; `segmentation.orchestration.asl.render_definition` gives the same definition."
+  description = "Values the pipeline ASL was rendered with; `segmentation_local.orchestration.asl.render_definition` gives the same definition."
   value       = module.orchestration.template_values
 }
 

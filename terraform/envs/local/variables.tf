@@ -1,5 +1,5 @@
 variable "aws_endpoint" {
-  description = "Endpoint of the local AWS (the project's moto server: `python -m segmentation.local.motoserver`)."
+  description = "Endpoint of the local AWS (the project's moto server: `python -m segmentation_local.motoserver`)."
   type        = string
   default     = "http://127.0.0.1:5000"
 }

@@ -18,8 +18,8 @@ LAKE_ZONES = ("landing", "raw", "hot", "quarantine")
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of a Tansu broker private to this test session."""
-    from segmentation.local.broker import broker_service
-    from segmentation.local.process import free_port
+    from segmentation_local.broker import broker_service
+    from segmentation_local.process import free_port
 
     port = free_port()
     with broker_service(port, tmp_path_factory.mktemp("broker")):
@@ -29,7 +29,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def topic(broker: str) -> str:
     """A fresh topic per test, so tests share the broker but not data or offsets."""
-    from segmentation.local.broker import create_topic
+    from segmentation_local.broker import create_topic
 
     name = f"raw-events-{uuid.uuid4().hex[:8]}"
     create_topic(broker, name, partitions=3)
@@ -54,14 +54,14 @@ def lake(moto_env: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.fixture(scope="session")
 def ingest_module() -> Any:
-    from segmentation.local.lambdas import load_module
+    from segmentation_local.lambdas import load_module
 
     return load_module("ingest")
 
 
 @pytest.fixture(scope="session")
 def batch_module() -> Any:
-    from segmentation.local.lambdas import load_module
+    from segmentation_local.lambdas import load_module
 
     return load_module("batch_ingest")
 

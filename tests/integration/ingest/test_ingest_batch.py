@@ -17,7 +17,7 @@ from ingest_helpers import make_events, read_events, read_objects, read_quaranti
 from segmentation.anonymise import load_anonymiser
 from segmentation.awsclients import client
 from segmentation.contract import COLUMNS
-from segmentation.local.lambda_context import LocalContext
+from segmentation_local.lambda_context import LocalContext
 
 pytestmark = pytest.mark.moto
 

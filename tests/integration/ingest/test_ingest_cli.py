@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from ingest_helpers import make_events, read_events, write_csv
 
-from segmentation.cli import main
-from segmentation.local.process import free_port, port_open
+from segmentation_local.cli import main
+from segmentation_local.process import free_port, port_open
 
 pytestmark = [pytest.mark.broker, pytest.mark.moto]
 

@@ -11,7 +11,7 @@ from ingest_helpers import make_events, read_events, read_objects
 
 from segmentation.awsclients import client
 from segmentation.ingest.kafka import build_event
-from segmentation.local.lambda_context import LocalContext
+from segmentation_local.lambda_context import LocalContext
 
 pytestmark = pytest.mark.moto
 

@@ -11,17 +11,17 @@ import pytest
 from ingest_helpers import object_text, read_events, read_objects, read_quarantine
 
 from segmentation.awsclients import client
-from segmentation.ingest.poller import Poller, PollerConfig
 from segmentation.ingest.producer import produce_file
-from segmentation.local.lambda_context import LocalContext
+from segmentation_local.lambda_context import LocalContext
+from segmentation_local.poller import Poller, PollerConfig
 
 pytestmark = [pytest.mark.broker, pytest.mark.moto, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    from segmentation.synthetic.params import GenerateParams
-    from segmentation.synthetic.service import generate_to
+    from segmentation_local.synthetic.params import GenerateParams
+    from segmentation_local.synthetic.service import generate_to
 
     out = tmp_path_factory.mktemp("generated")
     summary, _ = generate_to(GenerateParams(users=150, days=20, seed=3), out)

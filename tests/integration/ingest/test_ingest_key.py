@@ -8,7 +8,7 @@ import pytest
 
 from segmentation.anonymise import KeyNotFoundError, load_anonymiser, store_key
 from segmentation.awsclients import client
-from segmentation.cli import main
+from segmentation_local.cli import main
 
 pytestmark = pytest.mark.moto
 
@@ -67,7 +67,7 @@ def test_a_cached_key_is_served_without_calling_secrets_manager(
 def test_the_handler_refuses_to_run_without_a_key(moto_env: str, ingest_module: Any) -> None:
     from segmentation.anonymise import _PROVIDERS
     from segmentation.ingest.kafka import build_event
-    from segmentation.local.lambda_context import LocalContext
+    from segmentation_local.lambda_context import LocalContext
 
     _PROVIDERS.clear()
     event = build_event([("t", 0, 0, None, b"k", b"{}")], bootstrap="b")

@@ -12,8 +12,8 @@ from confluent_kafka import Producer
 from ingest_helpers import make_events, object_text, read_objects, write_csv
 
 from segmentation.awsclients import client
-from segmentation.ingest.poller import Poller, PollerConfig
-from segmentation.local.lambda_context import LocalContext
+from segmentation_local.lambda_context import LocalContext
+from segmentation_local.poller import Poller, PollerConfig
 
 pytestmark = [pytest.mark.broker, pytest.mark.moto]
 

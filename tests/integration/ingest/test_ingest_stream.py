@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from ingest_helpers import make_events, read_events, read_quarantine, write_csv
 
 from segmentation.anonymise import load_anonymiser
-from segmentation.ingest.poller import HandlerFailed, Poller, PollerConfig
 from segmentation.ingest.producer import produce_file
+from segmentation_local.poller import HandlerFailed, Poller, PollerConfig
 
 pytestmark = [pytest.mark.broker, pytest.mark.moto]
 
@@ -171,7 +171,7 @@ malformed = st.one_of(
 def test_malformed_records_are_quarantined_and_never_fail_the_batch(
     broker: str, lake: Any, ingest_module: Any, bad: list[bytes]
 ) -> None:
-    from segmentation.local.broker import create_topic
+    from segmentation_local.broker import create_topic
 
     topic = f"malformed-{datetime.now(UTC).strftime('%H%M%S%f')}"
     create_topic(broker, topic)

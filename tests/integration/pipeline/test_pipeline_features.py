@@ -9,9 +9,9 @@ from lakedata import ANON, write_catalog, write_events
 
 from segmentation.pipeline.features import FEATURE_COLUMNS
 from segmentation.pipeline.steps import run_clean, run_features
-from segmentation.synthetic import DefectRates, GenerateParams, generate
-from segmentation.synthetic.reference_features import FEATURE_COLUMNS as REFERENCE_COLUMNS
-from segmentation.synthetic.reference_features import compute_features
+from segmentation_local.synthetic import DefectRates, GenerateParams, generate
+from segmentation_local.synthetic.reference_features import FEATURE_COLUMNS as REFERENCE_COLUMNS
+from segmentation_local.synthetic.reference_features import compute_features
 
 pytestmark = [pytest.mark.spark, pytest.mark.moto]
 

@@ -15,9 +15,9 @@ import mlflow
 import pytest
 from lakedata import write_catalog, write_events
 
-from segmentation.local.mlflow_server import mlflow_env, mlflow_service
-from segmentation.local.process import free_port
-from segmentation.synthetic import GenerateParams, generate
+from segmentation_local.mlflow_server import mlflow_env, mlflow_service
+from segmentation_local.process import free_port
+from segmentation_local.synthetic import GenerateParams, generate
 
 pytestmark = [pytest.mark.spark, pytest.mark.moto, pytest.mark.slow]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))

@@ -1,1 +1,0 @@
-"""The embedded local stack: moto server (AWS), the Kafka-protocol broker, MLflow server."""

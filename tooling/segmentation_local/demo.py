@@ -1,0 +1,404 @@
+"""The local end-to-end demo: data in, segments out, looked up through the API.
+
+``segmentation demo`` (and ``make demo``) runs, on this machine and with progress on every long
+step:
+
+1. the embedded services: moto server (the AWS), the Kafka-protocol broker, the MLflow server;
+2. provisioning: ``terraform apply`` of terraform/envs/local against moto (or, with
+   ``provision="python"``, the quick equivalent in :mod:`segmentation_local.bootstrap`), then the
+   HMAC key (``keygen``);
+3. a synthetic data set (segmentation_local.synthetic);
+4. ingest through both doors: the last ``stream_days`` of events through Kafka -> poller -> the
+   ingest Lambda; the history as a CSV uploaded to landing -> the batch ingest Lambda; the catalog
+   to the raw zone;
+5. the pipeline, by executing the state machine definition locally (clean -> features -> cluster
+   -> publish);
+6. the segment API (the Lambda behind the local API Gateway): a few users looked up, an unknown
+   one, ``/segments``;
+7. a report (segments: size, name, profile, actions; metrics; the MLflow run), then everything
+   it started is stopped (unless ``keep_serving``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from segmentation_local.ports import environment, pick_ports
+from segmentation_local.process import Service
+from segmentation_local.provisioning import provision_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class DemoConfig:
+    users: int = 2000
+    days: int = 90
+    seed: int = 42
+    stream_days: int = 7
+    execution_input: dict[str, Any] = field(default_factory=dict)
+    state_dir: Path = ROOT / ".local" / "demo"
+    provision: str = "terraform"  # terraform | python
+    free_ports: bool = False
+    lookups: int = 5
+    keep_serving: bool = False
+    quiet: bool = False
+    #: Called with the result while every service still runs (tests inspect the live stack).
+    on_ready: Callable[[DemoResult], None] | None = None
+    terraform_timeout: float = 900.0
+
+
+@dataclass
+class DemoResult:
+    """What the demo did and saw; the e2e test asserts on it."""
+
+    api_url: str = ""
+    dataset_dir: Path | None = None
+    user_ids: list[str] = field(default_factory=list)
+    ingest: dict[str, Any] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    lookups: list[dict[str, Any]] = field(default_factory=list)
+    segments: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    mlflow_url: str = ""
+
+
+class Progress:
+    """Numbered steps with their durations, printed as they happen."""
+
+    def __init__(self, total: int, quiet: bool = False) -> None:
+        self.total, self.n, self.quiet = total, 0, quiet
+        self.timings: dict[str, float] = {}
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self.n += 1
+        self.say(f"[{self.n}/{self.total}] {title} ...")
+        t0 = time.monotonic()
+        yield
+        took = time.monotonic() - t0
+        self.timings[title] = round(took, 2)
+        self.say(f"[{self.n}/{self.total}] {title}: done in {took:.1f} s")
+
+
+def _split_events(dataset: Path, stream_days: int, window_end: Any, work: Path) -> dict[str, Any]:
+    """The generator's events split by time: recent ones to stream, the history as a CSV."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    events = pq.read_table(dataset / "events.parquet").to_pandas()
+    ts = pd.to_datetime(events["timestamp"], utc=True, errors="coerce", format="ISO8601")
+    cutoff = pd.Timestamp(window_end - timedelta(days=stream_days))
+    recent = (ts >= cutoff) & (ts < pd.Timestamp(window_end))
+    stream_path = work / "stream.parquet"
+    history_path = work / "history.csv"
+    pq.write_table(pa.Table.from_pandas(events[recent], preserve_index=False), stream_path)
+    events[~recent].to_csv(history_path, index=False)
+    return {
+        "stream_file": stream_path,
+        "history_file": history_path,
+        "streamed": int(recent.sum()),
+        "history_rows": int((~recent).sum()),
+    }
+
+
+def _call(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def run_demo(config: DemoConfig) -> DemoResult:
+    """Run the whole local demo; every process it starts is stopped before it returns.
+
+    The demo points this process's settings at its own services; the caller's environment is
+    restored afterwards, so running it inside a longer-lived process (tests, a notebook) leaves
+    no stale endpoints or log levels behind.
+    """
+    saved = dict(os.environ)
+    try:
+        return _run_demo(config)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        from segmentation.config import get_settings
+
+        get_settings.cache_clear()
+
+
+def _run_demo(config: DemoConfig) -> DemoResult:
+    progress = Progress(8, config.quiet)
+    say = progress.say
+    result = DemoResult()
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    ports = pick_ports(config.free_ports)
+    os.environ.update(environment(ports))
+    from segmentation.config import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    services: list[Service] = []
+    api = None
+    spark = None
+    try:
+        with progress.step("start moto server, Kafka broker"):
+            from segmentation_local.broker import broker_service, create_topic
+            from segmentation_local.motoserver import moto_service
+
+            logs = config.state_dir / "logs"
+            services.append(moto_service(ports["moto"], logs).start())
+            services.append(broker_service(ports["broker"], logs).start())
+            create_topic(settings.kafka_bootstrap, settings.kafka_topic)
+            say(f"    moto {settings.endpoint_url}, broker {settings.kafka_bootstrap}")
+
+        with progress.step(f"provision the local AWS ({config.provision})"):
+            provision_stack(
+                settings, config.provision, config.state_dir, say, config.terraform_timeout
+            )
+
+        with progress.step("start MLflow server"):
+            from segmentation_local.mlflow_server import mlflow_service
+
+            mlflow = mlflow_service(settings, config.state_dir / "mlflow", ports["mlflow"])
+            services.append(mlflow.start())
+            say(f"    MLflow {settings.mlflow_tracking_uri}")
+
+        with progress.step(f"generate {config.users} users x {config.days} days of events"):
+            from segmentation_local.synthetic.params import GenerateParams
+            from segmentation_local.synthetic.service import generate_to
+
+            params = GenerateParams(users=config.users, days=config.days, seed=config.seed)
+            dataset = config.state_dir / "data"
+            shutil.rmtree(dataset, ignore_errors=True)
+            summary, _ = generate_to(params, dataset)
+            result.dataset_dir = dataset
+            import pyarrow.parquet as pq
+
+            result.user_ids = [
+                str(u) for u in pq.read_table(dataset / "users.parquet", columns=["user_id"])[0]
+            ]
+            say(f"    {summary['counts']['events']:,} events of {len(result.user_ids):,} users")
+
+        with progress.step("ingest: recent events via Kafka, history via landing"):
+            result.ingest = _ingest(settings, dataset, params, config, say)
+
+        with progress.step("run the state machine locally (clean, features, cluster, publish)"):
+            from segmentation_local.orchestration.asl import local_values
+            from segmentation_local.orchestration.local_runner import (
+                LocalDispatcher,
+                deployed_dispatcher,
+                run_pipeline,
+            )
+
+            payload = {
+                "snapshot_date": params.end_date.isoformat(),
+                "window_days": config.days,
+                **config.execution_input,
+            }
+            deployed = None
+            if config.provision == "terraform":
+                # Follow the definition Terraform deployed, read back from the emulator.
+                deployed = "segmentation-pipeline"
+                _, dispatcher = deployed_dispatcher(settings, deployed)
+                say("    executing the deployed state machine 'segmentation-pipeline'")
+            else:
+                dispatcher = LocalDispatcher.from_values(settings, local_values(settings))
+            execution = run_pipeline(payload, settings, dispatcher=dispatcher, deployed=deployed)
+            spark = dispatcher._spark
+            result.execution = execution.to_dict()
+            if execution.status != "SUCCEEDED":
+                raise RuntimeError(
+                    f"pipeline execution failed: {execution.error}: {execution.cause}"
+                )
+            result.model = _model_document(settings, execution.output["model_version"])
+            run_id = result.model.get("mlflow_run_id")
+            if run_id:
+                result.mlflow_url = f"{settings.mlflow_tracking_uri}/#/runs/{run_id}"
+
+        with progress.step("serve the segment API and look users up"):
+            from segmentation_local.api_gateway import LocalApi
+
+            api = LocalApi(port=ports["api"]).__enter__()
+            result.api_url = api.url
+            rng = random.Random(config.seed)
+            for uid in rng.sample(result.user_ids, min(config.lookups, len(result.user_ids))):
+                status, body = _call(f"{api.url}/users/{quote(uid)}/segment")
+                result.lookups.append({"status": status, **body, "_asked": uid})
+            status, body = _call(f"{api.url}/users/not-a-known-user/segment")
+            result.lookups.append({"status": status, **body, "_asked": "not-a-known-user"})
+            _, result.segments = _call(f"{api.url}/segments")
+
+        with progress.step("report"):
+            print(render_report(result), flush=True)
+        result.timings = progress.timings
+        if config.on_ready is not None:
+            config.on_ready(result)
+        if config.keep_serving:
+            say(f"API on {result.api_url}, MLflow on {settings.mlflow_tracking_uri}; Ctrl-C stops")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(1)
+        return result
+    finally:
+        if api is not None:
+            api.__exit__(None, None, None)
+        if spark is not None:
+            with contextlib.suppress(Exception):
+                spark.stop()
+        for service in reversed(services):
+            service.stop()
+        say("stopped every service the demo started")
+
+
+def _ingest(
+    settings: Any, dataset: Path, params: Any, config: DemoConfig, say: Callable[[str], None]
+) -> dict[str, Any]:
+    from segmentation.awsclients import client
+    from segmentation.ingest.producer import produce_file
+    from segmentation.lake import CATALOG
+    from segmentation_local.lambda_context import LocalContext
+    from segmentation_local.lambdas import load_handler
+    from segmentation_local.poller import Poller, PollerConfig
+
+    work = config.state_dir / "ingest"
+    work.mkdir(exist_ok=True)
+    t0 = time.monotonic()
+    split = _split_events(dataset, config.stream_days, params.window_end, work)
+    split_s = time.monotonic() - t0
+    s3 = client("s3", settings)
+    s3.upload_file(
+        str(dataset / "catalog.parquet"), settings.bucket("raw"), f"{CATALOG}/catalog.parquet"
+    )
+    say(f"    streaming {split['streamed']:,} events of the last {config.stream_days} days")
+    t0 = time.monotonic()
+    produced = produce_file(
+        split["stream_file"],
+        settings.kafka_bootstrap,
+        settings.kafka_topic,
+        progress=not config.quiet,
+    )
+    poll = Poller(
+        PollerConfig(
+            settings.kafka_bootstrap,
+            settings.kafka_topic,
+            settings.kafka_consumer_group,
+            batch_size=settings.ingest_batch_size,
+            idle_timeout=10,
+            max_records=produced.sent,
+        ),
+        load_handler("ingest"),
+        function_name="ingest",
+    ).run()
+    stream_s = time.monotonic() - t0
+    say(f"    ingest Lambda: {poll.records:,} records in {poll.batches} batches ({stream_s:.1f} s)")
+    t0 = time.monotonic()
+    landing = settings.bucket("landing")
+    key = "incoming/history.csv"
+    say(f"    uploading {split['history_rows']:,} historical events to s3://{landing}/{key}")
+    s3.upload_file(str(split["history_file"]), landing, key)
+    event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
+    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
+    report = json.loads(
+        s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
+    )
+    batch_s = time.monotonic() - t0
+    say(
+        f"    batch ingest Lambda: {report.get('rows_total', 0):,} rows, "
+        f"{report.get('rows_rejected', 0):,} quarantined ({batch_s:.1f} s with the upload)"
+    )
+    return {
+        "split_seconds": round(split_s, 2),
+        "stream_seconds": round(stream_s, 2),
+        "batch_seconds": round(batch_s, 2),
+        "streamed": produced.sent,
+        "stream_failed": produced.failed,
+        "polled": poll.records,
+        "history_rows": split["history_rows"],
+        "batch_report": report,
+    }
+
+
+def _model_document(settings: Any, model_version: str) -> dict[str, Any]:
+    """The cluster step's profiles.json of the published version (metrics, MLflow run, ...)."""
+    from segmentation.lake import LakePaths
+    from segmentation.serving.lake_reader import s3_filesystem
+
+    uri = LakePaths(settings).profiles(model_version)
+    with s3_filesystem(settings).open_input_stream(uri.split("://", 1)[1]) as stream:
+        return json.loads(stream.read())
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def render_report(result: DemoResult) -> str:
+    """The human-readable report (no raw user ids: lookups are shown by position only)."""
+    lines = ["", "=" * 78, "segmentation demo report", "=" * 78]
+    ing = result.ingest
+    batch = ing.get("batch_report", {})
+    lines.append(
+        f"ingest: {ing.get('polled', 0):,} events streamed through Kafka; "
+        f"{batch.get('rows_total', 0):,} historical rows via landing "
+        f"({batch.get('rows_rejected', 0):,} quarantined)"
+    )
+    lines.append("pipeline (local execution of step_functions/segmentation_pipeline.asl.json):")
+    for s in result.execution.get("states", []):
+        if s["type"] == "Task":
+            lines.append(f"  {s['name']:<18} {s['status']:<10} {s['duration_s']:7.1f} s")
+    m = result.model
+    lines.append(
+        f"model: {m.get('model_version')}  algorithm {m.get('algorithm')}  "
+        f"users {m.get('n_users')}  params {json.dumps(m.get('params', {}))}"
+    )
+    metrics = m.get("metrics") or {}
+    if metrics:
+        lines.append("metrics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
+    lines.append("")
+    lines.append(f"segments (from {result.api_url}/segments):")
+    for seg in result.segments.get("segments", []):
+        lines.append(
+            f"  [{seg['segment_id']}] {seg['segment_name']:<28} {seg['size']:>6} users "
+            f"({seg['share']:.1%})"
+        )
+        if seg.get("summary"):
+            lines.append(f"      {seg['summary']}")
+        for action in seg.get("recommended_actions", [])[:3]:
+            lines.append(f"      - {action}")
+    lines.append("")
+    lines.append("lookups (GET /users/{user_id}/segment):")
+    for i, look in enumerate(result.lookups, 1):
+        who = "an unknown user" if look["_asked"] == "not-a-known-user" else f"user #{i}"
+        if look["status"] == 200:
+            lines.append(f"  {who}: {look['status']} -> {look['segment_name']}")
+        else:
+            lines.append(f"  {who}: {look['status']} {look.get('message', '')}")
+    if result.mlflow_url:
+        lines.append("")
+        lines.append(
+            f"MLflow run: {result.mlflow_url} (while the services run; --serve keeps them)"
+        )
+    lines.append("=" * 78)
+    return "\n".join(lines)
