@@ -8,32 +8,36 @@ asynchronous invocation is retried with the landing object still in place.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from segmentation.anonymise import load_anonymiser
 from segmentation.awsclients import client
 from segmentation.config import get_settings
 from segmentation.ingest.batch import ingest_landing_object, should_ingest
 
-logger = Logger(service="batch_ingest")
-metrics = Metrics(namespace="Segmentation", service="batch_ingest")
-tracer = Tracer(service="batch_ingest")
+# Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME /
+# POWERTOOLS_METRICS_NAMESPACE, which Terraform sets (and the local loader, the same way).
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # events carry raw ids
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@event_source(data_class=S3Event)
+def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     s3 = client("s3", settings)
     anonymiser = load_anonymiser(settings)
     results = []
-    for record in event.get("Records", []):
-        bucket = record["s3"]["bucket"]["name"]
-        key = unquote_plus(record["s3"]["object"]["key"])  # S3 events URL-encode keys
+    for record in event.records:
+        bucket = record.s3.bucket.name
+        key = record.s3.get_object.key  # URL-decoded: S3 events URL-encode keys
         if not should_ingest(key):
             logger.info("skipped: not a landing file", extra={"key": key})
             continue

@@ -12,21 +12,24 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from segmentation.anonymise import load_anonymiser
 from segmentation.awsclients import cached_client
 from segmentation.config import get_settings
 from segmentation.ingest.stream import ingest_kafka_event
 
-logger = Logger(service="ingest")
-metrics = Metrics(namespace="Segmentation", service="ingest")
-tracer = Tracer(service="ingest")
+# Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME /
+# POWERTOOLS_METRICS_NAMESPACE, which Terraform sets (and the local loader, the same way).
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # events carry raw ids
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
     settings = get_settings()
     summary = ingest_kafka_event(

@@ -23,7 +23,7 @@ from segmentation.config import Settings, get_settings
 from segmentation.contract import ID_MAX_LEN
 from segmentation.serving.store import NoCurrentVersion, SegmentStore
 
-logger = Logger(service="segmentation-api", child=True)
+logger = Logger(child=True)  # the handler's service (POWERTOOLS_SERVICE_NAME)
 
 #: The contract's id rule (stripped, then 1-128 non-whitespace characters), so a lookup id is
 #: normalised exactly as ingest normalised it before HMAC'ing.

@@ -6,19 +6,43 @@ very file that is zipped for AWS is the one that runs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-LAMBDAS_DIR = Path(__file__).resolve().parents[3] / "lambdas"
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+
+
+#: What Terraform puts in every function's environment for Powertools (modules/*: the service
+#: is the function's key; envs/*: the namespace). Handlers read them when they are imported.
+POWERTOOLS_ENV = {"POWERTOOLS_METRICS_NAMESPACE": "Segmentation"}
+
+
+@contextlib.contextmanager
+def _function_environment(name: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in (*POWERTOOLS_ENV, "POWERTOOLS_SERVICE_NAME")}
+    for key, value in POWERTOOLS_ENV.items():
+        os.environ.setdefault(key, value)
+    os.environ["POWERTOOLS_SERVICE_NAME"] = name
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def load_module(name: str) -> ModuleType:
-    """The handler module of Lambda ``name``, imported once per process (like a warm Lambda)."""
+    """The handler module of Lambda ``name``, imported once per process (like a warm Lambda),
+    with the Powertools environment Terraform gives the function."""
     module_name = f"lambda_{name}_handler"
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -29,7 +53,8 @@ def load_module(name: str) -> ModuleType:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    with _function_environment(name):
+        spec.loader.exec_module(module)
     return module
 
 
