@@ -9,9 +9,6 @@ provider waits for them to settle, as it does on AWS).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,6 +145,21 @@ def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
         secrets.get_secret_value(SecretId=settings.hmac_secret_name)
 
 
+def check_bootstrap_plans_the_same(endpoint: str, settings: Settings) -> None:
+    """The quick python bootstrap creates the data path Terraform declares, no less."""
+    from segmentation_local.bootstrap import planned
+
+    plan = planned(settings)
+    buckets = {b["Name"] for b in aws("s3", endpoint).list_buckets()["Buckets"]}
+    assert buckets == set(plan.buckets), "envs/local and bootstrap.planned disagree on buckets"
+    tables = set(aws("dynamodb", endpoint).list_tables()["TableNames"])
+    assert tables == set(plan.tables), "envs/local and bootstrap.planned disagree on tables"
+    secrets = {s["Name"] for s in aws("secretsmanager", endpoint).list_secrets()["SecretList"]}
+    assert secrets == set(plan.secrets), "envs/local and bootstrap.planned disagree on secrets"
+    topics = aws("sns", endpoint).list_topics()["Topics"]
+    assert len(topics) == len(plan.topics), "envs/local and bootstrap.planned disagree on topics"
+
+
 def check_state_machine(endpoint: str, outputs: dict) -> None:
     from segmentation_local.orchestration.asl import render_definition
 
@@ -233,6 +245,7 @@ def test_local_environment_applies_replans_clean_and_destroys(
     try:
         check_buckets(moto_endpoint, settings, outputs)
         check_table(moto_endpoint, settings)
+        check_bootstrap_plans_the_same(moto_endpoint, settings)
         check_functions(moto_endpoint, settings, outputs)
         check_state_machine(moto_endpoint, outputs)
         check_lake_formation(moto_endpoint, settings, outputs)

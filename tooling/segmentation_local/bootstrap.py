@@ -1,14 +1,36 @@
 """Provision the local stack's resources without Terraform (tests and `demo --provision python`).
 
 ``terraform apply`` of envs/local is the faithful way and the demo's default; it takes minutes
-against moto. This creates only what the local data path touches — the zone buckets, the segments
-table, the alert topic and the HMAC key — with the same names, so tests and a quick demo can run
-in seconds. It never replaces Terraform on AWS.
+against moto. This creates only what the local data path touches — the zone buckets, the
+DynamoDB tables, the alert topic and the HMAC key — with the same names, so tests and a quick
+demo can run in seconds. It never replaces Terraform on AWS. :func:`planned` is the list, and
+the local-apply test holds it equal to what envs/local creates, so a bucket, table or secret
+added to Terraform is never missing here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from segmentation.config import ZONES, Settings
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    buckets: tuple[str, ...]
+    tables: tuple[str, ...]
+    secrets: tuple[str, ...]
+    topics: tuple[str, ...]
+
+
+def planned(settings: Settings, topic_name: str | None = None) -> LocalResources:
+    """The data path's resources, named as envs/local names them (from the same settings)."""
+    return LocalResources(
+        buckets=tuple(settings.bucket(z) for z in ZONES),
+        tables=(settings.segments_table,),
+        secrets=(settings.hmac_secret_name,),
+        topics=(topic_name or f"{settings.lake_prefix}-alerts",),
+    )
 
 
 def provision(settings: Settings, topic_name: str | None = None) -> dict[str, object]:
@@ -17,19 +39,24 @@ def provision(settings: Settings, topic_name: str | None = None) -> dict[str, ob
     from segmentation.awsclients import client
     from segmentation.serving.table import ensure_table
 
+    plan = planned(settings, topic_name)
     s3 = client("s3", settings)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    for zone in ZONES:
-        if settings.bucket(zone) not in existing:
-            s3.create_bucket(Bucket=settings.bucket(zone))
-    ensure_table(client("dynamodb", settings), settings)
-    topic = client("sns", settings).create_topic(
-        Name=topic_name or f"{settings.lake_prefix}-alerts"
-    )["TopicArn"]
-    key = store_key(settings)
+    for bucket in plan.buckets:
+        if bucket not in existing:
+            s3.create_bucket(Bucket=bucket)
+    tables = {settings.segments_table: ensure_table}
+    missing = set(plan.tables) - set(tables)
+    if missing:  # a table in the plan needs its definition here (key schema, TTL)
+        raise NotImplementedError(f"no local definition for table(s) {sorted(missing)}")
+    for name in plan.tables:
+        tables[name](client("dynamodb", settings), settings)
+    sns = client("sns", settings)
+    topics = [sns.create_topic(Name=name)["TopicArn"] for name in plan.topics]
+    key = store_key(settings)  # creates the secret (plan.secrets) with a fresh key when missing
     return {
-        "buckets": [settings.bucket(z) for z in ZONES],
+        "buckets": list(plan.buckets),
         "table": settings.segments_table,
-        "topic": topic,
+        "topic": topics[0],
         "hmac_key": key,
     }
