@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         8, ge=1, description="spark.sql.shuffle.partitions of the local Spark session."
     )
     spark_driver_memory: str = Field("2g", description="Driver memory of the local Spark session.")
+    spark_log_file: str | None = Field(
+        None,
+        description="Local Spark only: the JVM's log (log4j, WARN and above) goes to this file "
+        "instead of the console (the demo sets it to a file beside its own log).",
+    )
     segments_retention_days: int = Field(
         7,
         ge=1,

@@ -90,6 +90,9 @@ def local_conf(settings: Settings) -> dict[str, str]:
         "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
         "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     }
+    if settings.spark_log_file:
+        config = log4j_file_config(Path(settings.spark_log_file))
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{config}"
     endpoint = settings.endpoint_url
     if endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
@@ -97,6 +100,27 @@ def local_conf(settings: Settings) -> dict[str, str]:
             endpoint.startswith("https")
         ).lower()
     return conf
+
+
+def log4j_file_config(log_file: Path) -> Path:
+    """A log4j2 configuration beside ``log_file`` that sends the JVM's log there, not to the
+    console: Spark's WARN lines are for whoever debugs the run, not for the person reading a
+    command's report. Passed to the driver JVM at launch (local mode only)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    config = log_file.with_name(log_file.name + ".log4j2.properties")
+    config.write_text(
+        "rootLogger.level = warn\n"
+        "rootLogger.appenderRef.file.ref = file\n"
+        "appender.file.type = File\n"
+        "appender.file.name = file\n"
+        f"appender.file.fileName = {log_file}\n"
+        "appender.file.layout.type = PatternLayout\n"
+        "appender.file.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n"
+        # known, harmless, and once per written file (see QUIET_LOGGERS)
+        "logger.s3a.name = org.apache.hadoop.fs.s3a.S3AInstrumentation\n"
+        "logger.s3a.level = error\n"
+    )
+    return config
 
 
 def get_spark(app_name: str = "segmentation", settings: Settings | None = None) -> SparkSession:

@@ -133,13 +133,21 @@ def _call(url: str) -> tuple[int, Any]:
 def run_demo(config: DemoConfig) -> DemoResult:
     """Run the whole local demo; every process it starts is stopped before it returns.
 
-    The demo points this process's settings at its own services; the caller's environment is
-    restored afterwards, so running it inside a longer-lived process (tests, a notebook) leaves
-    no stale endpoints or log levels behind.
+    Library output (Spark's log, MLflow's warnings, py4j) goes to ``<state_dir>/logs/demo.log``
+    and ``demo.spark.log``, not the terminal. The demo points this process's settings at its
+    own services; the caller's environment is restored afterwards, so running it inside a
+    longer-lived process (tests, a notebook) leaves no stale endpoints or log levels behind.
     """
+    from segmentation_local.quiet import library_output_to
+
     saved = dict(os.environ)
+    log_file = config.state_dir / "logs" / "demo.log"
     try:
-        return _run_demo(config)
+        with library_output_to(log_file):
+            result = _run_demo(config)
+        if not config.quiet:
+            print(f"library output (Spark, MLflow, py4j, warnings): {log_file}", file=sys.stderr)
+        return result
     finally:
         os.environ.clear()
         os.environ.update(saved)
