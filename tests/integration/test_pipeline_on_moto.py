@@ -1,7 +1,8 @@
 """The same rendered definition on a second interpreter: moto's Step Functions engine.
 
 Moto executes Pass/Choice/Fail and SNS tasks; its Glue ``.sync`` integration always fails
-(DESIGN.md), which here serves as the injected task failure. Each case must take the same path,
+(``'NoneType' object has no attribute 'interrupt_all'`` in moto 5.2), which here serves as the
+injected task failure. Each case must take the same path,
 with the same error and cause, as the local interpreter does.
 """
 
