@@ -1,8 +1,8 @@
 """The context object the Lambda runtime passes to a handler, for local invocations.
 
-Locally a handler is called in-process (by the Kafka poller, `segmentation batch-ingest`, the local
-state machine runner, tests), and
-Powertools reads the function name, request id and memory from the context it is given.
+Locally a handler is called in-process (by the Kafka poller, `segmentation batch-ingest`, the
+local state machine runner, tests), and Powertools reads the function name, request id and memory
+from the context it is given.
 """
 
 from __future__ import annotations
