@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from segmentation.pipeline.args import ArgumentError, parse_argv
+from segmentation.pipeline.params import StepParams
 from segmentation.pipeline.steps import run_step
 
 log = logging.getLogger(__name__)
 
 
 def main(step: str, argv: Sequence[str] | None = None) -> int:
+    """Exit status 2 for bad arguments (refused before a Spark session is started)."""
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -43,7 +45,7 @@ def main(step: str, argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _glue_job(spark: Any, args: dict[str, Any]) -> Any:
+def _glue_job(spark: Any, args: StepParams) -> Any:
     """Under Glue, the Job object (bookmarks, run state); elsewhere None."""
     if importlib.util.find_spec("awsglue") is None:
         return None
@@ -51,5 +53,5 @@ def _glue_job(spark: Any, args: dict[str, Any]) -> Any:
     from awsglue.job import Job  # type: ignore[import-not-found]
 
     job = Job(GlueContext(spark.sparkContext))
-    job.init(args.get("JOB_NAME", "segmentation"), {k: str(v) for k, v in args.items()})
+    job.init(args.JOB_NAME or "segmentation", {k: str(v) for k, v in args.items()})
     return job

@@ -3,8 +3,9 @@
 Each takes a dict of arguments (``{"--lake_prefix": "...", "--k": "5"}`` or without the dashes,
 values as strings or typed) and a SparkSession, and returns a small JSON-able result: output
 paths, counts, model version, metrics. Glue jobs, the EMR step, the CLI and the local Step
-Functions dispatcher all call these, so the argument names (see :mod:`segmentation.pipeline.args`
-and docs/pipeline.md) are the contract between them.
+Functions dispatcher all call these, so the argument models (:mod:`segmentation.pipeline.params`,
+parsed by :mod:`segmentation.pipeline.args`) are the contract between them. The step bodies get
+the resolved model, which answers ``params["name"]`` as well as ``params.name``.
 """
 
 from __future__ import annotations

@@ -69,12 +69,18 @@ def test_dict_with_or_without_dashes_and_resolve_is_idempotent():
     ("step", "given", "message"),
     [
         ("cluster", {"k": "two"}, "--k: got 'two', expected an integer >= 2"),
-        ("cluster", {"eps": "-1"}, "--eps: got '-1', expected a number >= 0"),
-        ("cluster", {"eps": "0"}, "--eps: got 0, expected a number > 0"),
+        # eps bounds are the state machine's (0, 100]: the old spec said >= 0, then > 0
+        ("cluster", {"eps": "-1"}, "--eps: got '-1', expected a number > 0 and <= 100"),
+        ("cluster", {"eps": "0"}, "--eps: got '0', expected a number > 0 and <= 100"),
+        ("cluster", {"eps": "101"}, "--eps: got '101', expected a number > 0 and <= 100"),
+        ("cluster", {"k": "51"}, "--k: got '51', expected an integer >= 2 and <= 50"),
+        ("cluster", {"min_samples": "10001"}, "expected an integer >= 2 and <= 10000"),
+        ("cluster", {"eps": "nan"}, "--eps: got 'nan', expected a number"),
         ("cluster", {"algorithm": "spectral"}, "expected one of kmeans, dbscan"),
         ("features", {"snapshot_date": "30/09/2026"}, "expected a date YYYY-MM-DD"),
         ("features", {"snapshot_date": "2026-02-30"}, "expected a date YYYY-MM-DD"),
-        ("features", {"window_days": "0"}, "expected an integer between 1 and 3650"),
+        ("features", {"window_days": "0"}, "expected an integer >= 1 and <= 3650"),
+        ("features", {"snapshot_date": "1700000000"}, "expected a date YYYY-MM-DD"),
         ("clean", {"input_zones": "raw,cold"}, "comma-separated list of raw, hot"),
         (
             "clean",

@@ -10,12 +10,12 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from segmentation.pipeline.args import STEPS
+    from segmentation.pipeline.args import STEPS, help_lines
 
     lines = []
-    for step, spec in STEPS.items():
+    for step in STEPS:
         lines.append(f"{step}:")
-        lines += [f"  --{a.name:<20} {a.help}" for a in spec]
+        lines += help_lines(step)  # from the step models: meaning, bounds, default
     p = sub.add_parser(
         "step",
         help="run one pipeline step (clean, features, cluster) on local Spark",
