@@ -17,3 +17,8 @@ output "log_group_name" {
   description = "The function's CloudWatch log group."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "vpc_config" {
+  description = "Subnets and security groups the function runs with (null outside a VPC)."
+  value       = local.in_vpc ? one(aws_lambda_function.this.vpc_config) : null
+}

@@ -60,6 +60,35 @@ resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
   cidr_ipv4         = aws_vpc.this.cidr_block
 }
 
+# The one security group every workload (functions, Spark jobs, MLflow tasks) wears to reach AWS
+# APIs: HTTPS to the interface endpoints (inside the VPC) and to the gateway prefix lists. The
+# workload modules add only what is their own (MSK, Spark workers, the database).
+resource "aws_security_group" "workloads" {
+  #checkov:skip=CKV2_AWS_5:Attached by the workload modules (streaming, processing, serving, tracking) through vpc.security_group_ids.
+  name        = "${var.name_prefix}-workloads"
+  description = "Workloads: out to the VPC endpoints and the S3/DynamoDB gateways (443) only"
+  vpc_id      = aws_vpc.this.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "workloads_endpoints" {
+  security_group_id = aws_security_group.workloads.id
+  description       = "AWS APIs through interface endpoints (and internal load balancers)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = aws_vpc.this.cidr_block
+}
+
+resource "aws_vpc_security_group_egress_rule" "workloads_gateways" {
+  for_each          = aws_vpc_endpoint.gateway
+  security_group_id = aws_security_group.workloads.id
+  description       = "${upper(each.key)} through its gateway endpoint"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = each.value.prefix_list_id
+}
+
 resource "aws_vpc_endpoint" "interface" {
   for_each            = toset(var.interface_endpoints)
   vpc_id              = aws_vpc.this.id

@@ -28,6 +28,11 @@ output "endpoint_security_group_id" {
   value       = aws_security_group.endpoints.id
 }
 
+output "workload_security_group_id" {
+  description = "Security group every workload wears to reach the endpoints and gateways (443)."
+  value       = aws_security_group.workloads.id
+}
+
 output "interface_endpoint_services" {
   description = "Services with an interface endpoint."
   value       = sort(keys(aws_vpc_endpoint.interface))
@@ -40,5 +45,7 @@ output "vpc" {
     cidr_block      = aws_vpc.this.cidr_block
     subnet_ids      = aws_subnet.private[*].id
     prefix_list_ids = [for e in aws_vpc_endpoint.gateway : e.prefix_list_id]
+    # Workloads wear these: HTTPS to the endpoints and gateways (their own rules come on top).
+    security_group_ids = [aws_security_group.workloads.id]
   }
 }

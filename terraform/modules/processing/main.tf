@@ -6,7 +6,9 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  in_vpc    = var.vpc != null
+  in_vpc = var.vpc != null
+  # The network's workload group (HTTPS to the endpoints, MLflow over HTTPS) plus the jobs' own.
+  job_sgs   = local.in_vpc ? concat(var.vpc.security_group_ids, [aws_security_group.jobs[0].id]) : []
   bucket    = var.artifacts_bucket.name
   s3        = "s3://${var.artifacts_bucket.name}"
   partition = data.aws_partition.current.partition
@@ -128,16 +130,6 @@ resource "aws_vpc_security_group_egress_rule" "jobs_self" {
   referenced_security_group_id = aws_security_group.jobs[0].id
 }
 
-resource "aws_vpc_security_group_egress_rule" "jobs_https" {
-  count             = local.in_vpc ? 1 : 0
-  security_group_id = aws_security_group.jobs[0].id
-  description       = "AWS APIs through interface endpoints; MLflow behind the internal load balancer"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = var.vpc.cidr_block
-}
-
 resource "aws_vpc_security_group_egress_rule" "jobs_mlflow_http" {
   count             = local.in_vpc ? 1 : 0
   security_group_id = aws_security_group.jobs[0].id
@@ -146,16 +138,6 @@ resource "aws_vpc_security_group_egress_rule" "jobs_mlflow_http" {
   from_port         = 80
   to_port           = 80
   cidr_ipv4         = var.vpc.cidr_block
-}
-
-resource "aws_vpc_security_group_egress_rule" "jobs_gateway_endpoints" {
-  for_each          = local.in_vpc ? toset(var.vpc.prefix_list_ids) : toset([])
-  security_group_id = aws_security_group.jobs[0].id
-  description       = "S3 / DynamoDB through gateway endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = each.value
 }
 
 data "aws_subnet" "first" {
@@ -170,7 +152,7 @@ resource "aws_glue_connection" "network" {
   physical_connection_requirements {
     availability_zone      = data.aws_subnet.first[0].availability_zone
     subnet_id              = var.vpc.subnet_ids[0]
-    security_group_id_list = [aws_security_group.jobs[0].id]
+    security_group_id_list = local.job_sgs
   }
 }
 
@@ -303,7 +285,7 @@ resource "aws_emrserverless_application" "this" {
     for_each = local.in_vpc ? [1] : []
     content {
       subnet_ids         = var.vpc.subnet_ids
-      security_group_ids = [aws_security_group.jobs[0].id]
+      security_group_ids = local.job_sgs
     }
   }
 

@@ -137,12 +137,12 @@ variable "emr_idle_timeout_minutes" {
 }
 
 variable "vpc" {
-  description = "Network the jobs run in; null runs them without VPC placement (emulator only)."
+  description = "Network the jobs run in; they also wear its security_group_ids (the network module's workload group: HTTPS to the endpoints); null runs them without VPC placement (emulator only)."
   type = object({
-    id              = string
-    cidr_block      = string
-    subnet_ids      = list(string)
-    prefix_list_ids = optional(list(string), [])
+    id                 = string
+    cidr_block         = string
+    subnet_ids         = list(string)
+    security_group_ids = optional(list(string), [])
   })
   default = null
 }

@@ -4,11 +4,11 @@
 data "aws_region" "current" {}
 
 locals {
-  in_vpc       = var.vpc != null
   function_env = merge(var.environment, { SEG_SEGMENTS_TABLE = var.table_name })
   api_name     = "${var.name_prefix}-segments"
-  subnet_ids   = local.in_vpc ? var.vpc.subnet_ids : []
-  function_sgs = local.in_vpc ? [aws_security_group.functions[0].id] : []
+  # The functions need only the network's workload group (HTTPS to the endpoints and gateways).
+  subnet_ids   = var.vpc == null ? [] : var.vpc.subnet_ids
+  function_sgs = var.vpc == null ? [] : var.vpc.security_group_ids
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -71,34 +71,6 @@ resource "aws_iam_role_policy" "table" {
 # ---------------------------------------------------------------------------------------------
 # Functions
 # ---------------------------------------------------------------------------------------------
-resource "aws_security_group" "functions" {
-  #checkov:skip=CKV2_AWS_5:Attached to the segment_api and publish functions through the lambda_function module (security_group_ids).
-  count       = local.in_vpc ? 1 : 0
-  name        = "${var.name_prefix}-serving-functions"
-  description = "Serving functions: out to VPC endpoints and the S3/DynamoDB gateways only"
-  vpc_id      = var.vpc.id
-}
-
-resource "aws_vpc_security_group_egress_rule" "functions_https" {
-  count             = local.in_vpc ? 1 : 0
-  security_group_id = aws_security_group.functions[0].id
-  description       = "AWS APIs through interface endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = var.vpc.cidr_block
-}
-
-resource "aws_vpc_security_group_egress_rule" "functions_gateway_endpoints" {
-  for_each          = local.in_vpc ? toset(var.vpc.prefix_list_ids) : toset([])
-  security_group_id = aws_security_group.functions[0].id
-  description       = "S3 / DynamoDB through gateway endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = each.value
-}
-
 module "segment_api" {
   source             = "../lambda_function"
   function_name      = "${var.name_prefix}-segment-api"

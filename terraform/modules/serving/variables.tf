@@ -50,14 +50,17 @@ variable "environment" {
 }
 
 variable "vpc" {
-  description = "Network the functions run in; null runs them outside a VPC (emulator only)."
+  description = "Network the functions run in (the network module's `vpc`: its subnets and the workload security group); null runs them outside a VPC (emulator only)."
   type = object({
-    id              = string
-    cidr_block      = string
-    subnet_ids      = list(string)
-    prefix_list_ids = optional(list(string), [])
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
   })
   default = null
+
+  validation {
+    condition     = var.vpc == null || try(length(var.vpc.security_group_ids) > 0, false)
+    error_message = "Functions in a VPC need a security group: pass the network module's vpc (security_group_ids)."
+  }
 }
 
 variable "deletion_protection" {

@@ -21,38 +21,21 @@ locals {
   kafka_arn_prefix = "arn:${data.aws_partition.current.partition}:kafka:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
   function_env     = merge(var.environment, { SEG_KAFKA_TOPIC = var.topic })
   subnet_ids       = local.in_vpc ? var.vpc.subnet_ids : []
-  function_sgs     = local.in_vpc ? [aws_security_group.functions[0].id] : []
+  # The network's workload group (HTTPS to the endpoints) plus this module's MSK group.
+  function_sgs = local.in_vpc ? concat(var.vpc.security_group_ids, [aws_security_group.functions[0].id]) : []
 }
 
 # ---------------------------------------------------------------------------------------------
-# Network: the functions reach AWS APIs over VPC endpoints (443) and MSK over IAM/TLS (9098).
+# Network: the functions reach AWS APIs with the network's workload group (443 to the
+# endpoints) and MSK over IAM/TLS (9098) with this module's group.
 # ---------------------------------------------------------------------------------------------
 resource "aws_security_group" "functions" {
   #checkov:skip=CKV2_AWS_5:Attached to the ingest and batch_ingest functions through the lambda_function module (security_group_ids).
-  count       = local.in_vpc ? 1 : 0
-  name        = "${var.name_prefix}-ingest-functions"
+  count = local.in_vpc ? 1 : 0
+  name  = "${var.name_prefix}-ingest-functions"
+  # Kept as created (a new description replaces the group); 443 now comes with the workload group.
   description = "Ingest functions: out to VPC endpoints (443) and MSK (9098) only"
   vpc_id      = var.vpc.id
-}
-
-resource "aws_vpc_security_group_egress_rule" "functions_https" {
-  count             = local.in_vpc ? 1 : 0
-  security_group_id = aws_security_group.functions[0].id
-  description       = "AWS APIs through interface endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = var.vpc.cidr_block
-}
-
-resource "aws_vpc_security_group_egress_rule" "functions_gateway_endpoints" {
-  for_each          = local.in_vpc ? toset(var.vpc.prefix_list_ids) : toset([])
-  security_group_id = aws_security_group.functions[0].id
-  description       = "S3 / DynamoDB through gateway endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = each.value
 }
 
 resource "aws_vpc_security_group_egress_rule" "functions_msk" {

@@ -15,12 +15,12 @@ variable "msk_mode" {
 }
 
 variable "vpc" {
-  description = "Network the cluster and functions live in (subnets over 2+ AZs); null runs the functions outside a VPC (emulator only; MSK needs a VPC)."
+  description = "Network the cluster and functions live in (subnets over 2+ AZs; the functions also wear its security_group_ids, e.g. the network module's workload group); null runs the functions outside a VPC (emulator only; MSK needs a VPC)."
   type = object({
-    id              = string
-    cidr_block      = string
-    subnet_ids      = list(string)
-    prefix_list_ids = optional(list(string), [])
+    id                 = string
+    cidr_block         = string
+    subnet_ids         = list(string)
+    security_group_ids = optional(list(string), [])
   })
   default = null
 }

@@ -79,6 +79,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_task" {
   referenced_security_group_id = aws_security_group.task.id
 }
 
+# ECR, Secrets Manager, Logs and S3 (artifacts, image layers): the network's workload group.
 resource "aws_security_group" "task" {
   name        = "${local.name}-task"
   description = "MLflow tasks: from the ALB; to the database and AWS endpoints"
@@ -101,25 +102,6 @@ resource "aws_vpc_security_group_egress_rule" "task_to_db" {
   from_port                    = 5432
   to_port                      = 5432
   referenced_security_group_id = aws_security_group.db.id
-}
-
-resource "aws_vpc_security_group_egress_rule" "task_https" {
-  security_group_id = aws_security_group.task.id
-  description       = "ECR, Secrets Manager, Logs through interface endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = var.vpc.cidr_block
-}
-
-resource "aws_vpc_security_group_egress_rule" "task_gateway_endpoints" {
-  for_each          = toset(var.vpc.prefix_list_ids)
-  security_group_id = aws_security_group.task.id
-  description       = "S3 (artifacts, image layers) through the gateway endpoint"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  prefix_list_id    = each.value
 }
 
 resource "aws_security_group" "db" {
@@ -398,7 +380,7 @@ resource "aws_ecs_service" "mlflow" {
 
   network_configuration {
     subnets          = var.vpc.subnet_ids
-    security_groups  = [aws_security_group.task.id]
+    security_groups  = concat(var.vpc.security_group_ids, [aws_security_group.task.id])
     assign_public_ip = false
   }
 

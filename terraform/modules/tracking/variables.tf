@@ -4,12 +4,11 @@ variable "name_prefix" {
 }
 
 variable "vpc" {
-  description = "Network: the service, database and internal load balancer live in its private subnets."
+  description = "Network: the service, database and internal load balancer live in its private subnets; the tasks wear its security_group_ids (the network module's workload group: HTTPS to the endpoints and gateways)."
   type = object({
-    id              = string
-    cidr_block      = string
-    subnet_ids      = list(string)
-    prefix_list_ids = optional(list(string), [])
+    id                 = string
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
   })
 }
 

@@ -1,24 +1,7 @@
 # Offline: the AWS provider is mocked, so these runs check what the module would ask AWS for.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012", arn = "arn:aws:iam::123456789012:user/deployer" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_session_context" {
-    defaults = { issuer_arn = "arn:aws:iam::123456789012:user/deployer" }
-  }
-  mock_resource "aws_kms_key" {
-    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/mock" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 # Distinct bucket ARNs, so policies can be traced back to their zone.

@@ -1,10 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:seg-alerts" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {

@@ -1,16 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_resource "aws_vpc" {
-    defaults = { id = "vpc-1", cidr_block = "10.40.0.0/16" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vpc/seg-flow" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/flow" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
@@ -62,6 +51,23 @@ run "endpoints_replace_nat" {
   assert {
     condition     = aws_flow_log.this.traffic_type == "ALL"
     error_message = "flow logs on"
+  }
+}
+
+run "workloads_reach_only_the_endpoints" {
+  command = apply
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.workloads_endpoints.from_port == 443 && aws_vpc_security_group_egress_rule.workloads_endpoints.to_port == 443 && aws_vpc_security_group_egress_rule.workloads_endpoints.cidr_ipv4 == "10.40.0.0/16"
+    error_message = "workloads reach the interface endpoints on 443 inside the VPC"
+  }
+  assert {
+    condition     = toset(keys(aws_vpc_security_group_egress_rule.workloads_gateways)) == toset(["s3", "dynamodb"]) && alltrue([for k, r in aws_vpc_security_group_egress_rule.workloads_gateways : r.from_port == 443 && r.to_port == 443 && r.prefix_list_id == aws_vpc_endpoint.gateway[k].prefix_list_id])
+    error_message = "and the S3/DynamoDB gateways' prefix lists on 443"
+  }
+  assert {
+    condition     = output.vpc.security_group_ids == [aws_security_group.workloads.id] && output.workload_security_group_id == aws_security_group.workloads.id
+    error_message = "the vpc object the workload modules take carries the group"
   }
 }
 

@@ -1,16 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_subnet" {
-    defaults = { availability_zone = "eu-west-1a" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
@@ -25,7 +14,7 @@ variables {
   emr_entry_point     = { path = "build/emr/cluster.py", hash = "aA==" }
   emr_venv            = { path = "build/emr/pyspark_venv.tar.gz", hash = "aA==" }
   mlflow_tracking_uri = "http://mlflow.internal"
-  vpc                 = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"] }
+  vpc                 = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"], security_group_ids = ["sg-workloads"] }
 }
 
 run "glue_jobs" {
@@ -62,6 +51,10 @@ run "glue_jobs" {
   assert {
     condition     = aws_glue_job.this["clean"].security_configuration == aws_glue_security_configuration.this.name && aws_glue_job.this["clean"].connections == tolist([aws_glue_connection.network[0].name])
     error_message = "encrypted, in the VPC"
+  }
+  assert {
+    condition     = one(aws_glue_connection.network[0].physical_connection_requirements).security_group_id_list == toset(["sg-workloads", aws_security_group.jobs[0].id])
+    error_message = "workers wear the network's workload group (443 to the endpoints) and the jobs' own group"
   }
   assert {
     condition     = one(one(aws_glue_security_configuration.this.encryption_configuration).s3_encryption).s3_encryption_mode == "SSE-KMS"

@@ -1,28 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
-  }
-  mock_resource "aws_dynamodb_table" {
-    defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/seg-segments" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/seg-segments/access" }
-  }
-  mock_resource "aws_api_gateway_rest_api" {
-    defaults = { execution_arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123" }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:seg-fn", invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:seg-fn/invocations" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
@@ -120,4 +97,24 @@ run "access_logs_without_raw_ids" {
     condition     = jsondecode(aws_iam_role_policy.table.policy).Statement[0].Resource == [aws_dynamodb_table.segments.arn]
     error_message = "serving role scoped to the table"
   }
+}
+
+run "functions_in_the_vpc" {
+  command = apply
+  variables {
+    vpc = { subnet_ids = ["subnet-a", "subnet-b"], security_group_ids = ["sg-workloads"] }
+  }
+
+  assert {
+    condition     = alltrue([for f in [module.publish, module.segment_api] : f.vpc_config.security_group_ids == toset(["sg-workloads"]) && f.vpc_config.subnet_ids == toset(["subnet-a", "subnet-b"])])
+    error_message = "functions in the private subnets with the network's workload group only"
+  }
+}
+
+run "functions_in_a_vpc_need_a_group" {
+  command = plan
+  variables {
+    vpc = { subnet_ids = ["subnet-a"], security_group_ids = [] }
+  }
+  expect_failures = [var.vpc]
 }

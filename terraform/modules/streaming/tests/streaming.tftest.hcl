@@ -1,25 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_resource "aws_msk_serverless_cluster" {
-    defaults = { arn = "arn:aws:kafka:eu-west-1:123456789012:cluster/seg-events/uuid-1", bootstrap_brokers_sasl_iam = "boot-1.kafka-serverless.eu-west-1.amazonaws.com:9098" }
-  }
-  mock_resource "aws_msk_cluster" {
-    defaults = { arn = "arn:aws:kafka:eu-west-1:123456789012:cluster/seg-events/uuid-2", bootstrap_brokers_sasl_iam = "b-1.seg-events.kafka.eu-west-1.amazonaws.com:9098" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:seg-ingest-failures" }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:seg-fn" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
@@ -30,7 +10,7 @@ variables {
   ingest_package       = { path = "ingest.zip", hash = "aGFzaA==" }
   batch_ingest_package = { path = "batch_ingest.zip", hash = "aGFzaA==" }
   environment          = { SEG_LAKE_PREFIX = "seg", SEG_ENVIRONMENT = "aws" }
-  vpc                  = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"] }
+  vpc                  = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"], security_group_ids = ["sg-workloads"] }
 }
 
 run "msk_serverless_with_iam_auth" {
@@ -111,6 +91,10 @@ run "functions_and_landing_trigger" {
   assert {
     condition     = aws_vpc_security_group_ingress_rule.msk_from_functions[0].from_port == 9098
     error_message = "functions reach MSK on the IAM/TLS port only"
+  }
+  assert {
+    condition     = alltrue([for f in [module.ingest, module.batch_ingest] : f.vpc_config.security_group_ids == toset(["sg-workloads", aws_security_group.functions[0].id])])
+    error_message = "functions wear the network's workload group (443 to the endpoints) and their MSK group"
   }
 }
 

@@ -1,41 +1,10 @@
 mock_provider "aws" {
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
-  }
-  mock_resource "aws_db_instance" {
-    defaults = {
-      address            = "seg-mlflow.abc.eu-west-1.rds.amazonaws.com"
-      port               = 5432
-      db_name            = "mlflow"
-      master_user_secret = [{ secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1", kms_key_id = "k", secret_status = "active" }]
-    }
-  }
-  mock_resource "aws_lb" {
-    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/seg-mlflow/1", dns_name = "internal-seg-mlflow-1.eu-west-1.elb.amazonaws.com" }
-  }
-  mock_resource "aws_lb_target_group" {
-    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/seg-mlflow/1" }
-  }
-  mock_resource "aws_ecr_repository" {
-    defaults = { arn = "arn:aws:ecr:eu-west-1:123456789012:repository/seg-mlflow", repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/seg-mlflow" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/seg-mlflow" }
-  }
-  mock_resource "aws_ecs_task_definition" {
-    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/seg-mlflow:1" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
   name_prefix               = "seg"
-  vpc                       = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"] }
+  vpc                       = { id = "vpc-1", subnet_ids = ["subnet-a", "subnet-b"], security_group_ids = ["sg-workloads"] }
   kms_key_arn               = "arn:aws:kms:eu-west-1:123456789012:key/k"
   artifacts_bucket          = { name = "seg-prod-artifacts", arn = "arn:aws:s3:::seg-prod-artifacts" }
   client_security_group_ids = ["sg-jobs"]
@@ -83,6 +52,10 @@ run "mlflow_service" {
   assert {
     condition     = !one(aws_ecs_service.mlflow.network_configuration).assign_public_ip && one(aws_ecs_service.mlflow.network_configuration).subnets == toset(var.vpc.subnet_ids)
     error_message = "service in private subnets"
+  }
+  assert {
+    condition     = one(aws_ecs_service.mlflow.network_configuration).security_groups == toset(["sg-workloads", aws_security_group.task.id])
+    error_message = "tasks wear the network's workload group (ECR, Secrets Manager, Logs, S3) and their own"
   }
   assert {
     condition     = aws_lb.mlflow.internal && aws_lb.mlflow.drop_invalid_header_fields
