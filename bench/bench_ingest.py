@@ -182,10 +182,10 @@ def bench_end_to_end() -> None:
     from segmentation_local.lambdas import load_handler
     from segmentation_local.motoserver import moto_service
     from segmentation_local.poller import Poller, PollerConfig
-    from segmentation_local.process import free_port
+    from segmentation_local.process import free_ports
 
     with tempfile.TemporaryDirectory() as tmp:
-        moto_port, broker_port = free_port(), free_port()
+        moto_port, broker_port = free_ports(2)
         with moto_service(moto_port, Path(tmp)), broker_service(broker_port, Path(tmp)):
             os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
             get_settings.cache_clear()

@@ -27,12 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Endpoint URL of a moto server (with the project's patches) private to this test session."""
     from segmentation_local.motoserver import moto_service
-    from segmentation_local.process import free_port
+    from segmentation_local.process import start_on_free_port
 
-    port = free_port()
-    service = moto_service(port, tmp_path_factory.mktemp("moto"))
-    with service:
+    logs = tmp_path_factory.mktemp("moto")
+    port, service = start_on_free_port(lambda p: moto_service(p, logs))
+    try:
         yield f"http://127.0.0.1:{port}"
+    finally:
+        service.stop()
 
 
 @pytest.fixture

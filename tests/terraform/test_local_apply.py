@@ -54,11 +54,14 @@ STAGE_WRITES = {
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto server of its own (the launcher applies the patches), not the shared one."""
     from segmentation_local.motoserver import moto_service
-    from segmentation_local.process import free_port
+    from segmentation_local.process import start_on_free_port
 
-    port = free_port()
-    with moto_service(port, tmp_path_factory.mktemp("moto-tf")):
+    logs = tmp_path_factory.mktemp("moto-tf")
+    port, service = start_on_free_port(lambda p: moto_service(p, logs))
+    try:
         yield f"http://127.0.0.1:{port}"
+    finally:
+        service.stop()
 
 
 def aws(service: str, endpoint: str):  # type: ignore[no-untyped-def]

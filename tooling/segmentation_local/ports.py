@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from segmentation_local.process import free_port, port_open
+from segmentation_local import process
 
 
 def pick_ports(free_ports: bool = False) -> dict[str, int]:
@@ -23,8 +23,8 @@ def pick_ports(free_ports: bool = False) -> dict[str, int]:
         "api": s.api_port,
     }
     if free_ports:
-        return {name: free_port() for name in ports}
-    busy = [f"{name} ({port})" for name, port in ports.items() if port_open(port)]
+        return dict(zip(ports, process.free_ports(len(ports)), strict=True))
+    busy = [f"{name} ({port})" for name, port in ports.items() if process.port_open(port)]
     if busy:
         raise RuntimeError(
             f"port(s) in use: {', '.join(busy)}; stop what runs there (`make down`?) or use "

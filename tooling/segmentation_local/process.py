@@ -18,11 +18,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct loopback ports that are free now. All are held open until every one is
+    chosen: picked one at a time, the kernel may hand the same port out twice."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port() -> int:
     """A currently free loopback port, for tests that must not collide with a running stack."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def start_on_free_port(make: Callable[[int], Service], attempts: int = 3) -> tuple[int, Service]:
+    """Start the service ``make(port)`` builds on a free port, trying a new port when it exits
+    while starting: between choosing a port and the service binding it, another process (a
+    concurrent test run, an outgoing connection) may take it."""
+    for attempt in range(attempts):
+        port = free_port()
+        service = make(port)
+        try:
+            return port, service.start()
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -71,13 +99,25 @@ class Service:
                     f"{self.name} exited with code {self.process.returncode} while starting; "
                     f"see {self.log_path}"
                 )
-            if self.ready():
+            if self.ready() and self._still_running():
                 return self
             time.sleep(0.2)
         self.stop()
         raise TimeoutError(
             f"{self.name} not ready after {self.startup_timeout:.0f}s; see {self.log_path}"
         )
+
+    def _still_running(self, settle: float = 0.3) -> bool:
+        """Ready, and still alive a moment later: a probe can be answered by another process
+        on the same port while ours is failing to bind it."""
+        time.sleep(settle)
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(
+                f"{self.name} exited with code {self.process.returncode} while starting "
+                f"(its port answered, so another process holds it); see {self.log_path}"
+            )
+        return True
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
