@@ -244,7 +244,7 @@ class ExecutionInput(BaseModel):
     )
     snapshot_date: str = Field(
         default_factory=lambda: _today().isoformat(),
-        description="day the features describe, YYYY-MM-DD",
+        description="day the features describe",
         json_schema_extra={"default_text": "the execution's start day (UTC)", "format": "date"},
     )
     run_id: str = Field(
@@ -308,7 +308,7 @@ def bounds(annotation: Any, info: FieldInfo | None = None) -> dict[str, float]:
     """``{"ge": 2, "le": 50}``-style numeric bounds of a field, from its metadata or from the
     ``Annotated`` member of a union (``Literal["auto"] | ClusterCount``)."""
     metadata = list(info.metadata) if info is not None else []
-    for member in _members(annotation):
+    for member in union_members(annotation):
         if typing.get_origin(member) is Annotated:
             for meta in member.__metadata__:
                 metadata += getattr(meta, "metadata", [meta])  # a FieldInfo carries a list
@@ -320,21 +320,21 @@ def bounds(annotation: Any, info: FieldInfo | None = None) -> dict[str, float]:
     }
 
 
-def _members(annotation: Any) -> list[Any]:
+def union_members(annotation: Any) -> list[Any]:
     if typing.get_origin(annotation) in (Union, types.UnionType):
-        return [m for a in typing.get_args(annotation) for m in _members(a)]
+        return [m for a in typing.get_args(annotation) for m in union_members(a)]
     return [annotation]
 
 
-def _base(member: Any) -> Any:
+def base_type(member: Any) -> Any:
     return typing.get_args(member)[0] if typing.get_origin(member) is Annotated else member
 
 
 def literals(annotation: Any) -> tuple[Any, ...]:
     """The literal values a field allows (``("kmeans", "dbscan")``), list items included."""
     out: list[Any] = []
-    for member in _members(annotation):
-        base = _base(member)
+    for member in union_members(annotation):
+        base = base_type(member)
         if typing.get_origin(base) is Literal:
             out += typing.get_args(base)
         elif typing.get_origin(base) is list:
@@ -351,8 +351,8 @@ def expected(model: type[BaseModel], name: str) -> str:
     info = model.model_fields[name]
     b = bounds(info.annotation, info)
     described: list[str] = []
-    for member in _members(info.annotation):
-        base = _base(member)
+    for member in union_members(info.annotation):
+        base = base_type(member)
         if base is type(None):
             continue
         origin = typing.get_origin(base)

@@ -41,6 +41,9 @@ def test_rendered_definition_passes_statelint(tmp_path: Path, values: str) -> No
             "emr_spark_submit_parameters": "--conf spark.executor.memory=4g "
             "--conf spark.submit.pyFiles=s3://segmentation-prod-artifacts/segmentation.zip",
             "publish_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:publish",
+            "validate_input_function_arn": (
+                "arn:aws:lambda:eu-west-1:111122223333:function:validate-input"
+            ),
             "notify_topic_arn": "arn:aws:sns:eu-west-1:111122223333:segmentation-alerts",
             "lake_prefix": "segmentation-prod",
             "mlflow_tracking_uri": "http://mlflow.internal:5000",
@@ -72,6 +75,7 @@ def test_every_task_retries_with_backoff_and_is_caught() -> None:
         "BuildFeatures",
         "ClusterUsers",
         "PublishSegments",
+        "ValidateInput",
         "NotifyFailure",
     }
     for name, task in tasks.items():

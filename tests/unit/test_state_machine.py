@@ -18,11 +18,14 @@ from segmentation_local.orchestration.local_runner import (
     GLUE_SYNC,
     LAMBDA_INVOKE,
     SNS_PUBLISH,
+    LocalDispatcher,
     cli_arguments,
 )
 
 VALUES = local_values(Settings(lake_prefix="unit"))
 DEFINITION = render_definition(VALUES)
+#: The input check is the real validate_input Lambda handler, run as `segmentation run` runs it.
+LOCAL_LAMBDAS = LocalDispatcher.from_values(Settings(lake_prefix="unit"), VALUES)
 HAPPY = [
     "ApplyDefaults",
     "MergeInput",
@@ -30,6 +33,7 @@ HAPPY = [
     "ValidateAlgorithm",
     "ValidateKMeans",
     "KMeansAutoK",
+    "ValidateInput",
     "CleanEvents",
     "BuildFeatures",
     "ClusterUsers",
@@ -44,6 +48,7 @@ class Script:
     def __init__(self, failures: dict[str, list[str]] | None = None) -> None:
         self.failures = {k: list(v) for k, v in (failures or {}).items()}
         self.calls: list[tuple[str, Any]] = []
+        self.validated: list[Any] = []  # payloads of the (real) input check, not scripted
 
     def key(self, resource: str, params: dict[str, Any]) -> str:
         if resource == GLUE_SYNC:
@@ -51,6 +56,12 @@ class Script:
         return {EMR_SYNC: "emr", LAMBDA_INVOKE: "publish", SNS_PUBLISH: "sns"}[resource]
 
     def __call__(self, resource: str, params: Any, context: dict[str, Any]) -> Any:
+        if (
+            resource == LAMBDA_INVOKE
+            and params["FunctionName"] == VALUES["validate_input_function_arn"]
+        ):
+            self.validated.append(params["Payload"])
+            return LOCAL_LAMBDAS(resource, params, context)
         key = self.key(resource, params)
         self.calls.append((key, params))
         pending = self.failures.get(key)
@@ -189,7 +200,7 @@ def test_task_failure_is_caught_notified_then_fails_with_the_original_error() ->
     assert result.status == "FAILED"
     assert result.error == "PipelineFailed"
     assert result.cause == "States.TaskFailed: scripted failure of emr"
-    assert result.path == [*happy[:8], "ClusterUsers", "NotifyFailure", "PipelineFailed"]
+    assert result.path == [*happy[:9], "ClusterUsers", "NotifyFailure", "PipelineFailed"]
     assert [k for k, _ in script.calls] == ["unit-clean", "unit-features", "emr", "emr", "sns"]
     cluster = next(s for s in result.states if s.name == "ClusterUsers")
     assert cluster.status == "caught" and cluster.attempts == 2
@@ -264,3 +275,46 @@ def test_a_non_object_input_fails_clearly() -> None:
     assert result.status == "FAILED"
     assert result.error == "States.IntrinsicFailure"
     assert "JSON objects" in result.cause
+
+
+@pytest.mark.parametrize(
+    ("execution_input", "named"),
+    [
+        ({"min_sample": 30}, "unknown field(s) min_sample; expected some of algorithm"),
+        ({"algorithm": "dbscan", "eps": 1, "epsilon": 2}, "unknown field(s) epsilon"),
+        ({"k": 5.5}, 'k: got 5.5, expected "auto" or an integer >= 2 and <= 50'),
+        ({"snapshot_date": "2026-02-30"}, 'snapshot_date: got "2026-02-30"'),
+    ],
+)
+def test_input_the_choice_states_pass_is_refused_by_the_model_before_any_job(
+    execution_input: dict[str, Any], named: str
+) -> None:
+    """Choice states cannot list keys (nor tell 5.5 from 5): the validate_input Lambda refuses
+    what they let through, naming the field, and no Glue/EMR job starts."""
+    script = Script()
+    result = machine(script).execute(execution_input, "r")
+    assert result.status == "FAILED"
+    assert result.error == "PipelineFailed"
+    error, lambda_error = result.cause.split(": ", 1)
+    assert error == "InvalidInput"
+    assert named in json.loads(lambda_error)["errorMessage"]
+    assert result.path[-3:] == ["ValidateInput", "NotifyFailure", "PipelineFailed"]
+    assert [k for k, _ in script.calls] == ["sns"]  # notified, nothing else ran
+    assert script.validated and script.validated[0]["run_id"] == "r"  # defaults merged in
+
+
+def test_the_input_check_sees_the_merged_parameters() -> None:
+    script = Script()
+    assert machine(script).execute({"algorithm": "dbscan"}, "r").status == "SUCCEEDED"
+    (payload,) = script.validated
+    assert payload["algorithm"] == "dbscan" and payload["min_samples"] == 24
+    assert set(payload) == {
+        "algorithm",
+        "k",
+        "k_max",
+        "eps",
+        "min_samples",
+        "window_days",
+        "snapshot_date",
+        "run_id",
+    }

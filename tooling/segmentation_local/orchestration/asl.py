@@ -25,6 +25,7 @@ TEMPLATE_VARIABLES: tuple[str, ...] = (
     "emr_cluster_entry_point",
     "emr_spark_submit_parameters",
     "publish_function_arn",
+    "validate_input_function_arn",
     "notify_topic_arn",
     "lake_prefix",
     "mlflow_tracking_uri",
@@ -85,6 +86,9 @@ def local_values(settings: Settings) -> dict[str, str]:
         "emr_spark_submit_parameters": "--conf spark.sql.shuffle.partitions=8",
         "publish_function_arn": (
             f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{settings.lake_prefix}-publish"
+        ),
+        "validate_input_function_arn": (
+            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{settings.lake_prefix}-validate-input"
         ),
         "notify_topic_arn": f"arn:aws:sns:{region}:{LOCAL_ACCOUNT}:{settings.lake_prefix}-alerts",
         "lake_prefix": settings.lake_prefix,

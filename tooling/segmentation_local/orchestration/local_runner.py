@@ -8,6 +8,7 @@ state is dispatched by its resource ARN to the local code behind that AWS resour
                                           called with the Task's ``Arguments``
 - ``emr-serverless:startJobRun.sync``  -> the cluster step, with the ``EntryPointArguments``
 - ``lambda:invoke``                    -> the local Lambda handler of that function ARN
+                                          (publish, validate_input)
 - ``sns:publish``                      -> logged (and published when the topic exists locally)
 
 so the order, parameters, retries and failure path are the definition's, never Python's.
@@ -43,15 +44,16 @@ def glue_arguments(arguments: dict[str, str]) -> dict[str, str]:
 
 
 def cli_arguments(argv: list[str]) -> dict[str, str]:
-    """``['--k', '5', ...]`` (EMR EntryPointArguments) as ``{'k': '5', ...}``."""
+    """``['--k', '5', ...]`` (EMR EntryPointArguments) as ``{'k': '5', ...}``: split by the
+    steps' own argv parser, so the local run reads them exactly as the EMR step does."""
+    from segmentation.pipeline.args import ArgumentError, split_argv
+
     if len(argv) % 2:
         raise StatesError("States.TaskFailed", f"odd number of entry-point arguments: {argv}")
-    out = {}
-    for flag, value in zip(argv[::2], argv[1::2], strict=True):
-        if not flag.startswith("--"):
-            raise StatesError("States.TaskFailed", f"expected a --flag, got {flag!r}")
-        out[flag[2:]] = str(value)
-    return out
+    try:
+        return split_argv([str(a) for a in argv])
+    except ArgumentError as exc:
+        raise StatesError("States.TaskFailed", str(exc)) from exc
 
 
 class LocalDispatcher:
@@ -82,7 +84,10 @@ class LocalDispatcher:
         return cls(
             settings,
             {values["glue_clean_job_name"]: "clean", values["glue_features_job_name"]: "features"},
-            {values["publish_function_arn"]: "publish"},
+            {
+                values["publish_function_arn"]: "publish",
+                values["validate_input_function_arn"]: "validate_input",
+            },
         )
 
     # The steps are imported lazily: `segmentation run --help` must not start a JVM.
