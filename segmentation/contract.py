@@ -11,11 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import NoneType, UnionType
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -61,6 +64,9 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "country",
 )
 COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: Column order of event files (the generator's, the lake's): the contract's, the event id first,
+#: so that a row is told apart by its first column when a person reads a file.
+STORED_COLUMNS: tuple[str, ...] = ("event_id", *(c for c in COLUMNS if c != "event_id"))
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,55 @@ class Event(BaseModel):
     @classmethod
     def _upper_country(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+
+#: How the model's Python types are held in Arrow (timestamps: microseconds, always UTC).
+_ARROW_TYPES: dict[type, pa.DataType] = {
+    str: pa.string(),
+    float: pa.float64(),
+    datetime: pa.timestamp("us", tz="UTC"),
+}
+
+
+def _arrow_type(annotation: Any) -> pa.DataType:
+    """The Arrow type of a field annotation; ``X | None`` is X, a Literal of strings is text."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return pa.string()
+    if origin in (typing.Union, UnionType):
+        (inner,) = [a for a in typing.get_args(annotation) if a is not NoneType]
+        return _arrow_type(inner)
+    try:
+        return _ARROW_TYPES[annotation]
+    except KeyError:
+        raise TypeError(f"no Arrow type for the contract's annotation {annotation!r}") from None
+
+
+def event_arrow_schema(
+    columns: Sequence[str] = COLUMNS, rename: Mapping[str, str] | None = None
+) -> pa.Schema:
+    """The Arrow schema of validated events, read from :class:`Event` (the one definition).
+
+    Every table of events (validated batches, generated files, the lake) takes its columns from
+    here, so a field added to the contract reaches all of them; ``columns`` picks the order,
+    ``rename`` the stored names (the lake keeps the user id's HMAC under another name). A field
+    the contract requires is not nullable.
+    """
+    rename = rename or {}
+    fields = Event.model_fields
+    unknown = [c for c in columns if c not in fields]
+    if unknown:
+        raise KeyError(f"not contract fields: {', '.join(unknown)}; expected some of {COLUMNS}")
+    return pa.schema(
+        [
+            pa.field(
+                rename.get(c, c),
+                _arrow_type(fields[c].annotation),
+                nullable=not fields[c].is_required(),
+            )
+            for c in columns
+        ]
+    )
 
 
 def parse_timestamp(value: Any) -> Any:

@@ -11,24 +11,34 @@ from __future__ import annotations
 import pyarrow as pa
 
 from segmentation.config import Settings
+from segmentation.contract import STORED_COLUMNS, event_arrow_schema
+
+_TS = pa.timestamp("us", tz="UTC")
+
+#: Contract fields stored under another name: the raw user id never reaches the lake, only its
+#: keyed HMAC does, and the event's time is told apart from the ingest time.
+LAKE_NAMES: dict[str, str] = {"user_id": "user_anon_id", "timestamp": "event_ts"}
 
 #: Events at rest in the raw and hot zones: the contract's fields, with the user id replaced by its
 #: keyed HMAC and the ingest lineage added. ``event_date`` is the partition column (UTC day).
-LAKE_EVENT_SCHEMA = pa.schema(
-    [
-        pa.field("event_id", pa.string()),
-        pa.field("user_anon_id", pa.string(), nullable=False),
-        pa.field("event_ts", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("event_type", pa.string(), nullable=False),
-        pa.field("amount", pa.float64()),
-        pa.field("session_id", pa.string()),
-        pa.field("content_id", pa.string()),
-        pa.field("device", pa.string()),
-        pa.field("watch_seconds", pa.float64()),
-        pa.field("country", pa.string()),
-        pa.field("ingest_ts", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
-    ]
+LAKE_EVENT_SCHEMA: pa.Schema = (
+    event_arrow_schema(STORED_COLUMNS, LAKE_NAMES)
+    .append(pa.field("ingest_ts", _TS, nullable=False))
+    .append(pa.field("source", pa.string(), nullable=False))
+)
+
+#: Flags the clean step adds to every curated event: which values it imputed or capped, and
+#: whether the session is its own (inactivity gap) rather than the producer's.
+CLEAN_FLAGS: tuple[str, ...] = (
+    "amount_imputed",
+    "watch_seconds_imputed",
+    "amount_capped",
+    "session_imputed",
+)
+
+#: Events in the curated zone (the Glue table ``curated.events``), partitioned by event_date.
+CURATED_EVENT_SCHEMA: pa.Schema = pa.schema(
+    [*LAKE_EVENT_SCHEMA, *(pa.field(f, pa.bool_(), nullable=False) for f in CLEAN_FLAGS)]
 )
 PARTITION_COLUMN = "event_date"
 

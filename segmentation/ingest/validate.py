@@ -30,25 +30,13 @@ from segmentation.contract import (
     TIMESTAMP_MIN,
     Event,
     RowError,
+    event_arrow_schema,
     parse_timestamp,
     validate_record,
 )
 
 #: Columns of validated events before anonymisation: the contract's fields, normalised.
-VALID_SCHEMA = pa.schema(
-    [
-        pa.field("user_id", pa.string()),
-        pa.field("timestamp", pa.timestamp("us", tz="UTC")),
-        pa.field("event_type", pa.string()),
-        pa.field("amount", pa.float64()),
-        pa.field("event_id", pa.string()),
-        pa.field("session_id", pa.string()),
-        pa.field("content_id", pa.string()),
-        pa.field("device", pa.string()),
-        pa.field("watch_seconds", pa.float64()),
-        pa.field("country", pa.string()),
-    ]
-)
+VALID_SCHEMA = event_arrow_schema()
 ROW = "_row"  # position of the row in the input batch, carried through validation
 _NULL_STR = pa.scalar(None, pa.string())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from pyspark.sql import types as T
 
-from segmentation.lake import LAKE_EVENT_SCHEMA
+from segmentation.lake import CURATED_EVENT_SCHEMA, LAKE_EVENT_SCHEMA
 
 _ARROW_TO_SPARK = {
     pa.string(): T.StringType(),
@@ -17,6 +17,8 @@ _ARROW_TO_SPARK = {
 
 
 def spark_type(arrow_type: pa.DataType) -> T.DataType:
+    """The Spark type Spark reads an Arrow-written column as (timestamps of any unit and zone
+    are instants, Spark's TimestampType)."""
     if pa.types.is_timestamp(arrow_type):
         return T.TimestampType()
     try:
@@ -26,12 +28,17 @@ def spark_type(arrow_type: pa.DataType) -> T.DataType:
 
 
 def spark_schema(schema: pa.Schema) -> T.StructType:
+    """All fields nullable: a reader must let a bad row through to be judged, not fail on it."""
     return T.StructType([T.StructField(f.name, spark_type(f.type), True) for f in schema])
 
 
 #: Events at rest (raw / hot), all nullable on read so that bad rows reach quarantine, not a crash.
 EVENT_SCHEMA: T.StructType = spark_schema(LAKE_EVENT_SCHEMA)
 EVENT_COLUMNS: tuple[str, ...] = tuple(LAKE_EVENT_SCHEMA.names)
+
+#: Events of the curated zone, as the clean step writes them (partition column aside).
+CURATED_SCHEMA: T.StructType = spark_schema(CURATED_EVENT_SCHEMA)
+CURATED_COLUMNS: tuple[str, ...] = tuple(CURATED_EVENT_SCHEMA.names)
 
 #: Columns that describe the event itself (not when or through which door it was ingested); two
 #: rows equal on all of them are the same event delivered twice.

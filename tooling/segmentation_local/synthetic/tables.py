@@ -12,42 +12,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmentation.contract import COLUMNS, DEVICES, EVENT_TYPES
+from segmentation.contract import DEVICES, EVENT_TYPES, STORED_COLUMNS, event_arrow_schema
 from segmentation_local.synthetic.catalog import GENRES, Catalog
 from segmentation_local.synthetic.events import TYPE, EventArrays
 from segmentation_local.synthetic.personas import DEVICE_CHOICES, PERSONA_NAMES, PLANS
 from segmentation_local.synthetic.users import COUNTRIES, PAYMENT_METHODS, Users
 
 #: Column order of the events files: the contract's, event_id first.
-EVENT_COLUMNS: tuple[str, ...] = (
-    "event_id",
-    "user_id",
-    "timestamp",
-    "event_type",
-    "amount",
-    "session_id",
-    "content_id",
-    "device",
-    "watch_seconds",
-    "country",
-)
-assert set(EVENT_COLUMNS) == set(COLUMNS)
+EVENT_COLUMNS: tuple[str, ...] = STORED_COLUMNS
 assert DEVICES[: len(DEVICE_CHOICES)] == DEVICE_CHOICES
 
-EVENT_SCHEMA = pa.schema(
-    [
-        pa.field("event_id", pa.string()),
-        pa.field("user_id", pa.string(), nullable=False),
-        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("event_type", pa.string(), nullable=False),
-        pa.field("amount", pa.float64()),
-        pa.field("session_id", pa.string()),
-        pa.field("content_id", pa.string()),
-        pa.field("device", pa.string()),
-        pa.field("watch_seconds", pa.float64()),
-        pa.field("country", pa.string()),
-    ]
-)
+EVENT_SCHEMA = event_arrow_schema(EVENT_COLUMNS)
 
 
 def format_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:

@@ -1,0 +1,271 @@
+"""Each clean rule on a few rows of a plain local Spark (no S3): what it keeps, fills and flags."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from segmentation.lake import PARTITION_COLUMN
+from segmentation.pipeline.clean import clean_events
+from segmentation.pipeline.clean_rules import (
+    COPIES,
+    REASONS,
+    ZONE,
+    cap_outliers,
+    dedup_event_id,
+    dedup_exact,
+    fit_type_stats,
+    flag_invalid,
+    impute,
+    invalid_rows,
+    sessionise,
+    to_curated,
+    valid_rows,
+    window_bounds,
+)
+from segmentation.pipeline.quality import RULES, measure_output, quality_report
+from segmentation.pipeline.schemas import CURATED_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
+
+pytestmark = pytest.mark.spark
+
+BASE = datetime(2026, 9, 1, 10, tzinfo=UTC)
+INGEST = datetime(2026, 9, 2, tzinfo=UTC)
+WINDOW = window_bounds(date(2026, 9, 30), 90)  # 2026-07-03 .. 2026-10-01 (exclusive)
+DEFAULTS: dict[str, Any] = {
+    "event_id": None,
+    "user_anon_id": "a1",
+    "event_ts": BASE,
+    "event_type": "play",
+    "amount": None,
+    "session_id": "s1",
+    "content_id": "c1",
+    "device": "tv",
+    "watch_seconds": None,
+    "country": "FR",
+    "ingest_ts": INGEST,
+    "source": "batch",
+    ZONE: "raw",
+}
+
+
+def frame(spark, *rows: dict[str, Any]):
+    """Events as read from the lake (``EVENT_SCHEMA`` plus the zone), defaults filled in."""
+    from pyspark.sql import types as T
+
+    schema = T.StructType([*EVENT_SCHEMA.fields, T.StructField(ZONE, T.StringType())])
+    data = [tuple({**DEFAULTS, **r}[c] for c in schema.names) for r in rows]
+    return spark.createDataFrame(data, schema)
+
+
+def by_id(df) -> dict[str, Any]:
+    return {r["event_id"]: r.asDict() for r in df.collect()}
+
+
+def test_window_bounds_are_whole_utc_days_ending_with_the_snapshot():
+    start, end = WINDOW
+    assert datetime.fromtimestamp(start, UTC) == datetime(2026, 7, 3, tzinfo=UTC)
+    assert datetime.fromtimestamp(end, UTC) == datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def test_flag_invalid_names_the_first_reason_that_applies(spark):
+    start = datetime.fromtimestamp(WINDOW[0], UTC)
+    end = datetime.fromtimestamp(WINDOW[1], UTC)
+    cases = {
+        "ok": {},
+        "ok_first_second": {"event_ts": start},
+        "no_user": {"user_anon_id": " ", "event_type": "teleport"},  # first reason wins
+        "no_ts": {"event_ts": None},
+        "type": {"event_type": "teleport"},
+        "old": {"event_ts": datetime(1999, 12, 31, tzinfo=UTC)},
+        "future": {"event_ts": INGEST + timedelta(days=1, seconds=1)},
+        "amount": {"event_type": "purchase", "amount": -0.01},
+        "amount_nan": {"event_type": "purchase", "amount": float("nan")},
+        "watch": {"event_type": "stop", "watch_seconds": 7 * 86400.0 + 1},
+        "device": {"device": "toaster"},
+        "before": {"event_ts": start - timedelta(seconds=1)},
+        "after": {"event_ts": end, "ingest_ts": end},
+    }
+    df = frame(spark, *({"event_id": k, **v} for k, v in cases.items()))
+    reasons = {k: v["reason"] for k, v in by_id(flag_invalid(df, WINDOW)).items()}
+    assert reasons == {
+        "ok": None,
+        "ok_first_second": None,
+        "no_user": "missing_user_anon_id",
+        "no_ts": "missing_event_ts",
+        "type": "unknown_event_type",
+        "old": "timestamp_before_2000",
+        "future": "timestamp_after_ingest",
+        "amount": "invalid_amount",
+        "amount_nan": "invalid_amount",
+        "watch": "invalid_watch_seconds",
+        "device": "unknown_device",
+        "before": "before_window",
+        "after": "after_window",
+    }
+    assert set(reasons.values()) - {None} == set(REASONS)
+
+
+def test_valid_and_invalid_rows_split_the_flagged_input(spark):
+    flagged = flag_invalid(
+        frame(spark, {"event_id": "a"}, {"event_id": "b", "device": "x"}), WINDOW
+    )
+    valid = valid_rows(flagged)
+    assert "reason" not in valid.columns and set(by_id(valid)) == {"a"}
+    assert {k: v["reason"] for k, v in by_id(invalid_rows(flagged)).items()} == {
+        "b": "unknown_device"
+    }
+
+
+def test_dedup_exact_keeps_the_earliest_ingested_copy_with_its_lineage(spark):
+    early = INGEST - timedelta(hours=1)
+    df = frame(
+        spark,
+        {"event_id": "e1", "source": "batch", ZONE: "raw"},
+        {"event_id": "e1", "source": "kafka", ZONE: "hot", "ingest_ts": early},
+        {"event_id": "e1", "source": "batch", ZONE: "raw", "ingest_ts": None},  # sorts last
+        {"event_id": "e1", "amount": 1.0},  # not equal on the content: another row
+    )
+    rows = dedup_exact(df).collect()
+    assert len(rows) == 2
+    kept = next(r for r in rows if r["amount"] is None)
+    assert (kept["source"], kept[ZONE]) == ("kafka", "hot")
+    assert kept["ingest_ts"].timestamp() == early.timestamp()  # Spark returns local naive time
+    assert set(dedup_exact(df).columns) == set(df.columns)
+
+
+def test_dedup_event_id_keeps_the_earliest_and_counts_the_copies(spark):
+    df = frame(
+        spark,
+        {"event_id": "e1", "amount": 5.0, "event_type": "purchase"},
+        {"event_id": "e1", "amount": 6.0, "event_type": "purchase", "ingest_ts": BASE},
+        {"event_id": "e2"},
+        {"event_id": None, "user_anon_id": "a2"},  # rows without an id never collide
+        {"event_id": None, "user_anon_id": "a3"},
+    )
+    out = dedup_event_id(df).collect()
+    assert len(out) == 4
+    e1 = next(r for r in out if r["event_id"] == "e1")
+    assert e1["amount"] == 6.0 and e1[COPIES] == 2
+    assert sorted(r[COPIES] for r in out) == [1, 1, 1, 2]
+    assert set(dedup_event_id(df).columns) == {*df.columns, COPIES}
+
+
+def test_fit_type_stats_medians_and_iqr_fences_per_event_type(spark):
+    buys = [{"event_type": "purchase", "amount": a} for a in (1.0, 2.0, 3.0, 4.0, 100.0)]
+    stops = [{"event_type": "stop", "watch_seconds": w} for w in (10.0, 20.0, 30.0)]
+    stats = fit_type_stats(frame(spark, *buys, *stops, {"event_type": "search"}), 1.5)
+    assert stats.medians["purchase"] == {"amount": 3.0, "watch_seconds": 0.0}
+    assert stats.medians["stop"] == {"amount": 0.0, "watch_seconds": 20.0}
+    assert stats.medians["search"] == {"amount": 0.0, "watch_seconds": 0.0}
+    # Q1 2, Q3 4: upper 4 + 1.5 * 2; the lower fence 2 - 3 is raised to 0
+    assert stats.fences == {"purchase": {"q1": 2.0, "q3": 4.0, "lower": 0.0, "upper": 7.0}}
+
+
+def test_impute_fills_gaps_by_event_type_and_flags_the_numbers(spark):
+    medians = {"purchase": {"amount": 9.5, "watch_seconds": 0.0}}
+    medians["complete"] = {"amount": 0.0, "watch_seconds": 1200.0}
+    df = frame(
+        spark,
+        {"event_id": "buy", "event_type": "purchase", "device": None, "country": None},
+        {"event_id": "buy_content", "event_type": "purchase", "amount": 3.0, "content_id": None},
+        {"event_id": "done", "event_type": "complete"},
+        {"event_id": "search", "event_type": "search", "content_id": None},
+        {"event_id": "play", "event_type": "play", "watch_seconds": None},
+    )
+    out = by_id(impute(df, medians))
+    assert out["buy"]["amount"] == 9.5 and out["buy"]["amount_imputed"]
+    assert (out["buy"]["device"], out["buy"]["country"]) == ("unknown", "unknown")
+    assert (
+        out["buy_content"]["content_id"] == "unknown" and not out["buy_content"]["amount_imputed"]
+    )
+    assert out["done"]["watch_seconds"] == 1200.0 and out["done"]["watch_seconds_imputed"]
+    # numbers that do not apply become 0, unflagged; content of a search stays missing
+    assert out["search"]["amount"] == 0.0 and not out["search"]["amount_imputed"]
+    assert out["search"]["content_id"] is None
+    assert out["play"]["watch_seconds"] == 0.0 and not out["play"]["watch_seconds_imputed"]
+
+
+def test_cap_outliers_caps_money_events_to_their_fences_only(spark):
+    fences = {"purchase": {"q1": 2.0, "q3": 4.0, "lower": 1.0, "upper": 7.0}}
+    df = frame(
+        spark,
+        {"event_id": "high", "event_type": "purchase", "amount": 50.0},
+        {"event_id": "low", "event_type": "purchase", "amount": 0.5},
+        {"event_id": "in", "event_type": "purchase", "amount": 7.0},
+        {"event_id": "search", "event_type": "search", "amount": 50.0},
+    )
+    out = {k: (v["amount"], v["amount_capped"]) for k, v in by_id(cap_outliers(df, fences)).items()}
+    assert out == {
+        "high": (7.0, True),
+        "low": (1.0, True),
+        "in": (7.0, False),
+        "search": (50.0, False),
+    }
+
+
+def test_sessionise_cuts_sessions_at_the_inactivity_gap(spark):
+    t = [BASE + timedelta(minutes=m) for m in (0, 10, 41, 45)]
+    df = frame(
+        spark,
+        *({"event_id": f"a{i}", "session_id": None, "event_ts": ts} for i, ts in enumerate(t)),
+        {"event_id": "b0", "user_anon_id": "a2", "session_id": None, "event_ts": t[1]},
+        {"event_id": "own", "session_id": "s9"},
+    )
+    out = {k: (v["session_id"], v["session_imputed"]) for k, v in by_id(sessionise(df, 30)).items()}
+    first, third = (f"gap-{int(ts.timestamp())}" for ts in (t[0], t[2]))
+    assert out == {
+        "a0": (first, True),
+        "a1": (first, True),
+        "a2": (third, True),  # 31 minutes after a1: a new session
+        "a3": (third, True),
+        "b0": (f"gap-{int(t[1].timestamp())}", True),  # per user
+        "own": ("s9", False),
+    }
+
+
+def test_to_curated_keeps_the_curated_columns_and_the_utc_day(spark):
+    df = frame(spark, {"event_id": "e", "event_ts": datetime(2026, 9, 1, 23, 30, tzinfo=UTC)})
+    df = impute(dedup_event_id(df), {}).transform(cap_outliers, {}).transform(sessionise, 30)
+    out = to_curated(df)
+    assert out.columns == [*CURATED_SCHEMA.names, PARTITION_COLUMN]
+    assert out.first()[PARTITION_COLUMN] == "2026-09-01"
+
+
+def test_the_chained_rules_write_the_curated_schema_and_their_report(spark):
+    rows = [
+        {"event_id": "p1", "event_type": "purchase", "amount": 5.0},
+        {"event_id": "p1", "event_type": "purchase", "amount": 5.0, "source": "kafka"},  # exact
+        {"event_id": "p1", "event_type": "purchase", "amount": 8.0, "ingest_ts": BASE},  # by id
+        {"event_id": "p2", "event_type": "purchase", "amount": None, "session_id": None},
+        {"event_id": "bad", "event_type": "teleport"},
+    ]
+    with clean_events(frame(spark, *rows), 1.5, WINDOW) as cleaned:
+        curated = cleaned.curated
+        schema = {f.name: f.dataType for f in curated.schema.fields}
+        assert schema == {
+            **{f.name: f.dataType for f in CURATED_SCHEMA.fields},
+            PARTITION_COLUMN: schema[PARTITION_COLUMN],
+        }
+        out = by_id(curated)
+        report = quality_report(
+            cleaned.inputs, cleaned.dedup, cleaned.stats, measure_output(curated)
+        )
+        assert by_id(cleaned.quarantine)["bad"]["reason"] == "unknown_event_type"
+    assert out["p1"]["amount"] == 8.0
+    assert out["p2"]["amount_imputed"] and out["p2"]["session_imputed"]
+    assert [r["rule"] for r in report["rules"]] == list(RULES)
+    assert [(r["rows_in"], r["rows_out"]) for r in report["rules"]] == [
+        (5, 4),
+        (4, 3),
+        (3, 2),
+        (2, 2),
+        (2, 2),
+        (2, 2),
+    ]
+    assert report["duplicates"] == {"exact": 1, "event_id": 1}
+    assert report["quarantined"] == {"unknown_event_type": 1}
+    assert report["imputed"] == {"amount": 1, "watch_seconds": 0, "session_id": 1}
+    assert report["null_rates_in"]["session_id"] == 0.2 and report["rows_out"] == 2
+    assert set(report["null_rates_out"]) == set(EVENT_COLUMNS)
