@@ -9,6 +9,24 @@ data "aws_caller_identity" "current" {}
 locals {
   log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${var.function_name}"
   in_vpc        = length(var.subnet_ids) > 0
+  role_arn      = var.create_role ? aws_iam_role.own[0].arn : var.role_arn
+  role_name     = var.create_role ? aws_iam_role.own[0].name : var.role_name
+}
+
+# A function that touches no lake data (e.g. the state machine's input check) runs as a role of
+# its own, holding only the runtime permissions below.
+resource "aws_iam_role" "own" {
+  count       = var.create_role ? 1 : 0
+  name        = var.function_name
+  description = "Lambda ${var.function_name}: its runtime permissions only (logs, X-Ray)"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -19,7 +37,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
 resource "aws_iam_role_policy" "runtime" {
   name = "lambda-${var.function_name}"
-  role = var.role_name
+  role = local.role_name
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
@@ -77,7 +95,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_115:Reserved concurrency is a variable (reserved_concurrency); the default leaves the account pool shared rather than starving other functions.
   function_name                  = var.function_name
   description                    = var.description
-  role                           = var.role_arn
+  role                           = local.role_arn
   filename                       = var.package.path
   source_code_hash               = var.package.hash
   handler                        = var.handler
@@ -113,6 +131,10 @@ resource "aws_lambda_function" "this" {
   }
 
   lifecycle {
+    precondition {
+      condition     = var.create_role != (var.role_arn != null && var.role_name != null)
+      error_message = "Give the execution role (role_arn and role_name) or create_role = true, not both."
+    }
     precondition {
       condition     = var.package.hash != null
       error_message = "Deployment package ${var.package.path} is missing: run `make package` first."

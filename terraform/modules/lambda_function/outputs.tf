@@ -13,6 +13,11 @@ output "invoke_arn" {
   value       = aws_lambda_function.this.invoke_arn
 }
 
+output "role_arn" {
+  description = "The execution role (the given one, or the function's own with create_role)."
+  value       = local.role_arn
+}
+
 output "log_group_name" {
   description = "The function's CloudWatch log group."
   value       = aws_cloudwatch_log_group.this.name

@@ -10,13 +10,21 @@ variable "description" {
 }
 
 variable "role_arn" {
-  description = "Execution role (a lake stage role); this module adds the function's own runtime permissions to it."
+  description = "Execution role (a lake stage role); this module adds the function's own runtime permissions to it. Null with create_role."
   type        = string
+  default     = null
 }
 
 variable "role_name" {
-  description = "Name of the execution role, to attach the runtime policy (logs, tracing, VPC, DLQ)."
+  description = "Name of the execution role, to attach the runtime policy (logs, tracing, VPC, DLQ). Null with create_role."
   type        = string
+  default     = null
+}
+
+variable "create_role" {
+  description = "Run as a role of the function's own (named after it) with only the runtime permissions, instead of role_arn/role_name."
+  type        = bool
+  default     = false
 }
 
 variable "package" {

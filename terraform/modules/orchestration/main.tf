@@ -20,12 +20,29 @@ locals {
     emr_cluster_entry_point     = var.emr_cluster_entry_point
     emr_spark_submit_parameters = var.emr_spark_submit_parameters
     publish_function_arn        = var.publish_function_arn
+    validate_input_function_arn = module.validate_input.arn
     notify_topic_arn            = var.notify_topic_arn
     lake_prefix                 = var.lake_prefix
     mlflow_tracking_uri         = var.mlflow_tracking_uri
   }
   definition = templatefile(var.definition_path, local.template_values)
-  functions  = concat([var.publish_function_arn], var.extra_function_arns)
+  functions  = concat([var.publish_function_arn, module.validate_input.arn], var.extra_function_arns)
+}
+
+# The definition's first Task: the execution input against its model, before any job starts. It
+# reads no data, so it runs outside the VPC as a role of its own (logs and X-Ray only).
+module "validate_input" {
+  source             = "../lambda_function"
+  function_name      = "${var.name_prefix}-validate-input"
+  description        = "Step Functions task: the execution input against the parameter models; an unknown field fails with InvalidInput"
+  create_role        = true
+  package            = var.validate_input_package
+  layer_arns         = var.layer_arns
+  environment        = merge(var.function_environment, { POWERTOOLS_SERVICE_NAME = "validate_input" })
+  kms_key_arn        = var.kms_key_arn
+  memory_mb          = 256
+  timeout_seconds    = 30
+  log_retention_days = var.log_retention_days
 }
 
 resource "aws_cloudwatch_log_group" "pipeline" {

@@ -28,6 +28,16 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.pipeline.name
 }
 
+output "validate_input_function_name" {
+  description = "Name of the validate_input function (the definition's input check)."
+  value       = module.validate_input.function_name
+}
+
+output "validate_input_function_arn" {
+  description = "ARN of the validate_input function."
+  value       = module.validate_input.arn
+}
+
 output "template_values" {
   description = "The values the ASL template was rendered with (the local runner can render the same)."
   value       = local.template_values

@@ -58,6 +58,26 @@ variable "publish_function_arn" {
   type        = string
 }
 
+variable "validate_input_package" {
+  description = "Zip of lambdas/validate_input (path, filebase64sha256), the definition's input check."
+  type = object({
+    path = string
+    hash = optional(string)
+  })
+}
+
+variable "layer_arns" {
+  description = "Layers of validate_input (the dependency layer: the core package and pydantic)."
+  type        = list(string)
+  default     = []
+}
+
+variable "function_environment" {
+  description = "Environment of validate_input (Powertools settings); POWERTOOLS_SERVICE_NAME is added here."
+  type        = map(string)
+  default     = {}
+}
+
 variable "extra_function_arns" {
   description = "Other Lambdas the definition invokes (e.g. a monitor step)."
   type        = list(string)

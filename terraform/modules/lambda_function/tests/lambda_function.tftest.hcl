@@ -69,3 +69,33 @@ run "missing_package_fails_plan" {
   }
   expect_failures = [aws_lambda_function.this]
 }
+
+run "own_role_holds_only_the_runtime_permissions" {
+  command = apply
+  variables {
+    role_arn    = null
+    role_name   = null
+    create_role = true
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.role == aws_iam_role.own[0].arn && aws_iam_role_policy.runtime.role == aws_iam_role.own[0].name && output.role_arn == aws_iam_role.own[0].arn
+    error_message = "the function runs as its own role, which carries the runtime policy"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.own[0].assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    error_message = "only Lambda assumes it"
+  }
+  assert {
+    condition     = toset([for s in jsondecode(aws_iam_role_policy.runtime.policy).Statement : s.Sid]) == toset(["WriteOwnLogs", "Tracing", "DecryptEnvironment"])
+    error_message = "logs, X-Ray and its own encrypted environment, nothing else"
+  }
+}
+
+run "a_role_or_create_role" {
+  command = plan
+  variables {
+    create_role = true
+  }
+  expect_failures = [aws_lambda_function.this]
+}

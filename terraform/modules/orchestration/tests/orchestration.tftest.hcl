@@ -2,6 +2,15 @@ mock_provider "aws" {
   source = "../../tests/mocks/aws"
 }
 
+override_resource {
+  target = module.validate_input.aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:seg-validate-input" }
+}
+override_resource {
+  target = module.validate_input.aws_iam_role.own
+  values = { arn = "arn:aws:iam::123456789012:role/seg-validate-input", name = "seg-validate-input" }
+}
+
 variables {
   name_prefix                 = "seg"
   definition_path             = "../../../step_functions/segmentation_pipeline.asl.json"
@@ -15,6 +24,8 @@ variables {
   emr_cluster_entry_point     = "s3://seg-prod-artifacts/emr/cluster.py"
   emr_spark_submit_parameters = "--conf spark.executorEnv.SEG_LAKE_PREFIX=seg-prod"
   publish_function_arn        = "arn:aws:lambda:eu-west-1:123456789012:function:seg-publish"
+  validate_input_package      = { path = "build/lambda/validate_input.zip", hash = "aA==" }
+  layer_arns                  = ["arn:aws:lambda:eu-west-1:123456789012:layer:seg-dependencies:1"]
   notify_topic_arn            = "arn:aws:sns:eu-west-1:123456789012:seg-alerts"
   mlflow_tracking_uri         = "http://mlflow.internal"
   kms_key_arn                 = "arn:aws:kms:eu-west-1:123456789012:key/k"
@@ -37,6 +48,7 @@ run "definition_is_the_rendered_template" {
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"seg-features\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"00abc\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, var.publish_function_arn) &&
+      strcontains(aws_sfn_state_machine.pipeline.definition, "\"arn:aws:lambda:eu-west-1:123456789012:function:seg-validate-input\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, var.notify_topic_arn)
     )
     error_message = "the definition runs exactly these jobs and functions"
@@ -63,8 +75,10 @@ run "role_runs_only_its_jobs_and_functions" {
     error_message = "the job role is passed to EMR Serverless only"
   }
   assert {
-    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "InvokeFunctions"])) == toset([var.publish_function_arn, "${var.publish_function_arn}:*"])
-    error_message = "Lambda: exactly publish"
+    condition = toset(one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "InvokeFunctions"])) == toset([
+      var.publish_function_arn, "${var.publish_function_arn}:*", output.validate_input_function_arn, "${output.validate_input_function_arn}:*",
+    ])
+    error_message = "Lambda: exactly publish and validate_input"
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "NotifyFailure"]) == [var.notify_topic_arn]
@@ -103,5 +117,18 @@ run "schedule_input_and_disable" {
   assert {
     condition     = aws_scheduler_schedule.pipeline.state == "DISABLED" && jsondecode(one(aws_scheduler_schedule.pipeline.target).input).algorithm == "dbscan"
     error_message = "scheduled input carries the algorithm and its parameters"
+  }
+}
+
+run "validate_input_checks_the_input_first" {
+  command = apply
+
+  assert {
+    condition     = output.template_values.validate_input_function_arn == "arn:aws:lambda:eu-west-1:123456789012:function:seg-validate-input" && output.validate_input_function_name == "seg-validate-input"
+    error_message = "the definition's input check is this module's validate_input function"
+  }
+  assert {
+    condition     = module.validate_input.role_arn == "arn:aws:iam::123456789012:role/seg-validate-input" && module.validate_input.vpc_config == null
+    error_message = "its own role (logs and X-Ray only, see the lambda_function module's tests), outside the VPC: it reads no data"
   }
 }
