@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import http.client
 import io
-import json
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +41,7 @@ def main() -> None:
     from segmentation.anonymise import load_anonymiser, store_key
     from segmentation.awsclients import client
     from segmentation.config import ZONES, get_settings
+    from segmentation.model_document import ModelDocument, SegmentProfile
     from segmentation.serving.publish import publish
     from segmentation.serving.table import ensure_table
     from segmentation_local.api_gateway import LocalApi
@@ -72,18 +73,38 @@ def main() -> None:
         s3.put_object(
             Bucket=bucket, Key="segment_map/model_version=bench/part-0.parquet", Body=buf.getvalue()
         )
-        doc = {
-            "model_version": "bench",
-            "pipeline_run_id": "bench",
-            "segments": [
-                {"segment_id": s, "name": f"segment {s}", "means": {"x": s}, "actions": ["a"]}
+        doc = ModelDocument(
+            model_version="bench",
+            algorithm="kmeans",
+            snapshot_date=date(2026, 9, 30),
+            pipeline_run_id="bench",
+            mlflow_run_id="bench",
+            registered_model=None,
+            n_users=USERS,
+            params={},
+            metrics={},
+            k_sweep=[],
+            eps_sweep=[],
+            features=[],
+            segments=[
+                SegmentProfile(
+                    segment_id=s,
+                    name=f"segment {s}",
+                    why="",
+                    size=USERS // 5,
+                    share=0.2,
+                    means={"x": s},
+                    z_scores={"x": 0.0},
+                    distinguishing=[],
+                    actions=["a"],
+                )
                 for s in range(5)
             ],
-        }
+        )
         s3.put_object(
             Bucket=bucket,
             Key="profiles/model_version=bench/profiles.json",
-            Body=json.dumps(doc).encode(),
+            Body=doc.to_json().encode(),
         )
         t0 = time.perf_counter()
         result = publish("bench", settings)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from segmentation.model_document import SegmentProfile
 from segmentation.pipeline.clustering import NOISE
 
 Z = dict[str, float]
@@ -150,8 +150,9 @@ def actions_for(name: str) -> list[str]:
 
 def build_profiles(
     features: pd.DataFrame, labels: np.ndarray, columns: Sequence[str]
-) -> list[dict[str, Any]]:
-    """One profile per segment id (noise included), sorted by size, largest first."""
+) -> list[SegmentProfile]:
+    """One profile per segment id (noise included), sorted by size, largest first: the
+    ``segments`` of the model document, typed here so what is written is what readers expect."""
     x = features[list(columns)].to_numpy(dtype=float)
     mean = x.mean(axis=0)
     std = x.std(axis=0)
@@ -172,19 +173,17 @@ def build_profiles(
         z = z_by[seg]
         top = sorted(z.items(), key=lambda kv: -abs(kv[1]))[:3]
         profiles.append(
-            {
-                "segment_id": seg,
-                "name": names[seg][0],
-                "why": names[seg][1],
-                "size": size,
-                "share": round(size / n, 6),
-                "means": {
-                    c: round(float(v), 6) for c, v in zip(columns, means_by[seg], strict=True)
-                },
-                "z_scores": {c: round(float(v), 4) for c, v in z.items()},
-                "distinguishing": [f"{c} {v:+.2f} sd" for c, v in top],
-                "actions": actions_for(names[seg][0]),
-            }
+            SegmentProfile(
+                segment_id=seg,
+                name=names[seg][0],
+                why=names[seg][1],
+                size=size,
+                share=round(size / n, 6),
+                means={c: round(float(v), 6) for c, v in zip(columns, means_by[seg], strict=True)},
+                z_scores={c: round(float(v), 4) for c, v in z.items()},
+                distinguishing=[f"{c} {v:+.2f} sd" for c, v in top],
+                actions=actions_for(names[seg][0]),
+            )
         )
-    profiles.sort(key=lambda p: -p["size"])
+    profiles.sort(key=lambda p: -p.size)
     return profiles

@@ -1,6 +1,10 @@
 """MLflow tracking of a clustering run: parameters, metrics, the k sweep, artifacts, tags, and the
 registered model.
 
+:class:`Tracker` is the thin layer over MLflow; :func:`log_fit`, :func:`log_model` and
+:func:`log_document` record a :class:`~segmentation.pipeline.fit.FitResult` and its model document,
+so the fit stays free of MLflow and the step only composes.
+
 Only aggregates are logged: parameters of the algorithm, scores, per-segment sizes and means.
 No user id (not even the pseudonymous user_anon_id) ever goes to MLflow.
 """
@@ -12,10 +16,18 @@ import logging
 import math
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segmentation import __version__
+from segmentation.model_document import ModelDocument
+from segmentation.pipeline.model import pyfunc_wrapper
+
+if TYPE_CHECKING:
+    from segmentation.pipeline.fit import FitResult
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +79,24 @@ class Tracker:
         )
         return str(self.run.info.run_id)
 
+    @property
+    def run_id(self) -> str:
+        if self.run is None:
+            raise RuntimeError("no MLflow run started")
+        return str(self.run.info.run_id)
+
+    @contextmanager
+    def started(self, run_name: str, tags: dict[str, str]) -> Iterator[str]:
+        """A run that ends FINISHED when the block completes and FAILED when it raises, so a
+        step that fails after logging (e.g. writing its outputs) leaves no run marked done."""
+        run_id = self.start(run_name, tags)
+        try:
+            yield run_id
+        except BaseException:
+            self.end("FAILED")
+            raise
+        self.end()
+
     def params(self, params: dict[str, Any]) -> None:
         self.mlflow.log_params({k: ("" if v is None else str(v)) for k, v in params.items()})
 
@@ -108,3 +138,42 @@ class Tracker:
             self.mlflow.end_run(status=status)
             self.run = None
         self._tmp.cleanup()
+
+
+def log_fit(tracker: Tracker, result: FitResult, params: dict[str, Any]) -> None:
+    """Parameters, sweeps, scores, segment shares and the model's parts of one fit."""
+    tracker.params(params)
+    if result.k_sweep:
+        tracker.sweep("k_sweep", result.k_sweep, step_key="k")
+    if result.eps_sweep:
+        tracker.sweep("eps_sweep", result.eps_sweep)
+    tracker.metrics({k: v for k, v in result.scores.items() if v is not None})
+    tracker.metrics({f"segment_{p.segment_id}_share": p.share for p in result.profiles})
+    tracker.json_artifact("scaler.json", result.model.scaler_json(), "model_parts")
+    if result.centers is not None:
+        tracker.json_artifact("centers.json", result.centers.tolist(), "model_parts")
+    if result.k_distance is not None:
+        tracker.json_artifact("k_distance.json", result.k_distance)
+
+
+def log_model(
+    tracker: Tracker,
+    result: FitResult,
+    params: dict[str, Any],
+    registered: str | None,
+    unregistered_version: str,
+) -> str:
+    """Log (and register, when ``registered`` names the model) the fitted model; return the
+    model version the segments are published under: ``<registered>-v<n>`` from the registry,
+    else ``unregistered_version``. The run is tagged with it so MLflow links back to the lake."""
+    scalars = {k: v for k, v in params.items() if isinstance(v, int | float | str)}
+    model = replace(result.model, params=scalars)
+    version = tracker.model(pyfunc_wrapper(model), registered, result.example)
+    model_version = f"{registered}-v{version}" if registered and version else unregistered_version
+    tracker.client.set_tag(tracker.run_id, "model_version", model_version)
+    return model_version
+
+
+def log_document(tracker: Tracker, document: ModelDocument) -> None:
+    """The model document as the run's ``profiles.json``, the same bytes' content as the lake's."""
+    tracker.json_artifact("profiles.json", document.model_dump(mode="json"))

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, Validatio
 
 from segmentation.config import Settings, get_settings
 from segmentation.contract import ID_MAX_LEN
+from segmentation.serving.segment_item import SegmentItem
 from segmentation.serving.store import NoCurrentVersion, SegmentStore
 
 logger = Logger(child=True)  # the handler's service (POWERTOOLS_SERVICE_NAME)
@@ -113,15 +114,15 @@ state = _State()
 app = APIGatewayRestResolver(enable_validation=True)
 
 
-def _segment(item: dict[str, Any]) -> Segment:
+def _segment(item: SegmentItem) -> Segment:
     return Segment(
-        segment_id=int(item["segment_id"]),
-        segment_name=str(item.get("segment_name", "")),
-        size=int(item.get("size", 0)),
-        share=float(item.get("share", 0.0)),
-        summary=str(item.get("summary", "")),
-        profile=dict(item.get("profile") or {}),
-        recommended_actions=list(item.get("actions") or []),
+        segment_id=item.segment_id,
+        segment_name=item.segment_name,
+        size=item.size,
+        share=item.share,
+        summary=item.summary,
+        profile=item.profile,
+        recommended_actions=item.actions,
     )
 
 
@@ -160,13 +161,14 @@ def user_segment(user_id: str) -> UserSegment:
         raise NotFoundError("user not found in the current model version")
     version, item, profile = found
     logger.info("lookup", extra={"found": True, "model_version": version})
+    name = item.get("segment_name") or (profile.segment_name if profile else "")
     return UserSegment(
         model_version=version,
         segment_id=int(item["segment_id"]),
-        segment_name=str(item.get("segment_name") or profile.get("segment_name", "")),
-        summary=str(profile.get("summary", "")),
-        profile=dict(profile.get("profile") or {}),
-        recommended_actions=list(profile.get("actions") or []),
+        segment_name=str(name),
+        summary=profile.summary if profile else "",
+        profile=profile.profile if profile else {},
+        recommended_actions=profile.actions if profile else [],
     )
 
 

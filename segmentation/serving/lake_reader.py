@@ -1,4 +1,5 @@
-"""Read a model version's segment map and profiles from the segments zone, in bounded memory.
+"""Read a model version's segment map and model document from the segments zone, in bounded
+memory.
 
 The segment map is Parquet (possibly many part files, as Spark writes it); it is streamed as
 record batches through pyarrow's S3 filesystem, so publishing a million users never holds them
@@ -7,7 +8,6 @@ all in a Lambda's memory.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +19,7 @@ import pyarrow.fs as pafs
 
 from segmentation.config import Settings
 from segmentation.lake import LakePaths
+from segmentation.model_document import ModelDocument
 
 SEGMENT_MAP_COLUMNS = ("user_anon_id", "segment_id", "segment_name")
 
@@ -74,28 +75,19 @@ def iter_segment_map(
     yield from dataset.to_batches(columns=list(SEGMENT_MAP_COLUMNS), batch_size=batch_size)
 
 
-def read_profiles(
+def read_model_document(
     settings: Settings, model_version: str, filesystem: pafs.FileSystem | None = None
-) -> list[dict[str, Any]]:
-    """The version's segment profiles as a list of dicts, each with at least ``segment_id``.
-
-    Accepts the JSON either as a list of segments or as an object with a ``segments`` list."""
+) -> ModelDocument:
+    """The version's model document, validated: a document of another shape (or schema
+    version) is refused with the field that is wrong, not half-read."""
     fs = filesystem or s3_filesystem(settings)
     uri = LakePaths(settings).profiles(model_version)
     try:
         with fs.open_input_stream(_strip_scheme(uri)) as stream:
-            doc = json.loads(stream.read())
+            text = stream.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"no segment profiles for {model_version!r} at {uri}") from None
-    segments = doc.get("segments") if isinstance(doc, dict) else doc
-    if not isinstance(segments, list) or not all(
-        isinstance(s, dict) and "segment_id" in s for s in segments
-    ):
-        raise ValueError(
-            f"profiles at {uri} must be a list of segments (or {{'segments': [...]}}), each "
-            "with a segment_id"
-        )
-    return segments
+    return ModelDocument.from_json(text, f"profiles at {uri}")
 
 
 def find_model_version(
@@ -114,12 +106,9 @@ def find_model_version(
     docs.sort(key=lambda f: f.mtime_ns or 0, reverse=True)
     for info in docs:
         with fs.open_input_stream(info.path) as stream:
-            doc = json.loads(stream.read())
-        if isinstance(doc, dict) and str(doc.get("pipeline_run_id")) == run_id:
-            version = doc.get("model_version")
-            if not version:
-                raise ValueError(f"{info.path} names run {run_id!r} but no model_version")
-            return str(version)
+            doc = ModelDocument.from_json(stream.read(), f"s3://{info.path}")
+        if doc.pipeline_run_id == run_id:
+            return doc.model_version
     raise FileNotFoundError(
         f"no segment profiles for pipeline run {run_id!r} under s3://{root}/; did the cluster "
         "step of that run finish?"

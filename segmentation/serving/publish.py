@@ -18,8 +18,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from segmentation.config import Settings, get_settings
+from segmentation.model_document import ModelDocumentError, SegmentProfile
 from segmentation.serving import table as t
-from segmentation.serving.lake_reader import find_model_version, iter_segment_map, read_profiles
+from segmentation.serving.lake_reader import (
+    find_model_version,
+    iter_segment_map,
+    read_model_document,
+)
+from segmentation.serving.segment_item import SegmentItem
 
 log = logging.getLogger(__name__)
 
@@ -58,38 +64,6 @@ def validate_model_version(model_version: Any) -> str:
 
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _summary(seg: dict[str, Any]) -> str:
-    """The profile's one-line explanation: why it got its name, and what sets it apart."""
-    text = str(seg.get("summary") or seg.get("why") or seg.get("description") or "")
-    distinguishing = seg.get("distinguishing") or []
-    if distinguishing:
-        text = (
-            f"{text} ({'; '.join(map(str, distinguishing))})"
-            if text
-            else "; ".join(map(str, distinguishing))
-        )
-    return text
-
-
-def _segment_item(
-    model_version: str, seg: dict[str, Any], size: int, total: int, name_from_map: str | None
-) -> dict[str, Any]:
-    """The profile item of one segment, normalising the names the cluster step may use."""
-    sid = int(seg["segment_id"])
-    name = seg.get("segment_name") or seg.get("name") or name_from_map or f"segment {sid}"
-    return {
-        **t.segment_key(model_version, sid),
-        "model_version": model_version,
-        "segment_id": sid,
-        "segment_name": str(name),
-        "size": size,
-        "share": round(size / total, 6) if total else 0.0,
-        "profile": seg.get("means") or seg.get("profile") or seg.get("centroid") or {},
-        "summary": _summary(seg),
-        "actions": list(seg.get("recommended_actions") or seg.get("actions") or []),
-    }
 
 
 class Publisher:
@@ -168,19 +142,21 @@ class Publisher:
                     }
                 )
             users += batch.num_rows
+        profiles: dict[int, SegmentProfile] = {}
         try:
-            profiles = {
-                int(p["segment_id"]): p
-                for p in read_profiles(self.settings, model_version, filesystem=self.fs)
-            }
-        except FileNotFoundError:
+            document = read_model_document(self.settings, model_version, filesystem=self.fs)
+            profiles = {p.segment_id: p for p in document.segments}
+        except (FileNotFoundError, ModelDocumentError):
             if expires_at is None:
                 raise
-            profiles = {}  # retiring an old version whose profiles are gone: items still expire
+            # retiring an old version whose document is gone (or of an older shape): its items
+            # must still expire
+            log.warning("retiring %s without its model document", model_version, exc_info=True)
         for sid in sorted(set(sizes) | set(profiles)):
-            seg = profiles.get(sid, {"segment_id": sid})
-            item = _segment_item(model_version, seg, sizes.get(sid, 0), users, names.get(sid))
-            writer.put({**item, **extra})
+            item = SegmentItem.of(
+                model_version, sid, profiles.get(sid), sizes.get(sid, 0), users, names.get(sid)
+            )
+            writer.put({**item.to_item(), **extra})
         writer.flush()
         return users, sizes, names
 

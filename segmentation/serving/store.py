@@ -14,6 +14,7 @@ from typing import Any
 
 from segmentation.config import Settings
 from segmentation.serving import table as t
+from segmentation.serving.segment_item import SegmentItem
 
 
 class NoCurrentVersion(LookupError):
@@ -30,7 +31,7 @@ class SegmentStore:
         self._lock = threading.Lock()
         self._pointer: dict[str, Any] | None = None
         self._pointer_at = 0.0
-        self._segments: dict[str, dict[int, dict[str, Any]]] = {}
+        self._segments: dict[str, dict[int, SegmentItem]] = {}
 
     def _get(self, key: dict[str, str], consistent: bool = False) -> dict[str, Any] | None:
         resp = self.dynamo.get_item(
@@ -52,12 +53,13 @@ class SegmentStore:
             raise NoCurrentVersion("no model version has been published yet")
         return pointer
 
-    def segments(self, model_version: str) -> dict[int, dict[str, Any]]:
-        """Every segment profile of a version, by segment id (cached per version: immutable)."""
+    def segments(self, model_version: str) -> dict[int, SegmentItem]:
+        """Every segment profile of a version, by segment id (cached per version: immutable);
+        validated here, so an item publish did not write in this shape fails loudly."""
         cached = self._segments.get(model_version)
         if cached is not None:
             return cached
-        items: dict[int, dict[str, Any]] = {}
+        items: dict[int, SegmentItem] = {}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :s)",
@@ -69,8 +71,8 @@ class SegmentStore:
         while True:
             resp = self.dynamo.query(**kwargs)
             for raw in resp.get("Items", []):
-                item = t.deserialize(raw)
-                items[int(item["segment_id"])] = item
+                item = SegmentItem.model_validate(t.deserialize(raw))
+                items[item.segment_id] = item
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
@@ -78,11 +80,14 @@ class SegmentStore:
             self._segments[model_version] = items
         return items
 
-    def user_segment(self, user_anon_id: str) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
-        """(model version, user item, segment profile) of a pseudonymised user, or None."""
+    def user_segment(
+        self, user_anon_id: str
+    ) -> tuple[str, dict[str, Any], SegmentItem | None] | None:
+        """(model version, user item, its segment's profile if published) of a pseudonymised
+        user, or None when the user is not in the current version."""
         version = self.current()["model_version"]
         item = self._get(t.user_key(user_anon_id, version))
         if item is None:
             return None
-        profile = self.segments(version).get(int(item["segment_id"]), {})
+        profile = self.segments(version).get(int(item["segment_id"]))
         return version, item, profile

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import io
-import json
-from typing import Any
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,6 +12,7 @@ import pyarrow.parquet as pq
 from segmentation.anonymise import Anonymiser
 from segmentation.awsclients import client
 from segmentation.config import ZONES, Settings
+from segmentation.model_document import ModelDocument, SegmentProfile
 from segmentation.serving.table import ensure_table
 
 KEY = bytes(range(32))
@@ -75,28 +75,37 @@ def write_version(
     s3.put_object(Bucket=bucket, Key=f"{prefix}/_SUCCESS", Body=b"")
     if with_profiles:  # the document the cluster step writes (segmentation.pipeline)
         sizes = {sid: sum(1 for v in truth.values() if v == sid) for sid in NAMES}
-        profiles: dict[str, Any] = {
-            "model_version": model_version,
-            "pipeline_run_id": run_id or f"run-{model_version}",
-            "algorithm": "kmeans",
-            "segments": [
-                {
-                    "segment_id": sid,
-                    "name": name,
-                    "why": f"{name} stand out",
-                    "size": sizes[sid],
-                    "share": round(sizes[sid] / n_users, 6),
-                    "means": {"recency_days": 3.5 + sid, "monetary": 12.25 * sid},
-                    "z_scores": {"recency_days": -0.5 + sid, "monetary": 0.1 * sid},
-                    "distinguishing": [f"recency_days {sid - 0.5:+.2f} sd"],
-                    "actions": [f"action for {name}"],
-                }
+        document = ModelDocument(
+            model_version=model_version,
+            algorithm="kmeans",
+            snapshot_date=date(2026, 9, 30),
+            pipeline_run_id=run_id or f"run-{model_version}",
+            mlflow_run_id="0123456789abcdef",
+            registered_model=None,
+            n_users=n_users,
+            params={"algorithm": "kmeans", "k": len(NAMES)},
+            metrics={"silhouette": 0.5},
+            k_sweep=[],
+            eps_sweep=[],
+            features=[],
+            segments=[
+                SegmentProfile(
+                    segment_id=sid,
+                    name=name,
+                    why=f"{name} stand out",
+                    size=sizes[sid],
+                    share=round(sizes[sid] / n_users, 6),
+                    means={"recency_days": 3.5 + sid, "monetary": 12.25 * sid},
+                    z_scores={"recency_days": -0.5 + sid, "monetary": 0.1 * sid},
+                    distinguishing=[f"recency_days {sid - 0.5:+.2f} sd"],
+                    actions=[f"action for {name}"],
+                )
                 for sid, name in NAMES.items()
             ],
-        }
+        )
         s3.put_object(
             Bucket=bucket,
             Key=f"profiles/model_version={model_version}/profiles.json",
-            Body=json.dumps(profiles).encode(),
+            Body=document.to_json().encode(),
         )
     return truth

@@ -119,11 +119,11 @@ def test_profiles_have_original_units_and_z_scores():
     labels = np.repeat([0, 1], 100)
     df.loc[labels == 1, "monetary"] += 50.0
     profiles = build_profiles(df, labels, COLS)
-    assert [p["size"] for p in profiles] == [100, 100]
-    rich = next(p for p in profiles if p["segment_id"] == 1)
-    assert rich["means"]["monetary"] == pytest.approx(df["monetary"][labels == 1].mean(), rel=1e-5)
-    assert rich["z_scores"]["monetary"] > 0.9 and rich["name"] == "loyal high-value"
-    assert rich["actions"]
+    assert [p.size for p in profiles] == [100, 100]
+    rich = next(p for p in profiles if p.segment_id == 1)
+    assert rich.means["monetary"] == pytest.approx(df["monetary"][labels == 1].mean(), rel=1e-5)
+    assert rich.z_scores["monetary"] > 0.9 and rich.name == "loyal high-value"
+    assert rich.actions
 
 
 def test_segment_model_reproduces_nearest_centre_and_refuses_missing_columns():

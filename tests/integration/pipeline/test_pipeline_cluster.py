@@ -209,7 +209,7 @@ def test_the_sample_depends_on_the_users_not_on_the_layout(spark):
     however the features happen to be partitioned and ordered."""
     from pyspark.sql import functions as F
 
-    from segmentation.pipeline.cluster_step import sample
+    from segmentation.pipeline.fit import sample
 
     users = spark.range(5000).select(F.sha2(F.col("id").cast("string"), 256).alias("user_anon_id"))
     layouts = [users, users.repartition(7), users.orderBy(F.rand(3)).coalesce(3)]

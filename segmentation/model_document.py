@@ -1,0 +1,142 @@
+"""The model document: what the cluster step says about one model version, in one shape.
+
+The cluster step writes it (``profiles/model_version=<v>/profiles.json`` in the segments zone and
+the MLflow run's ``profiles.json`` artifact); publish, the API (through the items publish
+derives from it), the demo report and MLflow logging read it. Readers used to accept several
+spellings of the same fact (``name`` or ``segment_name``, a list or ``{"segments": [...]}``);
+with one typed model a writer and a reader cannot drift apart silently: a document that does not
+validate is refused with the field that is wrong.
+
+``schema_version`` changes whenever the shape does, so a reader can tell an older document from
+a broken one. Only pydantic here: the Lambdas import this without Spark or MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+#: The shape written by this code. Bump it (and say what changed) when a field changes.
+SCHEMA_VERSION = 1
+
+#: A parameter of the run as MLflow records it: a scalar.
+ParamValue = int | float | str | bool | None
+
+
+class _Strict(BaseModel):
+    # extra="forbid": a field added or misspelt by a writer fails the read instead of vanishing.
+    # NaN stays NaN in JSON (as json.dumps writes it): a sweep row's silhouette is NaN when a
+    # fit found one cluster, and null would no longer validate as a float.
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="constants")
+
+
+class SegmentProfile(_Strict):
+    """One segment as a marketer reads it (see :mod:`segmentation.pipeline.profiles`)."""
+
+    segment_id: int = Field(description="Cluster number within the model version; -1 is noise.")
+    name: str = Field(min_length=1, description="Readable name from the naming rules.")
+    why: str = Field(description="Why the segment got its name.")
+    size: int = Field(ge=0, description="Users in the segment.")
+    share: float = Field(ge=0, le=1, description="Fraction of the users segmented.")
+    means: dict[str, float] = Field(description="Feature means in original units.")
+    z_scores: dict[str, float] = Field(
+        description="(segment mean - population mean) / population std, per feature."
+    )
+    distinguishing: list[str] = Field(description="The three largest |z| as 'feature +z sd'.")
+    actions: list[str] = Field(description="Recommended marketing actions.")
+
+    def summary(self) -> str:
+        """The one line publish stores: why the name, and what sets the segment apart."""
+        traits = "; ".join(self.distinguishing)
+        if not traits:
+            return self.why
+        return f"{self.why} ({traits})" if self.why else traits
+
+
+class FeatureDescription(_Strict):
+    name: str
+    group: str
+    unit: str
+    definition: str
+
+
+class KSweepRow(_Strict):
+    k: int
+    wsse: float
+    silhouette: float
+
+
+class EpsSweepRow(_Strict):
+    eps: float
+    is_knee: float
+    n_clusters: float
+    noise_share: float
+    silhouette: float
+    score: float
+
+
+class ModelDocument(_Strict):
+    """Everything about a model version that is not per user (the segment map holds those)."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Shape of this document.")
+    model_version: str = Field(min_length=1)
+    algorithm: Literal["kmeans", "dbscan"]
+    snapshot_date: date
+    pipeline_run_id: str = Field(min_length=1)
+    mlflow_run_id: str
+    registered_model: str | None
+    n_users: int = Field(ge=0)
+    params: dict[str, ParamValue] = Field(description="The run's parameters, as MLflow has them.")
+    metrics: dict[str, float | None] = Field(description="None where a score is undefined.")
+    k_sweep: list[KSweepRow] = Field(description="K-Means with auto k; empty otherwise.")
+    eps_sweep: list[EpsSweepRow] = Field(description="DBSCAN with auto eps; empty otherwise.")
+    features: list[FeatureDescription]
+    segments: list[SegmentProfile] = Field(min_length=1, description="Largest first.")
+
+    def segment(self, segment_id: int) -> SegmentProfile | None:
+        return next((s for s in self.segments if s.segment_id == segment_id), None)
+
+    def to_json(self) -> str:
+        """The stored form (sorted keys, so two writes of the same document are byte-equal)."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, source: str) -> ModelDocument:
+        """Parse and validate; :class:`ModelDocumentError` names ``source`` and the bad field."""
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise ModelDocumentError(f"{source}: not JSON ({exc})") from None
+        return cls.from_dict(raw, source)
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str) -> ModelDocument:
+        if not isinstance(raw, dict):
+            raise ModelDocumentError(
+                f"{source}: expected a model document (a JSON object), got {type(raw).__name__}"
+            )
+        found = raw.get("schema_version")
+        if found != SCHEMA_VERSION:
+            raise ModelDocumentError(
+                f"{source}: schema_version {found!r}; this code reads schema_version "
+                f"{SCHEMA_VERSION} (re-run the cluster step to rewrite the document)"
+            )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ModelDocumentError(f"{source}: {describe(exc)}") from None
+
+
+class ModelDocumentError(ValueError):
+    """A stored model document does not have the shape of :class:`ModelDocument`."""
+
+
+def describe(exc: ValidationError, most: int = 5) -> str:
+    """``segments.0.name: Field required; ...``: the field paths first, as a person fixes them."""
+    errors = exc.errors()
+    parts = [f"{'.'.join(map(str, e['loc'])) or '(document)'}: {e['msg']}" for e in errors[:most]]
+    more = f" (and {len(errors) - most} more)" if len(errors) > most else ""
+    return "not a valid model document: " + "; ".join(parts) + more
