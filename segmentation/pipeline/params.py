@@ -226,7 +226,9 @@ class ExecutionInput(BaseModel):
     unknown field is refused: a mistyped ``min_sample`` would otherwise run with the default.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, title="segmentation-pipeline execution input"
+    )
 
     algorithm: Algorithm = Field("kmeans", description="clustering algorithm")
     k: Literal["auto"] | ClusterCount = Field(

@@ -1,4 +1,4 @@
-"""``segmentation schema``: print the event / CSV contract."""
+"""``segmentation schema``: print the event / CSV contract, or the pipeline parameters' schema."""
 
 from __future__ import annotations
 
@@ -9,13 +9,27 @@ import json
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="print the event contract (CSV columns, types, units)")
     p.add_argument("--json", action="store_true", help="print the JSON Schema of one event")
+    p.add_argument(
+        "--params",
+        action="store_true",
+        help="print the JSON Schema of the pipeline parameters (docs/params.schema.json)",
+    )
+    p.add_argument(
+        "--params-table",
+        action="store_true",
+        help="print the execution-input table of docs/orchestration.md",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from segmentation.contract import Event, contract_as_text
 
-    if args.json:
+    if args.params or args.params_table:
+        from segmentation.pipeline.params import json_schema, markdown_table
+
+        print(json.dumps(json_schema(), indent=2) if args.params else markdown_table())
+    elif args.json:
         print(json.dumps(Event.model_json_schema(), indent=2))
     else:
         print(contract_as_text())

@@ -1,0 +1,225 @@
+"""The parameter models are the one source: the ASL's defaults and Choice bounds, the docs table
+and the committed JSON Schema must equal them, and a change on either side fails here."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from segmentation.config import Settings
+from segmentation.pipeline.params import (
+    STEP_MODELS,
+    ExecutionInput,
+    InvalidInput,
+    bounds,
+    json_schema,
+    literals,
+    markdown_table,
+    validate_execution_input,
+)
+from segmentation_local.cli import main
+from segmentation_local.orchestration.asl import PIPELINE_ASL
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMERIC = {
+    "NumericGreaterThanEquals": "ge",
+    "NumericGreaterThan": "gt",
+    "NumericLessThanEquals": "le",
+    "NumericLessThan": "lt",
+}
+VALIDATIONS = ("ValidateCommon", "ValidateAlgorithm", "ValidateKMeans", "ValidateDBSCAN")
+
+
+def template() -> dict[str, Any]:
+    """The ASL template itself (Terraform variables only occur inside strings)."""
+    return json.loads(PIPELINE_ASL.read_text())
+
+
+def _conditions(rule: dict[str, Any]) -> list[dict[str, Any]]:
+    if "And" in rule:
+        return [c for sub in rule["And"] for c in _conditions(sub)]
+    return [rule]
+
+
+def drift(definition: dict[str, Any]) -> list[str]:
+    """Every way the definition's parameter facts differ from the models (empty: none)."""
+    states = definition["States"]
+    problems: list[str] = []
+    fields = ExecutionInput.model_fields
+
+    # ApplyDefaults: one default per field, the static ones equal to the model's
+    defaults = states["ApplyDefaults"]["Parameters"]["defaults"]
+    names = {k.removesuffix(".$") for k in defaults}
+    if names != set(fields):
+        problems.append(f"ApplyDefaults fields {sorted(names)} != model {sorted(fields)}")
+    for key, value in defaults.items():
+        name = key.removesuffix(".$")
+        if name not in fields:
+            continue
+        factory = fields[name].default_factory is not None
+        if key.endswith(".$") != factory:
+            problems.append(f"ApplyDefaults {name}: computed in one, static in the other")
+        elif not factory and value != fields[name].default:
+            problems.append(
+                f"ApplyDefaults {name}={value!r}, model default {fields[name].default!r}"
+            )
+
+    # Choice states: per field, the numeric bounds of every rule and the string values tested
+    for state in VALIDATIONS:
+        for rule in states[state]["Choices"]:
+            numeric: dict[str, dict[str, float]] = {}
+            for cond in _conditions(rule):
+                name = cond["Variable"].removeprefix("$.params.")
+                if name not in fields:
+                    problems.append(f"{state} tests {cond['Variable']}, not a model field")
+                    continue
+                for op, kind in NUMERIC.items():
+                    if op in cond:
+                        numeric.setdefault(name, {})[kind] = cond[op]
+                if "StringEquals" in cond and cond["StringEquals"] not in literals(
+                    fields[name].annotation
+                ):
+                    problems.append(f"{state}: {name} == {cond['StringEquals']!r} not in model")
+            for name, found in numeric.items():
+                want = bounds(fields[name].annotation, fields[name])
+                if found != want:
+                    problems.append(f"{state}: {name} bounds {found} != model {want}")
+            # the Fail state's cause states the same numbers
+            cause = states[states[state]["Default"]].get("Cause", "")
+            for name, found in numeric.items():
+                if "ge" in found and "le" in found:
+                    text = f"{found['ge']:g}..{found['le']:g}"
+                elif "gt" in found and "le" in found:
+                    text = f"({found['gt']:g}, {found['le']:g}]"
+                else:
+                    continue
+                if text not in cause:
+                    problems.append(f"{states[state]['Default']} cause lacks {name} {text}")
+    algorithms = {c["StringEquals"] for c in states["ValidateAlgorithm"]["Choices"]}
+    if algorithms != set(literals(fields["algorithm"].annotation)):
+        problems.append(f"ValidateAlgorithm branches {sorted(algorithms)} != model")
+
+    # the arguments the Tasks pass are arguments the steps' models take
+    for task, step in (("CleanEvents", "clean"), ("BuildFeatures", "features")):
+        passed = {
+            k.removeprefix("--").removesuffix(".$") for k in states[task]["Parameters"]["Arguments"]
+        }
+        extra = passed - set(STEP_MODELS[step].argument_names())
+        if extra:
+            problems.append(f"{task} passes {sorted(extra)}, unknown to the {step} step")
+    entry = states["ClusterUsers"]["Parameters"]["JobDriver"]["SparkSubmit"]
+    passed = set(re.findall(r"'--(\w+)'", entry["EntryPointArguments.$"]))
+    extra = passed - set(STEP_MODELS["cluster"].argument_names())
+    if extra:
+        problems.append(f"ClusterUsers passes {sorted(extra)}, unknown to the cluster step")
+    return problems
+
+
+def test_the_definition_agrees_with_the_models() -> None:
+    assert drift(template()) == []
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reported"),
+    [
+        (
+            lambda s: s["ApplyDefaults"]["Parameters"]["defaults"].update(min_samples=10),
+            "min_samples=10",
+        ),
+        (lambda s: s["ApplyDefaults"]["Parameters"]["defaults"].update(eps=1.0), "eps=1.0"),
+        (
+            lambda s: s["ApplyDefaults"]["Parameters"]["defaults"].pop("k_max"),
+            "ApplyDefaults fields",
+        ),
+        (
+            lambda s: s["ValidateKMeans"]["Choices"][0]["And"][2].update(NumericLessThanEquals=60),
+            "k_max bounds",
+        ),
+        (
+            lambda s: s["ValidateDBSCAN"]["Choices"][1]["And"][4].update(NumericGreaterThan=0.1),
+            "eps bounds",
+        ),
+        (
+            lambda s: s["ValidateAlgorithm"]["Choices"][1].update(StringEquals="hdbscan"),
+            "'hdbscan' not in model",
+        ),
+        (
+            lambda s: s["InvalidCommonParameters"].update(Cause="window_days 1..365"),
+            "lacks window_days",
+        ),
+        (
+            lambda s: s["CleanEvents"]["Parameters"]["Arguments"].update({"--windowdays": "9"}),
+            "unknown to the clean step",
+        ),
+    ],
+)
+def test_a_change_on_one_side_is_reported(mutate: Any, reported: str) -> None:
+    """Guards the test above: each kind of drift is caught."""
+    definition = copy.deepcopy(template())
+    mutate(definition["States"])
+    assert any(reported in p for p in drift(definition)), drift(definition)
+
+
+def test_step_and_input_models_share_the_bounds_and_defaults() -> None:
+    cluster = STEP_MODELS["cluster"].model_fields
+    for name in ("k_max", "min_samples"):
+        field = ExecutionInput.model_fields[name]
+        assert bounds(field.annotation, field) == bounds(cluster[name].annotation, cluster[name])
+        assert field.default == cluster[name].default
+    for name in ("k", "eps"):
+        field = ExecutionInput.model_fields[name]
+        assert bounds(field.annotation) == bounds(cluster[name].annotation), name
+    window = ExecutionInput.model_fields["window_days"]
+    assert window.default == Settings.model_fields["feature_window_days"].default
+    for step in ("clean", "features"):
+        f = STEP_MODELS[step].model_fields["window_days"]
+        assert bounds(f.annotation, f) == bounds(window.annotation, window)
+
+
+def test_the_input_model_refuses_what_the_choice_states_refuse_and_more() -> None:
+    assert validate_execution_input({}).algorithm == "kmeans"
+    ok = validate_execution_input({"algorithm": "dbscan", "eps": 2, "k": 50})
+    assert ok.eps == 2 and ok.k == 50
+    for bad, named in [
+        ({"window_days": "90"}, 'window_days: got "90"'),
+        ({"k": True}, "k: got true"),
+        ({"run_id": 7}, "run_id: got 7, expected a string"),
+        ({"colour": "red", "Algorithm": "x"}, "unknown field(s) Algorithm, colour"),
+    ]:
+        with pytest.raises(InvalidInput) as err:
+            validate_execution_input(bad)
+        assert named in str(err.value)
+    with pytest.raises(InvalidInput, match="must be a JSON object"):
+        validate_execution_input(["k"])
+
+
+def test_the_docs_table_is_the_models(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--params-table"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == markdown_table()
+    doc = (ROOT / "docs" / "orchestration.md").read_text()
+    block = re.search(r"<!-- params:start -->\n(.*?)\n<!-- params:end -->", doc, re.S)
+    assert block, "docs/orchestration.md lacks the params block"
+    assert block.group(1).strip() == printed, (
+        "docs/orchestration.md table is stale: regenerate with `segmentation schema --params-table`"
+    )
+    assert "| `min_samples` | `24` |" in printed and '| `eps` | `"auto"` |' in printed
+
+
+def test_the_committed_json_schema_is_the_models(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--params"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json_schema()
+    committed = json.loads((ROOT / "docs" / "params.schema.json").read_text())
+    assert committed == printed, (
+        "docs/params.schema.json is stale: `segmentation schema --params > docs/params.schema.json`"
+    )
+    assert printed["additionalProperties"] is False
+    assert printed["properties"]["min_samples"]["maximum"] == 10_000
+    assert set(printed["$defs"]) >= {"clean_step", "features_step", "cluster_step"}
+    assert "JOB_NAME" not in printed["$defs"]["cluster_step"]["properties"]
