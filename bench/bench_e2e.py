@@ -64,11 +64,11 @@ def main() -> int:
     line("total", total)
     print(f"  peak RSS of the process tree: {mem.peak_gb:.2f} GB")
     m = result.model
-    k = (m.get("params") or {}).get("k")
-    print(
-        f"  model {m.get('model_version')}: {m.get('n_users')} users, k={k}, "
-        f"metrics {m.get('metrics')}"
-    )
+    if m is not None:
+        print(
+            f"  model {m.model_version}: {m.n_users} users, k={m.params.get('k')}, "
+            f"metrics {m.metrics}"
+        )
     return 0
 
 

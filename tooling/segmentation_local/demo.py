@@ -34,12 +34,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from segmentation_local.ports import environment, pick_ports
 from segmentation_local.process import Service
 from segmentation_local.provisioning import provision_stack
+
+if TYPE_CHECKING:
+    from segmentation.model_document import ModelDocument
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,7 +74,7 @@ class DemoResult:
     user_ids: list[str] = field(default_factory=list)
     ingest: dict[str, Any] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] = field(default_factory=dict)
+    model: ModelDocument | None = None
     lookups: list[dict[str, Any]] = field(default_factory=list)
     segments: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -240,10 +243,13 @@ def _run_demo(config: DemoConfig) -> DemoResult:
                 raise RuntimeError(
                     f"pipeline execution failed: {execution.error}: {execution.cause}"
                 )
-            result.model = _model_document(settings, execution.output["model_version"])
-            run_id = result.model.get("mlflow_run_id")
-            if run_id:
-                result.mlflow_url = f"{settings.mlflow_tracking_uri}/#/runs/{run_id}"
+            from segmentation.serving.lake_reader import read_model_document
+
+            result.model = read_model_document(settings, execution.output["model_version"])
+            if result.model.mlflow_run_id:
+                result.mlflow_url = (
+                    f"{settings.mlflow_tracking_uri}/#/runs/{result.model.mlflow_run_id}"
+                )
 
         with progress.step("serve the segment API and look users up"):
             from segmentation_local.api_gateway import LocalApi
@@ -348,16 +354,6 @@ def _ingest(
     }
 
 
-def _model_document(settings: Any, model_version: str) -> dict[str, Any]:
-    """The cluster step's profiles.json of the published version (metrics, MLflow run, ...)."""
-    from segmentation.lake import LakePaths
-    from segmentation.serving.lake_reader import s3_filesystem
-
-    uri = LakePaths(settings).profiles(model_version)
-    with s3_filesystem(settings).open_input_stream(uri.split("://", 1)[1]) as stream:
-        return json.loads(stream.read())
-
-
 def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
@@ -377,13 +373,13 @@ def render_report(result: DemoResult) -> str:
         if s["type"] == "Task":
             lines.append(f"  {s['name']:<18} {s['status']:<10} {s['duration_s']:7.1f} s")
     m = result.model
-    lines.append(
-        f"model: {m.get('model_version')}  algorithm {m.get('algorithm')}  "
-        f"users {m.get('n_users')}  params {json.dumps(m.get('params', {}))}"
-    )
-    metrics = m.get("metrics") or {}
-    if metrics:
-        lines.append("metrics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in metrics.items()))
+    if m is not None:
+        lines.append(
+            f"model: {m.model_version}  algorithm {m.algorithm}  "
+            f"users {m.n_users}  params {json.dumps(m.params)}"
+        )
+        if m.metrics:
+            lines.append("metrics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in m.metrics.items()))
     lines.append("")
     lines.append(f"segments (from {result.api_url}/segments):")
     for seg in result.segments.get("segments", []):
