@@ -8,8 +8,10 @@ with the same error and cause, as the local interpreter does.
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,6 +61,18 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
         boto3.client("sns", region_name=region).create_topic(
             Name=VALUES["notify_topic_arn"].rsplit(":", 1)[1]
         )
+        # the input check (validate_input Lambda); moto answers a docker-less invoke with 200
+        role = boto3.client("iam", region_name=region).create_role(
+            RoleName="validate-input",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        boto3.client("lambda", region_name=region).create_function(
+            FunctionName=VALUES["validate_input_function_arn"].rsplit(":", 1)[1],
+            Runtime="python3.11",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": _zip("def handler(e, c):\n    return {}\n")},
+        )
         boto3.client("glue", region_name=region).create_job(
             Name=VALUES["glue_clean_job_name"],
             Role="arn:aws:iam::123456789012:role/etl",
@@ -72,6 +86,13 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
         )["stateMachineArn"]
         yield client, arn
         state_manager.unset_transition("glue::job_run")
+
+
+def _zip(source: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("handler.py", source)
+    return buf.getvalue()
 
 
 def run_on_moto(client: Any, arn: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +147,8 @@ def test_task_failure_is_caught_and_notified_on_moto(sfn: tuple[Any, str]) -> No
         calls.append((resource, params))
         if resource.endswith("glue:startJobRun.sync"):
             raise StatesError("States.TaskFailed", failure)
+        if resource.endswith("lambda:invoke"):  # the input check passes
+            return {"StatusCode": 200, "Payload": {"valid": True}}
         return {"MessageId": "m"}
 
     local = StateMachine(DEFINITION, dispatch).execute({"k": 5}, "run-7")
@@ -135,8 +158,8 @@ def test_task_failure_is_caught_and_notified_on_moto(sfn: tuple[Any, str]) -> No
     assert moto["error"] == local.error == "PipelineFailed"
     assert moto["cause"].endswith(failure) and local.cause.endswith(failure)
     # The data flow up to the first task is identical: same Glue job, same arguments
-    glue = moto["scheduled"][0]
-    assert glue == calls[0][1]
+    glue = next(p for p in moto["scheduled"] if "JobName" in p)
+    assert glue == next(p for _, p in calls if "JobName" in p)
     assert glue["Arguments"]["--snapshot_date"] == moto["start"].date().isoformat()
     sns = moto["scheduled"][-1]
     assert sns["TopicArn"] == VALUES["notify_topic_arn"] and "run-7" in sns["Message"]

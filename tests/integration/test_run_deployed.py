@@ -46,13 +46,16 @@ def deploy(settings: Settings) -> dict[str, str]:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("handler.py", "def handler(e, c):\n    return e\n")
-    fn = client("lambda", settings).create_function(
-        FunctionName="acme-publish",
-        Runtime="python3.11",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": buf.getvalue()},
-    )["FunctionArn"]
+    fn, check = (
+        client("lambda", settings).create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role,
+            Handler="handler.handler",
+            Code={"ZipFile": buf.getvalue()},
+        )["FunctionArn"]
+        for name in ("acme-publish", "acme-validate-input")
+    )
     topic = client("sns", settings).create_topic(Name="acme-alerts")["TopicArn"]
     values = {
         "glue_clean_job_name": "etl-a",
@@ -62,6 +65,7 @@ def deploy(settings: Settings) -> dict[str, str]:
         "emr_cluster_entry_point": "s3://artifacts/emr/cluster.py",
         "emr_spark_submit_parameters": "",
         "publish_function_arn": fn,
+        "validate_input_function_arn": check,
         "notify_topic_arn": topic,
         "lake_prefix": settings.lake_prefix,
         "mlflow_tracking_uri": "http://mlflow:5000",
@@ -79,7 +83,10 @@ def test_deployed_definition_and_resource_mapping(moto_env: str) -> None:
     definition, dispatcher = deployed_dispatcher(settings, "acme-pipeline")
     assert definition == render_definition(values)
     assert dispatcher.glue_steps == {"etl-a": "clean", "etl-b": "features"}
-    assert dispatcher.functions == {values["publish_function_arn"]: "publish"}
+    assert dispatcher.functions == {
+        values["publish_function_arn"]: "publish",
+        values["validate_input_function_arn"]: "validate_input",
+    }
     with pytest.raises(FileNotFoundError, match="no state machine named 'nope'"):
         deployed_dispatcher(settings, "nope")
 
