@@ -30,7 +30,9 @@ locals {
   parquet_output = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
   parquet_serde  = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 
-  # segmentation.lake.LAKE_EVENT_SCHEMA, in Glue types.
+  # The tables' columns in Glue types, as the pipeline writes them: segmentation.pipeline.tables
+  # (GLUE_TABLES), held equal to these lists by tests/unit/test_schemas.py.
+  # segmentation.lake.LAKE_EVENT_SCHEMA:
   event_columns = [
     { name = "event_id", type = "string" },
     { name = "user_anon_id", type = "string" },
@@ -45,13 +47,20 @@ locals {
     { name = "ingest_ts", type = "timestamp" },
     { name = "source", type = "string" },
   ]
+  # segmentation.lake.CLEAN_FLAGS: what the clean step imputed, capped or sessionised.
+  clean_flag_columns = [
+    { name = "amount_imputed", type = "boolean" },
+    { name = "watch_seconds_imputed", type = "boolean" },
+    { name = "amount_capped", type = "boolean" },
+    { name = "session_imputed", type = "boolean" },
+  ]
 
   tables = {
     curated_events = {
       zone      = "curated"
       name      = "events"
       prefix    = "events"
-      columns   = local.event_columns
+      columns   = concat(local.event_columns, local.clean_flag_columns)
       partition = "event_date"
       comment   = "Cleaned, deduplicated events (Glue job clean)."
     }
