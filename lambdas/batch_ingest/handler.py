@@ -8,6 +8,7 @@ asynchronous invocation is retried with the landing object still in place.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -37,7 +38,7 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     results = []
     for record in event.records:
         bucket = record.s3.bucket.name
-        key = record.s3.get_object.key  # URL-decoded: S3 events URL-encode keys
+        key = unquote_plus(record.s3.get_object.key)  # S3 events URL-encode keys
         if not should_ingest(key):
             logger.info("skipped: not a landing file", extra={"key": key})
             continue
