@@ -8,23 +8,9 @@ from typing import Any
 import pytest
 
 from segmentation.lake import PARTITION_COLUMN
+from segmentation.pipeline import clean_rules as rules
 from segmentation.pipeline.clean import clean_events
-from segmentation.pipeline.clean_rules import (
-    COPIES,
-    REASONS,
-    ZONE,
-    cap_outliers,
-    dedup_event_id,
-    dedup_exact,
-    fit_type_stats,
-    flag_invalid,
-    impute,
-    invalid_rows,
-    sessionise,
-    to_curated,
-    valid_rows,
-    window_bounds,
-)
+from segmentation.pipeline.clean_rules import ZONE
 from segmentation.pipeline.quality import RULES, measure_output, quality_report
 from segmentation.pipeline.schemas import CURATED_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA
 
@@ -32,7 +18,7 @@ pytestmark = pytest.mark.spark
 
 BASE = datetime(2026, 9, 1, 10, tzinfo=UTC)
 INGEST = datetime(2026, 9, 2, tzinfo=UTC)
-WINDOW = window_bounds(date(2026, 9, 30), 90)  # 2026-07-03 .. 2026-10-01 (exclusive)
+WINDOW = rules.window_bounds(date(2026, 9, 30), 90)  # 2026-07-03 .. 2026-10-01 (exclusive)
 DEFAULTS: dict[str, Any] = {
     "event_id": None,
     "user_anon_id": "a1",
@@ -88,7 +74,7 @@ def test_flag_invalid_names_the_first_reason_that_applies(spark):
         "after": {"event_ts": end, "ingest_ts": end},
     }
     df = frame(spark, *({"event_id": k, **v} for k, v in cases.items()))
-    reasons = {k: v["reason"] for k, v in by_id(flag_invalid(df, WINDOW)).items()}
+    reasons = {k: v["reason"] for k, v in by_id(rules.flag_invalid(df, WINDOW)).items()}
     assert reasons == {
         "ok": None,
         "ok_first_second": None,
@@ -104,16 +90,16 @@ def test_flag_invalid_names_the_first_reason_that_applies(spark):
         "before": "before_window",
         "after": "after_window",
     }
-    assert set(reasons.values()) - {None} == set(REASONS)
+    assert set(reasons.values()) - {None} == set(rules.REASONS)
 
 
 def test_valid_and_invalid_rows_split_the_flagged_input(spark):
-    flagged = flag_invalid(
+    flagged = rules.flag_invalid(
         frame(spark, {"event_id": "a"}, {"event_id": "b", "device": "x"}), WINDOW
     )
-    valid = valid_rows(flagged)
+    valid = rules.valid_rows(flagged)
     assert "reason" not in valid.columns and set(by_id(valid)) == {"a"}
-    assert {k: v["reason"] for k, v in by_id(invalid_rows(flagged)).items()} == {
+    assert {k: v["reason"] for k, v in by_id(rules.invalid_rows(flagged)).items()} == {
         "b": "unknown_device"
     }
 
@@ -127,12 +113,12 @@ def test_dedup_exact_keeps_the_earliest_ingested_copy_with_its_lineage(spark):
         {"event_id": "e1", "source": "batch", ZONE: "raw", "ingest_ts": None},  # sorts last
         {"event_id": "e1", "amount": 1.0},  # not equal on the content: another row
     )
-    rows = dedup_exact(df).collect()
+    rows = rules.dedup_exact(df).collect()
     assert len(rows) == 2
     kept = next(r for r in rows if r["amount"] is None)
     assert (kept["source"], kept[ZONE]) == ("kafka", "hot")
     assert kept["ingest_ts"].timestamp() == early.timestamp()  # Spark returns local naive time
-    assert set(dedup_exact(df).columns) == set(df.columns)
+    assert set(rules.dedup_exact(df).columns) == set(df.columns)
 
 
 def test_dedup_event_id_keeps_the_earliest_and_counts_the_copies(spark):
@@ -144,18 +130,18 @@ def test_dedup_event_id_keeps_the_earliest_and_counts_the_copies(spark):
         {"event_id": None, "user_anon_id": "a2"},  # rows without an id never collide
         {"event_id": None, "user_anon_id": "a3"},
     )
-    out = dedup_event_id(df).collect()
+    out = rules.dedup_event_id(df).collect()
     assert len(out) == 4
     e1 = next(r for r in out if r["event_id"] == "e1")
-    assert e1["amount"] == 6.0 and e1[COPIES] == 2
-    assert sorted(r[COPIES] for r in out) == [1, 1, 1, 2]
-    assert set(dedup_event_id(df).columns) == {*df.columns, COPIES}
+    assert e1["amount"] == 6.0 and e1[rules.COPIES] == 2
+    assert sorted(r[rules.COPIES] for r in out) == [1, 1, 1, 2]
+    assert set(rules.dedup_event_id(df).columns) == {*df.columns, rules.COPIES}
 
 
 def test_fit_type_stats_medians_and_iqr_fences_per_event_type(spark):
     buys = [{"event_type": "purchase", "amount": a} for a in (1.0, 2.0, 3.0, 4.0, 100.0)]
     stops = [{"event_type": "stop", "watch_seconds": w} for w in (10.0, 20.0, 30.0)]
-    stats = fit_type_stats(frame(spark, *buys, *stops, {"event_type": "search"}), 1.5)
+    stats = rules.fit_type_stats(frame(spark, *buys, *stops, {"event_type": "search"}), 1.5)
     assert stats.medians["purchase"] == {"amount": 3.0, "watch_seconds": 0.0}
     assert stats.medians["stop"] == {"amount": 0.0, "watch_seconds": 20.0}
     assert stats.medians["search"] == {"amount": 0.0, "watch_seconds": 0.0}
@@ -174,7 +160,7 @@ def test_impute_fills_gaps_by_event_type_and_flags_the_numbers(spark):
         {"event_id": "search", "event_type": "search", "content_id": None},
         {"event_id": "play", "event_type": "play", "watch_seconds": None},
     )
-    out = by_id(impute(df, medians))
+    out = by_id(rules.impute(df, medians))
     assert out["buy"]["amount"] == 9.5 and out["buy"]["amount_imputed"]
     assert (out["buy"]["device"], out["buy"]["country"]) == ("unknown", "unknown")
     assert (
@@ -196,7 +182,10 @@ def test_cap_outliers_caps_money_events_to_their_fences_only(spark):
         {"event_id": "in", "event_type": "purchase", "amount": 7.0},
         {"event_id": "search", "event_type": "search", "amount": 50.0},
     )
-    out = {k: (v["amount"], v["amount_capped"]) for k, v in by_id(cap_outliers(df, fences)).items()}
+    out = {
+        k: (v["amount"], v["amount_capped"])
+        for k, v in by_id(rules.cap_outliers(df, fences)).items()
+    }
     assert out == {
         "high": (7.0, True),
         "low": (1.0, True),
@@ -213,7 +202,10 @@ def test_sessionise_cuts_sessions_at_the_inactivity_gap(spark):
         {"event_id": "b0", "user_anon_id": "a2", "session_id": None, "event_ts": t[1]},
         {"event_id": "own", "session_id": "s9"},
     )
-    out = {k: (v["session_id"], v["session_imputed"]) for k, v in by_id(sessionise(df, 30)).items()}
+    out = {
+        k: (v["session_id"], v["session_imputed"])
+        for k, v in by_id(rules.sessionise(df, 30)).items()
+    }
     first, third = (f"gap-{int(ts.timestamp())}" for ts in (t[0], t[2]))
     assert out == {
         "a0": (first, True),
@@ -227,8 +219,12 @@ def test_sessionise_cuts_sessions_at_the_inactivity_gap(spark):
 
 def test_to_curated_keeps_the_curated_columns_and_the_utc_day(spark):
     df = frame(spark, {"event_id": "e", "event_ts": datetime(2026, 9, 1, 23, 30, tzinfo=UTC)})
-    df = impute(dedup_event_id(df), {}).transform(cap_outliers, {}).transform(sessionise, 30)
-    out = to_curated(df)
+    df = (
+        rules.impute(rules.dedup_event_id(df), {})
+        .transform(rules.cap_outliers, {})
+        .transform(rules.sessionise, 30)
+    )
+    out = rules.to_curated(df)
     assert out.columns == [*CURATED_SCHEMA.names, PARTITION_COLUMN]
     assert out.first()[PARTITION_COLUMN] == "2026-09-01"
 

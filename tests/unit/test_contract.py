@@ -7,6 +7,7 @@ import json
 import math
 from datetime import UTC, datetime
 
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,9 +16,11 @@ from segmentation.contract import (
     AMOUNT_MAX,
     COLUMNS,
     EVENT_TYPES,
+    STORED_COLUMNS,
     CsvHeaderError,
     Event,
     RowError,
+    event_arrow_schema,
     read_csv_events,
     validate_record,
 )
@@ -200,3 +203,22 @@ def test_validator_accepts_every_valid_record(
     assert isinstance(result, Event), result
     assert result.timestamp == ts
     assert result.amount == pytest.approx(amount)
+
+
+def test_arrow_schema_follows_the_model() -> None:
+    schema = event_arrow_schema()
+    assert schema.names == list(COLUMNS) == list(Event.model_fields)
+    # the columns a record must have are the non-nullable ones
+    assert [f.name for f in schema if not f.nullable] == ["user_id", "timestamp", "event_type"]
+    assert schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("device").type == pa.string()  # an optional Literal is text
+    assert {schema.field(c).type for c in ("amount", "watch_seconds")} == {pa.float64()}
+
+
+def test_arrow_schema_orders_and_renames_for_storage() -> None:
+    schema = event_arrow_schema(STORED_COLUMNS, {"user_id": "user_anon_id"})
+    assert schema.names[:2] == ["event_id", "user_anon_id"]
+    assert set(schema.names) == set(COLUMNS) - {"user_id"} | {"user_anon_id"}
+    assert not schema.field("user_anon_id").nullable
+    with pytest.raises(KeyError, match="not contract fields: user_anon_id"):
+        event_arrow_schema(["user_anon_id"])
