@@ -8,6 +8,7 @@ expected, so the quarantine and the batch reports can tell a person exactly what
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import math
@@ -365,13 +366,21 @@ class CsvHeaderError(ValueError):
 
 
 def check_header(header: list[str]) -> None:
-    """Refuse a file whose header misses required columns, naming them and what is expected."""
+    """Refuse a file whose header misses required columns or names a column twice (which copy
+    would be the value?), naming them and what is expected."""
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise CsvHeaderError(
             f"line 1: missing required column(s) {', '.join(missing)}; "
             f"expected a header with {', '.join(REQUIRED_COLUMNS)} "
             f"(optional: {', '.join(OPTIONAL_COLUMNS)})"
+        )
+    counts = collections.Counter(c for c in header if c in COLUMNS)
+    twice = [c for c, n in counts.items() if n > 1]
+    if twice:
+        raise CsvHeaderError(
+            f"line 1: column(s) {', '.join(twice)} appear more than once; "
+            "expected each column once"
         )
 
 
@@ -386,28 +395,97 @@ def read_csv_events(
         yield line, row if isinstance(row, list) else validate_record(row, line=line)
 
 
+class _RecordSpansLines(Exception):
+    """The CSV reader asked for a second physical line to finish one record."""
+
+
+class CsvEncodingError(CsvHeaderError):
+    """The file is not UTF-8 text: the whole file is refused (a wrong encoding mangles every
+    row that has a non-ASCII character), naming the first line and byte that is not."""
+
+
+class _PhysicalLines:
+    """The lines under a CSV reader, one record per line: decodes bytes line by line (so a byte
+    that is not UTF-8 is located by line) and stops a record from running on to the next line.
+    An unbalanced quote would otherwise swallow every following line into one field, and the
+    rows would vanish from the counts."""
+
+    def __init__(self, lines: Iterable[str | bytes]) -> None:
+        self._lines = iter(lines)
+        self.number = 0
+        self.in_record = False
+
+    def __iter__(self) -> _PhysicalLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.in_record:
+            raise _RecordSpansLines
+        raw = next(self._lines)
+        self.number += 1
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CsvEncodingError(
+                    f"line {self.number}: not UTF-8 text (byte {exc.start + 1} of the line, "
+                    f"0x{raw[exc.start]:02x}); expected a UTF-8 CSV (re-export the file as UTF-8)"
+                ) from None
+        else:
+            text = raw
+        if self.number == 1:
+            text = text.removeprefix("\ufeff")
+        self.in_record = True
+        return text
+
+
 def read_csv_rows(
-    lines: Iterable[str] | io.TextIOBase,
+    lines: Iterable[str | bytes] | io.IOBase,
 ) -> Iterator[tuple[int, dict[str, str] | list[RowError]]]:
     """Stream a CSV's data rows as (line number, {column: text}) without validating them.
 
     The batch ingest validates rows many at a time, so the file-level rules live here once: the
-    header must name the required columns, blank lines are skipped, and a row with the wrong
-    number of fields is reported as such (naming the first missing or extra column) instead of
-    being silently padded or truncated.
+    header must name the required columns, each once; blank lines are skipped; every physical
+    line is one record (a quoted field may hold commas and quotes, not a line break), so a stray
+    quote costs its own line only; a line that does not parse or has the wrong number of fields
+    is reported as such (naming the first missing or extra column) instead of being silently
+    padded, truncated or merged. Lines may be ``str`` or ``bytes`` (decoded here, line by line,
+    so a file that is not UTF-8 is refused naming the line and byte).
     """
-    reader = csv.reader(lines)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise CsvHeaderError("line 1: the file is empty; expected a header row") from None
-    check_header(header)
-    width = len(header)
-    for row in reader:
-        line = reader.line_num
+    source = _PhysicalLines(lines)
+    reader = csv.reader(source, strict=True)
+    header: list[str] | None = None
+    while True:
+        source.in_record = False
+        try:
+            row: list[str] | RowError = next(reader)
+        except StopIteration:
+            row = None  # type: ignore[assignment]
+        except _RecordSpansLines:
+            row = RowError(
+                source.number,
+                "<line>",
+                "<row not kept>",
+                "a closing quote on the same line (a quoted field may not span lines)",
+            )
+        except csv.Error as exc:
+            row = RowError(source.number, "<line>", "<row not kept>", f"one CSV record ({exc})")
+        if row is None:
+            break
+        line = source.number
+        if header is None:
+            if isinstance(row, RowError):
+                raise CsvHeaderError(f"line {row.line}: the header is not CSV: {row.expected}")
+            header = [h.strip() for h in row]
+            check_header(header)
+            continue
+        if isinstance(row, RowError):
+            yield line, [row]
+            continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
-        if len(row) != width:
+        if len(row) != len(header):
+            width = len(header)
             column = header[len(row)] if len(row) < width else f"<extra field {width + 1}>"
             yield (
                 line,
@@ -422,6 +500,8 @@ def read_csv_rows(
             )
             continue
         yield line, dict(zip(header, row, strict=True))
+    if header is None:
+        raise CsvHeaderError("line 1: the file is empty; expected a header row")
 
 
 def contract_as_text() -> str:

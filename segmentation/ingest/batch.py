@@ -19,6 +19,7 @@ import io
 import json
 import re
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -99,14 +100,37 @@ def file_id(bucket: str, key: str) -> str:
 Chunk = tuple[list[Any], list[int], list[tuple[int, list[RowError]]]]  # rows, lines, width errors
 
 
-def _csv_chunks(stream: io.IOBase, key: str, rows_per_chunk: int) -> Iterator[Chunk]:
-    binary: Any = gzip.GzipFile(fileobj=stream) if key.lower().endswith(".gz") else stream
-    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+class _CountingReader(io.RawIOBase):
+    """The object body as a raw stream that counts the bytes read from it, so a compressed body
+    that breaks is located by its offset in the file."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+        self.offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        self.offset += len(data)
+        return len(data)
+
+
+def _csv_chunks(stream: Any, key: str, rows_per_chunk: int) -> Iterator[Chunk]:
+    counted = _CountingReader(stream)
+    binary: Any = io.BufferedReader(counted, buffer_size=1 << 20)
+    compressed = key.lower().endswith(".gz")
+    if compressed:
+        binary = gzip.GzipFile(fileobj=binary)
     rows: list[Any] = []
     lines: list[int] = []
     broken: list[tuple[int, list[RowError]]] = []
+    last_line = 0
     try:
-        for line, row in read_csv_rows(text):
+        for line, row in read_csv_rows(binary):
+            last_line = line
             if isinstance(row, list):
                 broken.append((line, row))
             else:
@@ -117,12 +141,14 @@ def _csv_chunks(stream: io.IOBase, key: str, rows_per_chunk: int) -> Iterator[Ch
                 rows, lines, broken = [], [], []
     except CsvHeaderError as exc:
         raise UnreadableFile(str(exc)) from None
-    except UnicodeDecodeError as exc:
+    except (EOFError, OSError, zlib.error) as exc:  # gzip: truncated, corrupt or not gzip
+        where = f"after line {last_line}, " if last_line else ""
         raise UnreadableFile(
-            f"not UTF-8 text (byte {exc.start} of a read block): expected a UTF-8 CSV"
+            f"cannot decompress: {exc} ({where}near byte {counted.offset:,} of the compressed "
+            "file); expected a complete gzip file"
+            if compressed
+            else f"cannot read the file: {exc} ({where}near byte {counted.offset:,})"
         ) from None
-    except (EOFError, OSError) as exc:  # gzip: truncated or not gzip
-        raise UnreadableFile(f"cannot decompress: {exc}") from None
     if rows or broken:
         yield rows, lines, broken
 
@@ -200,6 +226,8 @@ def ingest_landing_object(
     except UnreadableFile as exc:
         report.status = "failed"
         report.error = str(exc)
+        # none of a failed file's rows reaches the lake: every row read counts as rejected
+        report.rows_rejected, report.rows_ok = report.rows_total, 0
         _delete(s3, report.outputs + report.quarantine)  # a failed file contributes no rows
         report.outputs, report.quarantine = [], []
     target = (PROCESSED if report.status == "processed" else FAILED) + key
