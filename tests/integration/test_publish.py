@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from serving_data import KEY, make_stack, write_version
 from segmentation.anonymise import Anonymiser
 from segmentation.awsclients import client
 from segmentation.config import Settings, get_settings
+from segmentation.model_document import ModelDocumentError
 from segmentation.serving import table as t
 from segmentation.serving.publish import ConcurrentPublishError, Publisher, publish
 
@@ -97,6 +99,27 @@ def test_missing_profiles_fail_the_publish(settings: Settings) -> None:
     with pytest.raises(FileNotFoundError, match="profiles"):
         publish("v1", settings)
     assert get(settings, t.CURRENT_KEY) is None
+
+
+def test_a_document_of_another_shape_fails_the_publish_naming_the_field(
+    settings: Settings,
+) -> None:
+    """The old readers took `segment_name` for `name` (and a bare list for the document);
+    one shape now, refused before any item of the version is written."""
+    write_version(settings, "v1", 10)
+    key = "profiles/model_version=v1/profiles.json"
+    s3 = client("s3", settings)
+    bucket = settings.bucket("segments")
+    doc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    doc["segments"][1]["segment_name"] = doc["segments"][1].pop("name")
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(doc).encode())
+    with pytest.raises(ModelDocumentError) as err:
+        publish("v1", settings)
+    assert f"s3://{bucket}/{key}" in str(err.value)
+    assert "segments.1.name: Field required" in str(err.value)
+    assert "segments.1.segment_name: Extra inputs are not permitted" in str(err.value)
+    assert get(settings, t.CURRENT_KEY) is None
+    assert get(settings, t.segment_key("v1", 0)) is None
 
 
 def test_concurrent_flip_is_detected(settings: Settings) -> None:

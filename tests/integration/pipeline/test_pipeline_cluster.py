@@ -21,6 +21,7 @@ from sklearn.metrics import (
 )
 from sklearn.preprocessing import StandardScaler
 
+from segmentation.model_document import ModelDocument
 from segmentation.pipeline.args import ArgumentError
 from segmentation.pipeline.features import FEATURE_COLUMNS
 from segmentation.pipeline.steps import run_cluster
@@ -129,7 +130,7 @@ def test_kmeans_auto_k_finds_the_blobs_and_logs_everything(lake, spark, tracking
     labels = _check_metrics(result, feats, seg)
     assert adjusted_rand_score(truth, labels) > 0.95
 
-    profiles = json.loads(
+    stored = (
         boto3.client("s3", endpoint_url=lake.endpoint_url)
         .get_object(
             Bucket=lake.bucket("segments"),
@@ -137,6 +138,10 @@ def test_kmeans_auto_k_finds_the_blobs_and_logs_everything(lake, spark, tracking
         )["Body"]
         .read()
     )
+    profiles = json.loads(stored)
+    document = ModelDocument.from_json(stored, "the cluster step's document")
+    assert document.model_version == "segmentation-kmeans-v1" and document.schema_version == 1
+    assert document.mlflow_run_id == result["mlflow_run_id"]
     names = {p["name"] for p in profiles["segments"]}
     assert names == {"loyal high-value", "at-risk / lapsed", "binge watcher", "browser / searcher"}
     for p in profiles["segments"]:

@@ -1,0 +1,193 @@
+"""The pure clustering fit on a plain local Spark: a DataFrame built in the test, no lake, no
+MLflow. The s3a/moto/MLflow path of the same step is in tests/integration/pipeline."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.preprocessing import StandardScaler
+
+from segmentation.model_document import ModelDocument
+from segmentation.pipeline.features import FEATURE_COLUMNS
+
+pytestmark = pytest.mark.spark
+COLS = list(FEATURE_COLUMNS)
+
+BASE = dict(
+    recency_days=10,
+    frequency=8,
+    monetary=10,
+    avg_session_minutes=40,
+    completion_rate=0.5,
+    unique_genres=4,
+    searches_per_session=1,
+    banner_ctr=0.05,
+    morning_share=0.2,
+    evening_share=0.4,
+    weekend_share=0.3,
+    active_days=8,
+)
+SHIFTS = [
+    dict(monetary=60, frequency=20, recency_days=2),  # loyal high-value
+    dict(recency_days=60, frequency=2, active_days=2),  # lapsed
+    dict(avg_session_minutes=150, completion_rate=0.9),  # binge
+    dict(searches_per_session=6, banner_ctr=0.3, completion_rate=0.2),  # browser
+]
+NAMES = {"loyal high-value", "at-risk / lapsed", "binge watcher", "browser / searcher"}
+
+
+def blobs(per: int, seed: int = 0) -> tuple[pd.DataFrame, dict[str, int]]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for shift in SHIFTS:
+        centre = {**BASE, **shift}
+        rows += [
+            {c: max(0.0, centre[c] * (1 + 0.05 * rng.standard_normal())) for c in COLS}
+            for _ in range(per)
+        ]
+    df = pd.DataFrame(rows)
+    df.insert(0, "user_anon_id", [f"{i:064x}" for i in range(len(df))])
+    return df, {u: i // per for i, u in enumerate(df["user_anon_id"])}
+
+
+@pytest.fixture(scope="module")
+def feats() -> tuple[pd.DataFrame, dict[str, int]]:
+    return blobs(per=60)
+
+
+@pytest.fixture(scope="module")
+def auto_k(spark, feats):
+    """One K-Means fit with auto k, shared: the sweep is the slow part."""
+    from segmentation.pipeline.fit import fit
+
+    result = fit(spark.createDataFrame(feats[0]), params(k_min=2, k_max=6))
+    yield result
+    result.release()
+
+
+def params(**kw):
+    from segmentation.pipeline.fit import FitParams
+
+    return FitParams(**{"sample_size": 300, "silhouette_sample": 1000, **kw})
+
+
+def assigned(result) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features and label per user, in a fixed order (the fit's own order is Spark's)."""
+    out = result.labeled.toPandas().sort_values("user_anon_id").reset_index(drop=True)
+    return out, out["prediction"].to_numpy()
+
+
+def test_kmeans_with_auto_k_finds_the_four_behaviours(auto_k, feats) -> None:
+    result, truth = auto_k, feats[1]
+    assert result.params["k"] == 4 and result.params["k_mode"] == "auto"
+    assert [r["k"] for r in result.k_sweep] == [2, 3, 4, 5, 6]
+    assert result.centers is not None and result.centers.shape == (4, len(COLS))
+    users, labels = assigned(result)
+    assert adjusted_rand_score([truth[u] for u in users["user_anon_id"]], labels) > 0.95
+    x = StandardScaler().fit_transform(users[COLS])
+    assert result.scores["silhouette"] == pytest.approx(silhouette_score(x, labels), rel=1e-6)
+    assert result.scores["calinski_harabasz"] == pytest.approx(
+        calinski_harabasz_score(x, labels), rel=1e-6
+    )
+    assert result.scores["davies_bouldin"] == pytest.approx(
+        davies_bouldin_score(x, labels), rel=1e-6
+    )
+    assert {p.name for p in result.profiles} == NAMES
+    assert all(p.size == 60 and p.share == 0.25 for p in result.profiles)
+    # the model that is logged reproduces the fit's assignment from raw features
+    pred = result.model.predict(users[COLS])
+    np.testing.assert_array_equal(pred["segment_id"].to_numpy(), labels)
+    assert result.names == result.model.names
+
+
+def test_kmeans_with_given_k_skips_the_sweep_and_release_frees_its_frames(spark, feats) -> None:
+    from segmentation.pipeline.fit import fit
+
+    result = fit(spark.createDataFrame(feats[0]), params(k=3))
+    assert result.labeled.is_cached
+    result.release()
+    assert not result.labeled.is_cached
+    assert result.params["k"] == 3 and result.params["k_mode"] == "given"
+    assert result.k_sweep == [] and len(result.profiles) == 3
+    assert result.n_users == 240 and len(result.labels) == 240
+
+
+def test_dbscan_with_auto_eps_separates_the_blobs_and_flags_far_users(spark, feats) -> None:
+    from segmentation.pipeline.fit import fit
+
+    df, truth = feats
+    far = pd.DataFrame([{"user_anon_id": "f" * 64, **{c: 1e4 for c in COLS}}])
+    result = fit(spark.createDataFrame(pd.concat([df, far])), params(algorithm="dbscan"))
+    result.release()
+    assert result.params["eps_mode"].startswith("k-distance curve")
+    assert result.params["eps"] == result.dbscan.eps > 0
+    assert result.eps_sweep and result.k_distance["eps"] == result.params["eps"]
+    users, labels = assigned(result)
+    assert labels[users["user_anon_id"] == "f" * 64].tolist() == [-1]
+    kept = users["user_anon_id"] != "f" * 64
+    assert result.scores["noise_share"] < 0.1
+    members = labels[kept.to_numpy()] != -1
+    ids = users["user_anon_id"][kept][members]
+    assert adjusted_rand_score([truth[u] for u in ids], labels[kept.to_numpy()][members]) > 0.95
+    assert next(p for p in result.profiles if p.segment_id == -1).name == "unassigned (noise)"
+
+
+def test_too_few_users_are_refused_naming_the_source(spark, feats) -> None:
+    from segmentation.pipeline.fit import fit
+
+    few = spark.createDataFrame(feats[0].head(3))
+    with pytest.raises(ValueError, match="3 users in s3://x/f; expected at least 5 for kmeans"):
+        fit(few, params(k=4), "s3://x/f")
+    with pytest.raises(ValueError, match="3 users in the features; expected at least 24"):
+        fit(few, params(algorithm="dbscan", min_samples=24))
+
+
+def test_params_are_read_from_a_mapping_or_attributes() -> None:
+    from segmentation.pipeline.fit import FitParams
+
+    given = dict(
+        algorithm="dbscan",
+        k=None,
+        k_min=3,
+        k_max=9,
+        eps=0.7,
+        min_samples=12,
+        sample_size=500,
+        silhouette_sample=400,
+        seed=7,
+    )
+    extra = {"lake_prefix": "p", "run_id": "r"}  # the step's other arguments are ignored
+    a = FitParams.from_args({**given, **extra})
+    b = FitParams.from_args(SimpleNamespace(**given, **extra))
+    assert a == b == FitParams(**given)
+    assert FitParams(k=None, k_min=5).min_users() == 6
+    assert FitParams(algorithm="dbscan", min_samples=9).min_users() == 9
+
+
+def test_the_document_of_a_fit_validates_and_reads_back(auto_k) -> None:
+    from segmentation.pipeline.cluster_outputs import build_document
+
+    result = auto_k
+    doc = build_document(
+        result,
+        params={"algorithm": "kmeans", "snapshot_date": "2026-09-30", **result.params},
+        model_version="kmeans-r1",
+        snapshot_date=date(2026, 9, 30),
+        pipeline_run_id="r1",
+        mlflow_run_id="m1",
+        registered_model=None,
+    )
+    assert ModelDocument.from_json(doc.to_json(), "here") == doc
+    assert [s.name for s in doc.segments] == [p.name for p in result.profiles]
+    assert [f.name for f in doc.features] == COLS
+    assert [r.k for r in doc.k_sweep] == [2, 3, 4, 5, 6]
