@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,8 @@ import pytest
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 
 
 def _stop_jvm() -> None:
@@ -32,20 +32,16 @@ def _stop_jvm() -> None:
     SparkContext._jvm = None
 
 
-@pytest.fixture(scope="package")
-def spark() -> Iterator[SparkSession]:
-    """One local Spark for the unit tests that need one (start-up costs seconds).
+_started: list[SparkSession] = []  # the session this conftest started, while it runs
 
-    A session already running in this process (the integration tests', with s3a) is shared and
-    left running; one started here is stopped, JVM and all, once the unit tests are done.
-    """
+
+def _session() -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
-    if active is not None:
-        yield active
-        return
+    if active is not None:  # ours, or another suite's (with s3a): shared, left to its owner
+        return active
     session = (
         SparkSession.builder.master("local[1]")
         .appName("segmentation-unit-tests")
@@ -55,6 +51,25 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
-    yield session
-    session.stop()
-    _stop_jvm()
+    _started.append(session)
+    return session
+
+
+def _stop_started() -> None:
+    while _started:
+        _started.pop().stop()
+        _stop_jvm()
+
+
+@pytest.fixture
+def spark() -> SparkSession:
+    """One local Spark for the unit tests that need one (start-up costs seconds), started by the
+    first of them and stopped, JVM and all, after the last unit test that runs before any other
+    test: a session left running would be handed to the integration tests' fixture, which needs
+    s3a. A session already running in this process (the integration tests') is shared."""
+    return _session()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if nextitem is None or HERE not in Path(nextitem.path).parents:
+        _stop_started()
