@@ -27,7 +27,7 @@ export CHECKPOINT_DISABLE := 1
 LINT_TARGETS += tf-fmt-check tf-validate checkov
 CLEAN_TARGETS += tf-clean
 
-.PHONY: tf-cli-config tf-init tf-fmt tf-fmt-check tf-validate tf-test checkov package \
+.PHONY: tf-cli-config tf-init tf-fmt tf-fmt-check tf-validate tf-test tf-docs checkov package \
 	package-lambdas package-layer package-wheel package-deps package-scripts package-emr-venv \
 	tf-local-apply tf-local-destroy tf-clean
 
@@ -52,6 +52,9 @@ tf-test: tf-init  ## terraform test (mock provider) in every module
 	@for d in $(TF_MODULE_DIRS); do \
 	  echo "test $$d"; $(TF) -chdir=$$d test -no-color || exit 1; \
 	done
+
+tf-docs: setup  ## regenerate the input/output tables of the module READMEs from variables.tf/outputs.tf
+	$(PYTHON) tools/tf_docs.py
 
 checkov:  ## static security checks over the Terraform (skips are inline, each with a reason)
 	$(BIN)/checkov --config-file .checkov.yaml

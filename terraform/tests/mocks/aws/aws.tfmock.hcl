@@ -21,6 +21,9 @@ mock_data "aws_availability_zones" {
   defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
 }
 
+mock_resource "aws_s3_bucket" {
+  defaults = { arn = "arn:aws:s3:::seg-mock-bucket" }
+}
 mock_resource "aws_kms_key" {
   defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/mock" }
 }

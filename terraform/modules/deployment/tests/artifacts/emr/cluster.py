@@ -1,0 +1,1 @@
+# stand-in for build/emr/cluster.py (mock provider)

@@ -1,0 +1,93 @@
+# The wiring both environments share, on the mocked AWS. tests/artifacts holds stand-ins for
+# `make package`'s output: only their paths and hashes are read.
+
+mock_provider "aws" {
+  source = "../../tests/mocks/aws"
+}
+
+variables {
+  name_prefix      = "seg"
+  lake_prefix      = "seg-prod"
+  hmac_secret_name = "seg/hmac-key"
+  segments_table   = "seg-segments"
+  kafka_topic      = "raw-events"
+  environment_name = "aws"
+  build_dir        = "tests/artifacts"
+  vpc              = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"], security_group_ids = ["sg-workloads"] }
+  extra_layer_arns = ["arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python311:20"]
+}
+
+run "aws" {
+  command = apply
+
+  assert {
+    condition     = length(module.tracking) == 1 && output.mlflow_tracking_uri == module.tracking[0].tracking_uri && local.function_env["SEG_MLFLOW_TRACKING_URI"] == output.mlflow_tracking_uri
+    error_message = "MLflow deployed and named to every function and step"
+  }
+  assert {
+    condition     = local.layers == [aws_lambda_layer_version.dependencies[0].arn, "arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python311:20"]
+    error_message = "every function takes the dependency layer, then AWSSDKPandas"
+  }
+  assert {
+    condition     = local.workload_vpc == var.vpc && module.processing.jobs_security_group_id != null
+    error_message = "the workloads run in the VPC"
+  }
+  assert {
+    condition     = !contains(keys(local.function_env), "SEG_AWS_ENDPOINT_URL") && local.function_env["SEG_ENVIRONMENT"] == "aws" && local.function_env["SEG_AWS_REGION"] == "eu-west-1"
+    error_message = "functions use the SDK's AWS endpoints"
+  }
+  assert {
+    condition     = output.orchestration.template_values.validate_input_function_arn == output.orchestration.validate_input_function_arn && output.orchestration.template_values.publish_function_arn == output.serving.publish_function_arn
+    error_message = "the definition invokes this deployment's validate_input and publish"
+  }
+  assert {
+    condition     = alltrue([for n, p in local.lambda_packages : p.path == "tests/artifacts/lambda/${n}.zip" && p.hash != null]) && length(local.lambda_packages) == 5
+    error_message = "the five function zips of make package, by path and hash"
+  }
+  assert {
+    condition     = local.emr_venv != null
+    error_message = "AWS uploads the EMR venv when built"
+  }
+}
+
+run "emulator" {
+  command = apply
+  variables {
+    environment_name    = "local"
+    emulator            = true
+    aws_endpoint        = "http://127.0.0.1:5000"
+    msk_mode            = "none"
+    vpc                 = null
+    workloads_in_vpc    = false
+    mlflow_tracking_uri = "http://127.0.0.1:5001"
+    schedule            = { enabled = false }
+    protect_data        = false
+    extra_layer_arns    = []
+  }
+
+  assert {
+    condition     = length(module.tracking) == 0 && output.tracking == null && output.mlflow_tracking_uri == "http://127.0.0.1:5001"
+    error_message = "no MLflow service: the given server"
+  }
+  assert {
+    condition     = local.function_env["SEG_AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000" && local.function_env["SEG_ENVIRONMENT"] == "local"
+    error_message = "functions name the emulator"
+  }
+  assert {
+    condition     = local.workload_vpc == null && module.processing.jobs_security_group_id == null && local.emr_venv == null
+    error_message = "nothing placed in a VPC, no venv upload"
+  }
+  assert {
+    condition     = local.layers == [aws_lambda_layer_version.dependencies[0].arn]
+    error_message = "the dependency layer when it was built"
+  }
+}
+
+run "mlflow_service_needs_a_vpc" {
+  command = plan
+  variables {
+    vpc      = null
+    msk_mode = "none"
+  }
+  expect_failures = [var.mlflow_tracking_uri]
+}

@@ -1,0 +1,145 @@
+variable "name_prefix" {
+  description = "Prefix of every named resource; the state machine is '<name_prefix>-pipeline'."
+  type        = string
+}
+
+variable "lake_prefix" {
+  description = "Bucket prefix: zone buckets are '<lake_prefix>-<zone>' (SEG_LAKE_PREFIX)."
+  type        = string
+}
+
+variable "hmac_secret_name" {
+  description = "Secret holding the HMAC key (SEG_HMAC_SECRET_NAME)."
+  type        = string
+}
+
+variable "segments_table" {
+  description = "DynamoDB table of published segments (SEG_SEGMENTS_TABLE)."
+  type        = string
+}
+
+variable "kafka_topic" {
+  description = "Topic of raw events (SEG_KAFKA_TOPIC)."
+  type        = string
+}
+
+variable "environment_name" {
+  description = "SEG_ENVIRONMENT of every function and Spark step: aws or local."
+  type        = string
+
+  validation {
+    condition     = contains(["aws", "local"], var.environment_name)
+    error_message = "environment_name is aws or local."
+  }
+}
+
+variable "emulator" {
+  description = "Deploy to the local emulator (moto): S3-managed bucket keys and no TLS-only policy (plain HTTP), no recovery windows, no account-wide API Gateway logging role, and the dependency layer and Spark artifacts only when built."
+  type        = bool
+  default     = false
+}
+
+variable "aws_endpoint" {
+  description = "Endpoint of the emulator, given to the functions as SEG_AWS_ENDPOINT_URL; null on AWS."
+  type        = string
+  default     = null
+}
+
+variable "build_dir" {
+  description = "Where `make package` put the artifacts; default <repo>/build."
+  type        = string
+  default     = null
+}
+
+variable "vpc" {
+  description = "The network (the network module's `vpc` output): MSK and its ingest functions live in it, and every other workload too when workloads_in_vpc; null: no VPC (msk_mode none, emulator only)."
+  type = object({
+    id                 = string
+    cidr_block         = string
+    subnet_ids         = list(string)
+    security_group_ids = optional(list(string), [])
+  })
+  default = null
+}
+
+variable "workloads_in_vpc" {
+  description = "Place the Spark jobs, serving functions and MLflow in var.vpc too (AWS); off where the VPC only gives MSK its subnets (the emulator)."
+  type        = bool
+  default     = true
+}
+
+variable "msk_mode" {
+  description = "MSK cluster: serverless, provisioned, or none (batch ingest only, no stream mapping)."
+  type        = string
+  default     = "serverless"
+}
+
+variable "mlflow_tracking_uri" {
+  description = "An existing MLflow tracking server (SEG_MLFLOW_TRACKING_URI); null deploys MLflow on ECS/ALB/RDS in var.vpc."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.mlflow_tracking_uri != null || var.vpc != null
+    error_message = "The MLflow service needs a VPC: pass vpc, or mlflow_tracking_uri of an existing server."
+  }
+}
+
+variable "mlflow" {
+  description = "The deployed MLflow service: networks allowed to open its UI (client_cidrs) and an ACM certificate for HTTPS (certificate_arn, null serves HTTP inside the VPC)."
+  type = object({
+    client_cidrs    = optional(list(string), [])
+    certificate_arn = optional(string)
+  })
+  default = {}
+}
+
+variable "jobs" {
+  description = "Glue worker type and count of the clean and features jobs, and the EMR Serverless release of the cluster step."
+  type = object({
+    glue_worker_type  = optional(string, "G.1X")
+    glue_workers      = optional(number, 2)
+    emr_release_label = optional(string, "emr-7.9.0")
+  })
+  default = {}
+}
+
+variable "schedule" {
+  description = "The pipeline's EventBridge schedule: whether it fires, when, and the execution input of scheduled runs ({} takes the definition's defaults)."
+  type = object({
+    enabled    = optional(bool, true)
+    expression = optional(string, "cron(0 3 ? * MON *)")
+    input      = optional(any, {})
+  })
+  default = {}
+}
+
+variable "extra_layer_arns" {
+  description = "Layers every function takes after the dependency layer (on AWS: the managed AWSSDKPandas-Python311 layer with pyarrow, pandas, numpy)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_emails" {
+  description = "Addresses receiving alarms and failed-run notifications."
+  type        = list(string)
+  default     = []
+}
+
+variable "protect_data" {
+  description = "Deletion protection on the table, database and load balancer; buckets are never force-destroyed when true."
+  type        = bool
+  default     = true
+}
+
+variable "enable_lifecycle" {
+  description = "Create the buckets' lifecycle rules (moto takes ~1 min to settle them; off for quick local runs)."
+  type        = bool
+  default     = true
+}
+
+variable "log_retention_days" {
+  description = "Days every log group keeps its logs."
+  type        = number
+  default     = 365
+}
