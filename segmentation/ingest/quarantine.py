@@ -3,7 +3,9 @@
 A refused record is kept so a person can see what went wrong and fix the producer, but the
 quarantine zone is part of the lake, so the same rule holds there: no raw user id. The record's
 ``user_id`` is replaced by its HMAC (``user_anon_id``), only the contract's other fields are kept
-(an unknown field could hold an e-mail address), and any text that contains the raw id is masked.
+(an unknown field could hold an e-mail address), and any text that contains a raw id is masked:
+every raw id the record carries, whatever its shape (a scalar ``user_id``, the strings inside a
+list or object ``user_id``, the Kafka record key, which producers set to the user id).
 A payload that cannot be parsed cannot be searched for the id, so its text is never stored: only
 its SHA-256 and size (enough to find it again in the source) and the parser's message.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,36 +39,58 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _scrub(text: str, raw_id: str | None) -> str:
-    if raw_id and len(raw_id) >= MIN_MASKED_ID and raw_id in text:
-        text = text.replace(raw_id, MASK)
+def _scrub(text: str, raw_ids: Sequence[str]) -> str:
+    for raw_id in raw_ids:
+        if raw_id in text:
+            text = text.replace(raw_id, MASK)
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 3] + "..."
 
 
-def _safe_value(value: Any, raw_id: str | None) -> Any:
+def _safe_value(value: Any, raw_ids: Sequence[str]) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
-        return _scrub(value, raw_id)
+        return _scrub(value, raw_ids)
     return f"<{type(value).__name__}>"  # nested values are not searched; their text is not kept
 
 
+def _strings_in(value: Any, depth: int = 0) -> Iterator[str]:
+    """The scalar texts inside a value of any shape (bounded: a hostile record may nest deep)."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        yield str(value).strip()
+    elif depth < 8 and isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings_in(key, depth + 1)
+            yield from _strings_in(item, depth + 1)
+    elif depth < 8 and isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings_in(item, depth + 1)
+
+
+def mask_list(*candidates: Any) -> list[str]:
+    """Every raw id to mask, longest first (so an id that contains another is masked whole);
+    ids shorter than ``MIN_MASKED_ID`` would mask ordinary values without protecting anyone."""
+    ids = {s for c in candidates for s in _strings_in(c) if len(s) >= MIN_MASKED_ID}
+    return sorted(ids, key=lambda s: (-len(s), s))
+
+
 def pseudonymise(
-    record: Any, anonymiser: Anonymiser
-) -> tuple[dict[str, Any] | None, str | None, str | None]:
-    """(redacted payload, user_anon_id, raw id to mask) of a parsed record.
+    record: Any, anonymiser: Anonymiser, other_ids: Sequence[str] = ()
+) -> tuple[dict[str, Any] | None, str | None, list[str]]:
+    """(redacted payload, user_anon_id, raw ids to mask) of a parsed record.
 
     A non-object record has no field to find the id in, so nothing of it is kept.
     """
     if not isinstance(record, Mapping):
-        return None, None, None
+        return None, None, mask_list(*other_ids)
     raw = record.get("user_id")
     raw_id = None
     if isinstance(raw, str | int) and not isinstance(raw, bool):
         raw_id = str(raw).strip() or None
     anon = anonymiser.anon(raw_id) if raw_id else None
+    raw_ids = mask_list(raw, *other_ids)
     payload = {
-        name: _safe_value(record[name], raw_id)
+        name: _safe_value(record[name], raw_ids)
         for name in COLUMNS
         if name in record and name != "user_id"
     }
@@ -75,10 +99,10 @@ def pseudonymise(
         payload["<unknown fields dropped>"] = len(extra)
     if raw is not None and raw_id is None:
         payload["<user_id>"] = f"<{type(raw).__name__}, not kept>"
-    return payload, anon, raw_id
+    return payload, anon, raw_ids
 
 
-def error_dicts(errors: Iterable[RowError], raw_id: str | None) -> list[dict[str, Any]]:
+def error_dicts(errors: Iterable[RowError], raw_ids: Sequence[str]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         if err.column == "user_id":
@@ -86,8 +110,8 @@ def error_dicts(errors: Iterable[RowError], raw_id: str | None) -> list[dict[str
         elif err.column == "<record>":
             value = "<not kept>"
         else:
-            value = _scrub(err.value, raw_id)
-        out.append({**err.as_dict(), "value": value, "expected": _scrub(err.expected, raw_id)})
+            value = _scrub(err.value, raw_ids)
+        out.append({**err.as_dict(), "value": value, "expected": _scrub(err.expected, raw_ids)})
     return out
 
 
@@ -102,15 +126,22 @@ def entry(
     ingest_ts: datetime,
     context: Mapping[str, Any],
     detail: str | None = None,
+    other_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One quarantine line; ``context`` says where the record came from (offset, file, line)."""
+    """One quarantine line; ``context`` says where the record came from (offset, file, line).
+
+    ``other_ids``: raw ids the record carries outside its ``user_id`` (the Kafka key), masked
+    wherever they appear, whatever shape the record has."""
     if reason not in REASONS:
         raise ValueError(f"unknown quarantine reason {reason!r}")
-    payload, anon, raw_id = pseudonymise(record, anonymiser) if parsed else (None, None, None)
+    if parsed:
+        payload, anon, raw_ids = pseudonymise(record, anonymiser, other_ids)
+    else:
+        payload, anon, raw_ids = None, None, mask_list(*other_ids)
     return {
         "reason": reason,
-        "detail": detail or REASONS[reason],
-        "errors": error_dicts(errors, raw_id),
+        "detail": _scrub(detail or REASONS[reason], raw_ids),
+        "errors": error_dicts(errors, raw_ids),
         "user_anon_id": anon,
         "payload": payload,
         "payload_sha256": sha256(raw) if raw is not None else None,

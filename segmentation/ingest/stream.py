@@ -147,9 +147,10 @@ def _entry(
     detail: str | None = None,
 ) -> dict[str, Any]:
     key = batch.key(i)
-    key_anon = None
-    if key:  # producers key by user id: keep only its HMAC
-        key_anon = anonymiser.anon(key.decode("utf-8", "replace").strip())
+    key_anon, key_text = None, ""
+    if key:  # producers key by user id: keep only its HMAC, and mask it wherever it appears
+        key_text = key.decode("utf-8", "replace").strip()
+        key_anon = anonymiser.anon(key_text)
     topic, partition = batch.location(i)
     return quarantine.entry(
         reason,
@@ -160,6 +161,7 @@ def _entry(
         anonymiser=anonymiser,
         ingest_ts=now,
         detail=detail,
+        other_ids=[key_text] if key_text else [],
         context={
             "source": "kafka",
             "topic": topic,
