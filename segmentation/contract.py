@@ -379,8 +379,7 @@ def check_header(header: list[str]) -> None:
     twice = [c for c, n in counts.items() if n > 1]
     if twice:
         raise CsvHeaderError(
-            f"line 1: column(s) {', '.join(twice)} appear more than once; "
-            "expected each column once"
+            f"line 1: column(s) {', '.join(twice)} appear more than once; expected each column once"
         )
 
 
