@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -67,12 +67,11 @@ class FitParams:
     def from_args(cls, args: Any) -> FitParams:
         """From the cluster step's resolved arguments: a mapping today, an object with the same
         attribute names once the step parameters are typed models; either is read here only."""
-        names = cls.__dataclass_fields__
 
         def get(name: str) -> Any:
             return args[name] if isinstance(args, Mapping) else getattr(args, name)
 
-        return cls(**{name: get(name) for name in names})
+        return cls(**{f.name: get(f.name) for f in fields(cls)})
 
     def min_users(self) -> int:
         """Fewest users the algorithm can be fitted on."""
