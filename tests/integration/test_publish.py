@@ -122,6 +122,22 @@ def test_a_document_of_another_shape_fails_the_publish_naming_the_field(
     assert get(settings, t.segment_key("v1", 0)) is None
 
 
+def test_a_version_whose_document_no_longer_reads_is_still_retired(settings: Settings) -> None:
+    """Retiring only needs the segment map; an old document must not keep its items forever."""
+    write_version(settings, "v1", 10)
+    publish("v1", settings)
+    client("s3", settings).put_object(
+        Bucket=settings.bucket("segments"),
+        Key="profiles/model_version=v1/profiles.json",
+        Body=b'{"segments": []}',  # e.g. a document of a schema_version before this code's
+    )
+    write_version(settings, "v2", 10)
+    result = publish("v2", settings)
+    assert result.retired == ["v1"]
+    assert get(settings, t.version_key("v1"))["status"] == "retired"
+    assert "expires_at" in get(settings, t.segment_key("v1", 0))
+
+
 def test_concurrent_flip_is_detected(settings: Settings) -> None:
     write_version(settings, "v1", 10)
     write_version(settings, "v2", 10)
