@@ -139,6 +139,8 @@ module "processing" {
 
 # MLflow on ECS/ALB/RDS, unless a tracking server is given (the emulator's local MLflow).
 module "tracking" {
+  #checkov:skip=CKV_AWS_293:Deletion protection follows protect_data (true by default and in envs/aws); checkov reads envs/local's false, where this module has count 0 (MLflow runs as a local process).
+  #checkov:skip=CKV_AWS_150:See CKV_AWS_293: the load balancer's deletion protection follows protect_data too.
   count                     = var.mlflow_tracking_uri == null ? 1 : 0
   source                    = "../tracking"
   name_prefix               = var.name_prefix
