@@ -69,7 +69,7 @@ module "deployment" {
   aws_endpoint        = var.aws_endpoint
   build_dir           = var.build_dir
   msk_mode            = var.msk ? "serverless" : "none"
-  vpc                 = var.msk ? { id = aws_vpc.local[0].id, cidr_block = aws_vpc.local[0].cidr_block, subnet_ids = aws_subnet.local[*].id } : null
+  vpc                 = var.msk ? { id = aws_vpc.local[0].id, cidr_block = aws_vpc.local[0].cidr_block, subnet_ids = aws_subnet.local[*].id, security_group_ids = [] } : null
   workloads_in_vpc    = false
   mlflow_tracking_uri = var.mlflow_tracking_uri
   schedule            = { enabled = false } # local runs start from the CLI

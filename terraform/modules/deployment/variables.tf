@@ -52,9 +52,14 @@ variable "build_dir" {
 }
 
 variable "vpc" {
-  description = "The network, as the network module's `vpc` output (id, cidr_block, subnet_ids, security_group_ids: the workload group): MSK and its ingest functions live in it, and every other workload too when workloads_in_vpc; null: no VPC (msk_mode none, emulator only). Passed through as it is: each module checks the attributes it uses."
-  type        = any
-  default     = null
+  description = "The network, as the network module's `vpc` output (security_group_ids: its workload group): MSK and its ingest functions live in it, and every other workload too when workloads_in_vpc; null: no VPC (msk_mode none, emulator only)."
+  type = object({
+    id                 = string
+    cidr_block         = string
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
 }
 
 variable "workloads_in_vpc" {

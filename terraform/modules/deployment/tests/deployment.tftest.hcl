@@ -83,6 +83,22 @@ run "emulator" {
   }
 }
 
+run "emulator_with_msk" {
+  command = apply
+  variables {
+    environment_name    = "local"
+    emulator            = true
+    vpc                 = { id = "vpc-1", cidr_block = "10.40.0.0/16", subnet_ids = ["subnet-a", "subnet-b"], security_group_ids = [] }
+    workloads_in_vpc    = false
+    mlflow_tracking_uri = "http://127.0.0.1:5001"
+  }
+
+  assert {
+    condition     = local.workload_vpc == null && module.processing.jobs_security_group_id == null && output.streaming.function_security_group_id != null
+    error_message = "the VPC gives MSK and the ingest functions subnets, nothing else"
+  }
+}
+
 run "mlflow_service_needs_a_vpc" {
   command = plan
   variables {
