@@ -70,22 +70,23 @@ resource "aws_security_group" "workloads" {
   vpc_id      = aws_vpc.this.id
 }
 
-resource "aws_vpc_security_group_egress_rule" "workloads_endpoints" {
-  security_group_id = aws_security_group.workloads.id
-  description       = "AWS APIs through interface endpoints (and internal load balancers)"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = aws_vpc.this.cidr_block
+locals {
+  # Where workloads may go, all on 443: the interface endpoints inside the VPC, and each gateway
+  # endpoint's prefix list.
+  workload_destinations = merge(
+    { endpoints = { description = "AWS APIs through interface endpoints (and internal load balancers)", cidr_ipv4 = aws_vpc.this.cidr_block, prefix_list_id = null } },
+    { for k, e in aws_vpc_endpoint.gateway : k => { description = "${upper(k)} through its gateway endpoint", cidr_ipv4 = null, prefix_list_id = e.prefix_list_id } },
+  )
 }
 
-resource "aws_vpc_security_group_egress_rule" "workloads_gateways" {
-  for_each          = aws_vpc_endpoint.gateway
+resource "aws_vpc_security_group_egress_rule" "workloads_https" {
+  for_each          = local.workload_destinations
   security_group_id = aws_security_group.workloads.id
-  description       = "${upper(each.key)} through its gateway endpoint"
+  description       = each.value.description
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
+  cidr_ipv4         = each.value.cidr_ipv4
   prefix_list_id    = each.value.prefix_list_id
 }
 

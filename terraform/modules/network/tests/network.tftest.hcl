@@ -58,12 +58,16 @@ run "workloads_reach_only_the_endpoints" {
   command = apply
 
   assert {
-    condition     = aws_vpc_security_group_egress_rule.workloads_endpoints.from_port == 443 && aws_vpc_security_group_egress_rule.workloads_endpoints.to_port == 443 && aws_vpc_security_group_egress_rule.workloads_endpoints.cidr_ipv4 == "10.40.0.0/16"
-    error_message = "workloads reach the interface endpoints on 443 inside the VPC"
+    condition     = toset(keys(aws_vpc_security_group_egress_rule.workloads_https)) == toset(["endpoints", "s3", "dynamodb"]) && alltrue([for r in aws_vpc_security_group_egress_rule.workloads_https : r.ip_protocol == "tcp" && r.from_port == 443 && r.to_port == 443])
+    error_message = "workloads go out on 443 only: to the interface endpoints and the two gateways"
   }
   assert {
-    condition     = toset(keys(aws_vpc_security_group_egress_rule.workloads_gateways)) == toset(["s3", "dynamodb"]) && alltrue([for k, r in aws_vpc_security_group_egress_rule.workloads_gateways : r.from_port == 443 && r.to_port == 443 && r.prefix_list_id == aws_vpc_endpoint.gateway[k].prefix_list_id])
-    error_message = "and the S3/DynamoDB gateways' prefix lists on 443"
+    condition     = aws_vpc_security_group_egress_rule.workloads_https["endpoints"].cidr_ipv4 == "10.40.0.0/16" && aws_vpc_security_group_egress_rule.workloads_https["endpoints"].prefix_list_id == null
+    error_message = "the interface endpoints inside the VPC"
+  }
+  assert {
+    condition     = alltrue([for k in ["s3", "dynamodb"] : aws_vpc_security_group_egress_rule.workloads_https[k].prefix_list_id == aws_vpc_endpoint.gateway[k].prefix_list_id && aws_vpc_security_group_egress_rule.workloads_https[k].cidr_ipv4 == null])
+    error_message = "each gateway's prefix list"
   }
   assert {
     condition     = output.vpc.security_group_ids == [aws_security_group.workloads.id] && output.workload_security_group_id == aws_security_group.workloads.id
