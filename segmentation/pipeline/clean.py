@@ -30,12 +30,11 @@ found, and the output replaces the curated zone's events (partitioned by ``event
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -59,6 +58,7 @@ from segmentation.pipeline.clean_rules import (
     valid_rows,
     window_bounds,
 )
+from segmentation.pipeline.params import CleanParams
 from segmentation.pipeline.quality import (
     DedupCounts,
     InputCounts,
@@ -80,17 +80,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class CleanArgs(Protocol):
-    """The clean step's arguments this module reads (see :mod:`segmentation.pipeline.args`)."""
-
-    input_zones: list[str]
-    snapshot_date: date
-    window_days: int
-    iqr_k: float
-    session_gap_minutes: int
-    run_id: str
 
 
 def read_events(spark: SparkSession, paths: LakePaths, zones: list[str]) -> tuple[DataFrame, dict]:
@@ -166,16 +155,8 @@ def clean_events(
         flagged.unpersist()
 
 
-def _attributes(args: CleanArgs | Mapping[str, Any]) -> CleanArgs:
-    """Arguments as attributes, whether they come as the parsed model or as a plain dict."""
-    return SimpleNamespace(**args) if isinstance(args, Mapping) else args  # type: ignore[return-value]
-
-
-def run(
-    spark: SparkSession, args: CleanArgs | Mapping[str, Any], paths: LakePaths
-) -> dict[str, Any]:
+def run(spark: SparkSession, args: CleanParams, paths: LakePaths) -> dict[str, Any]:
     """The clean step; returns its JSON-able result and writes the quality report."""
-    args = _attributes(args)
     events, found = read_events(spark, paths, args.input_zones)
     window = window_bounds(args.snapshot_date, args.window_days)
     out_uri = paths.events("curated")

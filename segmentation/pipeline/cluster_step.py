@@ -10,7 +10,6 @@ the outputs are written inside the MLflow run, which ends FAILED if they cannot 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -21,6 +20,7 @@ from segmentation.pipeline import lakeio
 from segmentation.pipeline.cluster_outputs import build_document, write_document, write_segment_map
 from segmentation.pipeline.features import FEATURE_COLUMNS
 from segmentation.pipeline.fit import FitParams, fit
+from segmentation.pipeline.params import ClusterParams
 from segmentation.pipeline.tracking import Tracker, code_version, log_document, log_fit, log_model
 
 log = logging.getLogger(__name__)
@@ -42,29 +42,24 @@ def read_features(spark: SparkSession, uri: str) -> DataFrame:
     return df.select("user_anon_id", *[F.col(c).cast("double") for c in COLS])
 
 
-def _arg(args: Any, name: str) -> Any:
-    """The resolved arguments are a mapping today and a typed model soon; read either."""
-    return args[name] if isinstance(args, Mapping) else getattr(args, name)
-
-
-def run(spark: SparkSession, args: Any, paths: LakePaths) -> dict[str, Any]:
-    snapshot_date = _arg(args, "snapshot_date")
+def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str, Any]:
+    snapshot_date = args.snapshot_date
     snapshot = snapshot_date.isoformat()
-    run_id = _arg(args, "run_id")
+    run_id = args.run_id
     features_uri = paths.features(snapshot)
     result = fit(read_features(spark, features_uri), FitParams.from_args(args), features_uri)
     algorithm = result.algorithm
     params = {"algorithm": algorithm, "snapshot_date": snapshot, **result.params}
-    registered = f"segmentation-{algorithm}" if _arg(args, "register_model") else None
+    registered = f"segmentation-{algorithm}" if args.register_model else None
     tags = {
         "pipeline_run_id": run_id,
         "snapshot_date": snapshot,
         "data_snapshot": features_uri,
         "code_version": code_version(),
         "algorithm": algorithm,
-        "lake_prefix": _arg(args, "lake_prefix"),
+        "lake_prefix": args.lake_prefix,
     }
-    tracker = Tracker(_arg(args, "mlflow_tracking_uri"), _arg(args, "mlflow_experiment"))
+    tracker = Tracker(args.mlflow_tracking_uri, args.mlflow_experiment)
     try:
         with tracker.started(f"{algorithm}-{snapshot}-{run_id}", tags) as mlflow_run_id:
             log_fit(tracker, result, params)

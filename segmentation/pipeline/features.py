@@ -21,6 +21,7 @@ from segmentation.contract import MONEY_EVENTS
 from segmentation.lake import PARTITION_COLUMN, LakePaths
 from segmentation.pipeline import lakeio
 from segmentation.pipeline.clean import sessionise, window_bounds
+from segmentation.pipeline.params import FeaturesParams
 
 
 @dataclass(frozen=True)
@@ -243,16 +244,16 @@ def write_features(feats: DataFrame, out: str) -> int:
         feats.unpersist()
 
 
-def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str, Any]:
+def run(spark: SparkSession, args: FeaturesParams, paths: LakePaths) -> dict[str, Any]:
     """The features step; returns its JSON-able result."""
-    snapshot = args["snapshot_date"]
-    window = window_bounds(snapshot, args["window_days"])
+    snapshot = args.snapshot_date
+    window = window_bounds(snapshot, args.window_days)
     curated = paths.events("curated")
     if not lakeio.exists(spark, curated):
         raise FileNotFoundError(
             f"no curated events at {curated}; expected the clean step's output (run clean first)"
         )
-    first_day = (snapshot.toordinal() - args["window_days"] + 1) - 719163  # days since epoch
+    first_day = (snapshot.toordinal() - args.window_days + 1) - 719163  # days since epoch
     events = spark.read.parquet(curated).where(
         F.col(PARTITION_COLUMN).cast("date") >= F.date_from_unix_date(F.lit(first_day))
     )
@@ -260,19 +261,19 @@ def run(spark: SparkSession, args: dict[str, Any], paths: LakePaths) -> dict[str
     catalog = read_catalog(spark, paths)
     if catalog is None:
         warnings.append(f"no catalog at {paths.catalog()}: unique_genres is 0 for everyone")
-    feats = compute_features(events, catalog, window, args["session_gap_minutes"])
+    feats = compute_features(events, catalog, window, args.session_gap_minutes)
     out = paths.features(snapshot.isoformat())
     n_users = write_features(feats, out)
     if n_users == 0:
         raise ValueError(
-            f"no events in the window {snapshot} - {args['window_days']} days: expected curated "
+            f"no events in the window {snapshot} - {args.window_days} days: expected curated "
             "events dated within it (check --snapshot_date / --window_days)"
         )
     return {
         "step": "features",
-        "run_id": args["run_id"],
+        "run_id": args.run_id,
         "snapshot_date": snapshot.isoformat(),
-        "window_days": args["window_days"],
+        "window_days": args.window_days,
         "users": n_users,
         "features": list(FEATURE_COLUMNS),
         "output": out,

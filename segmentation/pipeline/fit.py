@@ -20,7 +20,7 @@ Calinski-Harabasz, Davies-Bouldin.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -65,13 +65,9 @@ class FitParams:
 
     @classmethod
     def from_args(cls, args: Any) -> FitParams:
-        """From the cluster step's resolved arguments: a mapping today, an object with the same
-        attribute names once the step parameters are typed models; either is read here only."""
-
-        def get(name: str) -> Any:
-            return args[name] if isinstance(args, Mapping) else getattr(args, name)
-
-        return cls(**{f.name: get(f.name) for f in fields(cls)})
+        """From the cluster step's parameters (:class:`~segmentation.pipeline.params.ClusterParams`
+        or any object with the same attribute names): the fit reads only what it needs."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
     def min_users(self) -> int:
         """Fewest users the algorithm can be fitted on."""

@@ -167,9 +167,7 @@ def test_params_are_read_from_a_mapping_or_attributes() -> None:
         seed=7,
     )
     extra = {"lake_prefix": "p", "run_id": "r"}  # the step's other arguments are ignored
-    a = FitParams.from_args({**given, **extra})
-    b = FitParams.from_args(SimpleNamespace(**given, **extra))
-    assert a == b == FitParams(**given)
+    assert FitParams.from_args(SimpleNamespace(**given, **extra)) == FitParams(**given)
     assert FitParams(k=None, k_min=5).min_users() == 6
     assert FitParams(algorithm="dbscan", min_samples=9).min_users() == 9
 
