@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from feature_blobs import COLS, blobs
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -18,51 +19,20 @@ from sklearn.metrics import (
 from sklearn.preprocessing import StandardScaler
 
 from segmentation.model_document import ModelDocument
-from segmentation.pipeline.features import FEATURE_COLUMNS
 
 pytestmark = pytest.mark.spark
-COLS = list(FEATURE_COLUMNS)
 
-BASE = dict(
-    recency_days=10,
-    frequency=8,
-    monetary=10,
-    avg_session_minutes=40,
-    completion_rate=0.5,
-    unique_genres=4,
-    searches_per_session=1,
-    banner_ctr=0.05,
-    morning_share=0.2,
-    evening_share=0.4,
-    weekend_share=0.3,
-    active_days=8,
-)
-SHIFTS = [
-    dict(monetary=60, frequency=20, recency_days=2),  # loyal high-value
-    dict(recency_days=60, frequency=2, active_days=2),  # lapsed
-    dict(avg_session_minutes=150, completion_rate=0.9),  # binge
-    dict(searches_per_session=6, banner_ctr=0.3, completion_rate=0.2),  # browser
-]
 NAMES = {"loyal high-value", "at-risk / lapsed", "binge watcher", "browser / searcher"}
 
 
-def blobs(per: int, seed: int = 0) -> tuple[pd.DataFrame, dict[str, int]]:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for shift in SHIFTS:
-        centre = {**BASE, **shift}
-        rows += [
-            {c: max(0.0, centre[c] * (1 + 0.05 * rng.standard_normal())) for c in COLS}
-            for _ in range(per)
-        ]
-    df = pd.DataFrame(rows)
-    df.insert(0, "user_anon_id", [f"{i:064x}" for i in range(len(df))])
-    return df, {u: i // per for i, u in enumerate(df["user_anon_id"])}
+def blobs_by_user(per: int, seed: int = 0) -> tuple[pd.DataFrame, dict[str, int]]:
+    df, truth = blobs(per, seed)
+    return df, dict(zip(df["user_anon_id"], truth.tolist(), strict=True))
 
 
 @pytest.fixture(scope="module")
 def feats() -> tuple[pd.DataFrame, dict[str, int]]:
-    return blobs(per=60)
+    return blobs_by_user(per=60)
 
 
 @pytest.fixture(scope="module")

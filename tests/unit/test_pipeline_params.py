@@ -211,6 +211,24 @@ def test_the_docs_table_is_the_models(capsys: pytest.CaptureFixture[str]) -> Non
     assert "| `min_samples` | `24` |" in printed and '| `eps` | `"auto"` |' in printed
 
 
+@pytest.mark.parametrize("step", ["clean", "features", "cluster"])
+def test_the_step_tables_in_the_pipeline_docs_are_the_models(
+    step: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from segmentation.pipeline.params import STEP_MODELS
+
+    assert main(["schema", "--params-table", step]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == markdown_table(STEP_MODELS[step])
+    doc = (ROOT / "docs" / "pipeline.md").read_text()
+    marker = f"step-params:{step}"
+    block = re.search(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", doc, re.S)
+    assert block, f"docs/pipeline.md lacks the {marker} block"
+    assert block.group(1).strip() == printed, (
+        f"docs/pipeline.md {step} table is stale: `segmentation schema --params-table {step}`"
+    )
+
+
 def test_the_committed_json_schema_is_the_models(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "--params"]) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from feature_blobs import COLS, blobs
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -23,47 +24,10 @@ from sklearn.preprocessing import StandardScaler
 
 from segmentation.model_document import ModelDocument
 from segmentation.pipeline.args import ArgumentError
-from segmentation.pipeline.features import FEATURE_COLUMNS
 from segmentation.pipeline.steps import run_cluster
 
 pytestmark = [pytest.mark.spark, pytest.mark.moto]
 SNAPSHOT = "2026-09-30"
-COLS = list(FEATURE_COLUMNS)
-
-# Four behaviours, by which features stand out (in original units).
-BASE = dict(
-    recency_days=10,
-    frequency=8,
-    monetary=10,
-    avg_session_minutes=40,
-    completion_rate=0.5,
-    unique_genres=4,
-    searches_per_session=1,
-    banner_ctr=0.05,
-    morning_share=0.2,
-    evening_share=0.4,
-    weekend_share=0.3,
-    active_days=8,
-)
-SHIFTS = [
-    dict(monetary=60, frequency=20, recency_days=2),  # loyal high-value
-    dict(recency_days=60, frequency=2, active_days=2),  # lapsed
-    dict(avg_session_minutes=150, completion_rate=0.9),  # binge
-    dict(searches_per_session=6, banner_ctr=0.3, completion_rate=0.2),  # browser
-]
-
-
-def blobs(per: int = 100, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    rows, truth = [], []
-    for i, shift in enumerate(SHIFTS):
-        centre = {**BASE, **shift}
-        for _ in range(per):
-            rows.append({c: max(0.0, centre[c] * (1 + 0.05 * rng.standard_normal())) for c in COLS})
-            truth.append(i)
-    df = pd.DataFrame(rows)
-    df.insert(0, "user_anon_id", [f"{i:064x}" for i in range(len(df))])
-    return df, np.array(truth)
 
 
 def put_features(lake, df: pd.DataFrame) -> None:

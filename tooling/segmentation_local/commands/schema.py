@@ -16,8 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--params-table",
-        action="store_true",
-        help="print the execution-input table of docs/orchestration.md",
+        nargs="?",
+        const="execution",
+        choices=["execution", "clean", "features", "cluster"],
+        help="print the execution-input table of docs/orchestration.md, or a step's argument "
+        "table of docs/pipeline.md",
     )
     p.set_defaults(func=run)
 
@@ -26,9 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from segmentation.contract import Event, contract_as_text
 
     if args.params or args.params_table:
-        from segmentation.pipeline.params import json_schema, markdown_table
+        from segmentation.pipeline.params import STEP_MODELS, json_schema, markdown_table
 
-        print(json.dumps(json_schema(), indent=2) if args.params else markdown_table())
+        if args.params:
+            print(json.dumps(json_schema(), indent=2))
+        elif args.params_table == "execution":
+            print(markdown_table())
+        else:
+            print(markdown_table(STEP_MODELS[args.params_table]))
     elif args.json:
         print(json.dumps(Event.model_json_schema(), indent=2))
     else:
