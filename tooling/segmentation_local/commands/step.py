@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from segmentation.pipeline.args import help_lines
     from segmentation.pipeline.entry import main
 
+    if {"-h", "--help"} & set(args.args):  # `segmentation step cluster --help`: that step's
+        print(f"usage: segmentation step {args.step} [--name value ...]\n")
+        print("\n".join(help_lines(args.step)))
+        return 0
     return main(args.step, args.args)
