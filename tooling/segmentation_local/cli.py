@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # py4j narrates every gateway connection at INFO (and once more at interpreter exit, after
+    # a command's report): nothing a user acts on
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         result = args.func(args)
     except KeyboardInterrupt:
