@@ -112,7 +112,13 @@ def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]
         assert sid in sizes
     assert result.execution["status"] == "SUCCEEDED"
     tasks = [s["name"] for s in result.execution["states"] if s["type"] == "Task"]
-    assert tasks == ["CleanEvents", "BuildFeatures", "ClusterUsers", "PublishSegments"]
+    assert tasks == [
+        "ValidateInput",
+        "CleanEvents",
+        "BuildFeatures",
+        "ClusterUsers",
+        "PublishSegments",
+    ]
     assert result.ingest["polled"] == result.ingest["streamed"] > 0
     assert "segmentation demo report" in out and "lookups" in out
 
