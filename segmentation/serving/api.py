@@ -111,7 +111,9 @@ class _State:
 
 
 state = _State()
-app = APIGatewayRestResolver(enable_validation=True)
+# debug off whatever POWERTOOLS_DEV says: in debug mode the resolver prints every event, and
+# the event's path holds the raw user id
+app = APIGatewayRestResolver(enable_validation=True, debug=False)
 
 
 def _segment(item: SegmentItem) -> Segment:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -131,8 +132,23 @@ def test_unknown_route_is_404(local_api: str) -> None:
     assert call(f"{local_api}/nope")[0] == 404
 
 
-def test_serve_command_never_logs_raw_ids(settings: Settings, tmp_path: Path) -> None:
-    """`segmentation serve` in its own process, debug logging on: raw ids appear in no output."""
+def _raw_request(port: int, request_line: str) -> bytes:
+    """Send a request line as given (e.g. an unencoded space in the path) and read the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(f"{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("powertools_dev", ["false", "true"])
+def test_serve_command_never_logs_raw_ids(
+    settings: Settings, tmp_path: Path, powertools_dev: str
+) -> None:
+    """`segmentation serve` in its own process, debug logging on (and Powertools' dev mode,
+    which makes its resolver print events): raw ids appear in no output and no answer, a
+    malformed request line included."""
     truth = write_version(settings, "v1", 5, anonymiser=load_anonymiser(settings))
     publish("v1", settings)
     port = free_port()
@@ -142,6 +158,7 @@ def test_serve_command_never_logs_raw_ids(settings: Settings, tmp_path: Path) ->
         "PYTHONPATH": str(ROOT),
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
         "SEG_API_PORT": str(port),
+        "POWERTOOLS_DEV": powertools_dev,
     }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -158,6 +175,10 @@ def test_serve_command_never_logs_raw_ids(settings: Settings, tmp_path: Path) ->
             asked = [*truth, "never-published-user", "bad id"]
             for raw in asked:
                 call(f"http://127.0.0.1:{port}/users/{quote(raw)}/segment")
+            malformed = "secret-user 77"  # an unencoded space: not a valid request line
+            answer = _raw_request(port, f"GET /users/{malformed}/segment HTTP/1.1")
+            asked.append(malformed)
+            assert answer.startswith(b"HTTP/1.1 400 ") and b"secret-user" not in answer
         finally:
             proc.terminate()
             proc.wait(timeout=10)

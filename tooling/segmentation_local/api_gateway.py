@@ -140,7 +140,15 @@ def make_server(
             log.info("%s %s %s", self.command, getattr(self, "_resource", "?"), code)
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.debug("http: %s", format % args if "%" in format else format)
+            # http.server's arguments hold the request line, i.e. the raw id: keep the words
+            log.debug("http: %s", format.replace("%s", "<...>").replace("%d", "<n>"))
+
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            # http.server puts the malformed request line (e.g. an unencoded space inside a
+            # user id) in the status line and the body: answer with the code's own words only
+            super().send_error(code, None, None)
 
     return ThreadingHTTPServer((host, port), RequestHandler)
 
