@@ -61,7 +61,7 @@ def _stop_started() -> None:
         _stop_jvm()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def spark() -> SparkSession:
     """One local Spark for the unit tests that need one (start-up costs seconds), started by the
     first of them and stopped, JVM and all, after the last unit test that runs before any other
@@ -70,6 +70,7 @@ def spark() -> SparkSession:
     return _session()
 
 
+@pytest.hookimpl(trylast=True)  # after the fixtures' own teardown, which may still use Spark
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     if nextitem is None or HERE not in Path(nextitem.path).parents:
         _stop_started()
