@@ -243,8 +243,35 @@ def bench_end_to_end() -> None:
                 )
 
 
+def bench_batch_csv() -> None:
+    """Reading a landing CSV (plain and gzip) into chunks of rows, the batch ingest's parsing
+    stage: one physical line per record, decoded line by line (the S3 body is a BytesIO)."""
+    import gzip
+    import io
+
+    from segmentation.contract import COLUMNS
+    from segmentation.ingest.batch import _csv_chunks
+
+    rows = events(200_000, seed=3)
+    text = "\n".join(
+        [",".join(COLUMNS)]
+        + [",".join("" if e.get(c) is None else str(e[c]) for c in COLUMNS) for e in rows]
+    ).encode()
+    packed = gzip.compress(text, compresslevel=6)
+    print(f"batch CSV parsing, {len(rows):,} rows ({len(text) / 1e6:.0f} MB), CPU time, best of 3:")
+    for name, body, key in (("plain", text, "a.csv"), ("gzip", packed, "a.csv.gz")):
+        seconds = best(
+            lambda body=body, key=key: sum(
+                len(r) for r, _, _ in _csv_chunks(io.BytesIO(body), key, 50_000)
+            ),
+            repeat=3,
+        )
+        print(f"  {name:<6} {seconds:6.2f} s  ({len(rows) / seconds:,.0f} rows/s)")
+
+
 def main() -> int:
     bench_core()
+    bench_batch_csv()
     bench_end_to_end()
     return 0
 
