@@ -135,9 +135,17 @@ def get_spark(app_name: str = "segmentation", settings: Settings | None = None) 
             return GlueContext(SparkContext.getOrCreate()).spark_session
         return SparkSession.builder.appName(app_name).getOrCreate()
 
-    active = SparkSession.getActiveSession()
+    try:
+        active = SparkSession.getActiveSession()  # asks the JVM, which may be gone
+    except Exception:
+        log.warning("the previous local Spark session's JVM is gone; starting a new one")
+        active = None
+        _forget()
     if active is not None:
-        return active
+        if session_alive(active):
+            return active
+        log.warning("the previous local Spark session's JVM is gone; starting a new one")
+        _forget()
     settings = settings or get_settings()
     builder = SparkSession.builder.appName(app_name)
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit, its --master rules
@@ -148,6 +156,29 @@ def get_spark(app_name: str = "segmentation", settings: Settings | None = None) 
     spark = builder.getOrCreate()
     _quiet_known_noise(spark)
     return spark
+
+
+def session_alive(spark: SparkSession) -> bool:
+    """Whether the session's JVM still answers (a killed or crashed local JVM leaves a Python
+    session object behind whose every call fails with "Connection refused")."""
+    try:
+        return not spark.sparkContext._jsc.sc().isStopped()  # type: ignore[union-attr]
+    except Exception:  # py4j: the gateway is gone
+        return False
+
+
+def _forget() -> None:
+    """Drop pyspark's references to a dead session and its gateway, so the next builder starts a
+    new JVM instead of handing back the dead one (what a retried step needs locally; on Glue and
+    EMR every attempt is a new process anyway)."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    SparkSession._instantiatedSession = None
+    SparkSession._activeSession = None
+    SparkContext._active_spark_context = None
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 #: JVM loggers whose warnings are known and harmless locally: hadoop-aws 3.3.1 warns for every

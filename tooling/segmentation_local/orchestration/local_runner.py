@@ -92,9 +92,11 @@ class LocalDispatcher:
 
     # The steps are imported lazily: `segmentation run --help` must not start a JVM.
     def spark(self) -> Any:
-        if self._spark is None:
-            from segmentation.spark import get_spark
+        """The local session, started on first use and again when its JVM died (a retried Task
+        must not reuse a dead session: on AWS each attempt is a new job run, a new JVM)."""
+        from segmentation.spark import get_spark, session_alive
 
+        if self._spark is None or not session_alive(self._spark):
             self._spark = get_spark("segmentation-pipeline", self.settings)
         return self._spark
 
