@@ -49,6 +49,7 @@ USER_FEATURES = "user_features"  # features: partitioned by snapshot_date=YYYY-M
 SEGMENT_MAP = "segment_map"  # segments: partitioned by model_version=...
 PROFILES = "profiles"  # segments: profiles/model_version=.../profiles.json
 QUALITY = "quality"  # curated: quality/run_id=.../report.json
+FEATURES_REPORTS = "reports"  # features: reports/run_id=.../report.json (users, warnings)
 
 
 class LakePaths:
@@ -82,6 +83,9 @@ class LakePaths:
 
     def quality_report(self, run_id: str) -> str:
         return self._uri("curated", QUALITY, f"run_id={run_id}", "report.json")
+
+    def features_report(self, run_id: str) -> str:
+        return self._uri("features", FEATURES_REPORTS, f"run_id={run_id}", "report.json")
 
     def quarantine(self, source: str) -> str:
         return self._uri("quarantine", source)

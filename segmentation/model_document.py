@@ -95,6 +95,11 @@ class ModelDocument(_Strict):
     eps_sweep: list[EpsSweepRow] = Field(description="DBSCAN with auto eps; empty otherwise.")
     features: list[FeatureDescription]
     segments: list[SegmentProfile] = Field(min_length=1, description="Largest first.")
+    data_warnings: list[str] = Field(
+        default_factory=list,
+        description="What the run's data lacked (e.g. no catalog: unique_genres is 0 for "
+        "everyone), from the features step's report; shown with the segments.",
+    )
 
     def segment(self, segment_id: int) -> SegmentProfile | None:
         return next((s for s in self.segments if s.segment_id == segment_id), None)

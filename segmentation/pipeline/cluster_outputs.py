@@ -39,6 +39,7 @@ def build_document(
     pipeline_run_id: str,
     mlflow_run_id: str,
     registered_model: str | None,
+    data_warnings: list[str] | None = None,
 ) -> ModelDocument:
     return ModelDocument(
         model_version=model_version,
@@ -54,6 +55,7 @@ def build_document(
         eps_sweep=[EpsSweepRow(**row) for row in result.eps_sweep],
         features=[FeatureDescription(**f.__dict__) for f in FEATURES],
         segments=result.profiles,
+        data_warnings=data_warnings or [],
     )
 
 

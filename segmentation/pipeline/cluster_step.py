@@ -42,6 +42,24 @@ def read_features(spark: SparkSession, uri: str) -> DataFrame:
     return df.select("user_anon_id", *[F.col(c).cast("double") for c in COLS])
 
 
+def _attach_run_reports(
+    spark: SparkSession, tracker: Tracker, paths: LakePaths, run_id: str
+) -> list[str]:
+    """The clean and features reports of this pipeline run, as MLflow artifacts; returns the
+    features step's warnings (what the data lacked), which the model document carries."""
+    warnings: list[str] = []
+    for name, uri in (
+        ("quality_report.json", paths.quality_report(run_id)),
+        ("features_report.json", paths.features_report(run_id)),
+    ):
+        if lakeio.exists(spark, uri):
+            report = lakeio.read_json(spark, uri)
+            tracker.json_artifact(name, report)
+            if name == "features_report.json":
+                warnings = [str(w) for w in report.get("warnings", [])]
+    return warnings
+
+
 def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str, Any]:
     snapshot_date = args.snapshot_date
     snapshot = snapshot_date.isoformat()
@@ -63,9 +81,7 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
     try:
         with tracker.started(f"{algorithm}-{snapshot}-{run_id}", tags) as mlflow_run_id:
             log_fit(tracker, result, params)
-            quality_uri = paths.quality_report(run_id)
-            if lakeio.exists(spark, quality_uri):
-                tracker.json_artifact("quality_report.json", lakeio.read_json(spark, quality_uri))
+            data_warnings = _attach_run_reports(spark, tracker, paths, run_id)
             model_version = log_model(tracker, result, params, registered, f"{algorithm}-{run_id}")
             document = build_document(
                 result,
@@ -75,6 +91,7 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
                 pipeline_run_id=run_id,
                 mlflow_run_id=mlflow_run_id,
                 registered_model=registered,
+                data_warnings=data_warnings,
             )
             log_document(tracker, document)
             map_uri = write_segment_map(result, model_version, paths)

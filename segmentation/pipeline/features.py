@@ -10,6 +10,7 @@ values are read from epoch seconds, so they are UTC whatever the session's time 
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +19,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from segmentation.contract import MONEY_EVENTS
+from segmentation.ingest import catalog as catalog_file
 from segmentation.lake import PARTITION_COLUMN, LakePaths
 from segmentation.pipeline import lakeio
 from segmentation.pipeline.clean import sessionise, window_bounds
 from segmentation.pipeline.params import FeaturesParams
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -218,11 +222,11 @@ def read_catalog(spark: SparkSession, paths: LakePaths) -> DataFrame | None:
     if not lakeio.exists(spark, uri):
         return None
     df = spark.read.parquet(uri)
-    missing = {"content_id", "genre"} - set(df.columns)
+    missing = catalog_file.missing_columns(df.columns)
     if missing:
         raise ValueError(
-            f"catalog at {uri} lacks column(s) {', '.join(sorted(missing))}; expected "
-            "content_id, genre, duration_minutes, release_year"
+            f"catalog at {uri} lacks column(s) {', '.join(missing)}; expected "
+            f"{', '.join(catalog_file.COLUMNS)}"
         )
     return df.select(F.col("content_id").cast("string"), F.col("genre").cast("string"))
 
@@ -260,7 +264,12 @@ def run(spark: SparkSession, args: FeaturesParams, paths: LakePaths) -> dict[str
     warnings = []
     catalog = read_catalog(spark, paths)
     if catalog is None:
-        warnings.append(f"no catalog at {paths.catalog()}: unique_genres is 0 for everyone")
+        warnings.append(
+            f"no catalog at {paths.catalog()}: unique_genres is 0 for everyone "
+            "(upload one with `segmentation catalog FILE`)"
+        )
+    for warning in warnings:
+        log.warning("features: %s", warning)
     feats = compute_features(events, catalog, window, args.session_gap_minutes)
     out = paths.features(snapshot.isoformat())
     n_users = write_features(feats, out)
@@ -269,7 +278,7 @@ def run(spark: SparkSession, args: FeaturesParams, paths: LakePaths) -> dict[str
             f"no events in the window {snapshot} - {args.window_days} days: expected curated "
             "events dated within it (check --snapshot_date / --window_days)"
         )
-    return {
+    result = {
         "step": "features",
         "run_id": args.run_id,
         "snapshot_date": snapshot.isoformat(),
@@ -279,3 +288,7 @@ def run(spark: SparkSession, args: FeaturesParams, paths: LakePaths) -> dict[str
         "output": out,
         "warnings": warnings,
     }
+    # The step's own result is lost on Glue (the state machine keeps the job run's id only):
+    # the cluster step reads this report and carries its warnings into the model document.
+    lakeio.write_json(spark, paths.features_report(args.run_id), result)
+    return result

@@ -290,8 +290,8 @@ def _ingest(
     settings: Any, dataset: Path, params: Any, config: DemoConfig, say: Callable[[str], None]
 ) -> dict[str, Any]:
     from segmentation.awsclients import client
+    from segmentation.ingest.catalog import upload_catalog
     from segmentation.ingest.producer import produce_file
-    from segmentation.lake import CATALOG
     from segmentation_local.lambda_context import LocalContext
     from segmentation_local.lambdas import load_handler
     from segmentation_local.poller import Poller, PollerConfig
@@ -302,9 +302,7 @@ def _ingest(
     split = _split_events(dataset, config.stream_days, params.window_end, work)
     split_s = time.monotonic() - t0
     s3 = client("s3", settings)
-    s3.upload_file(
-        str(dataset / "catalog.parquet"), settings.bucket("raw"), f"{CATALOG}/catalog.parquet"
-    )
+    upload_catalog(dataset / "catalog.parquet", s3, settings)
     say(f"    streaming {split['streamed']:,} events of the last {config.stream_days} days")
     t0 = time.monotonic()
     produced = produce_file(
@@ -380,6 +378,8 @@ def render_report(result: DemoResult) -> str:
         )
         if m.metrics:
             lines.append("metrics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in m.metrics.items()))
+        for warning in m.data_warnings:
+            lines.append(f"warning: {warning}")
     lines.append("")
     lines.append(f"segments (from {result.api_url}/segments):")
     for seg in result.segments.get("segments", []):

@@ -162,6 +162,24 @@ def test_kmeans_given_k_and_dbscan_auto_eps(lake, spark, tracking):
     assert tight["metrics"]["noise_share"] > 0.5
 
 
+def test_the_features_reports_warnings_reach_the_model_document(lake, spark, tracking):
+    feats, _ = blobs(per=40, seed=3)
+    put_features(lake, feats)
+    warning = "no catalog at s3://x/catalog: unique_genres is 0 for everyone"
+    boto3.client("s3", endpoint_url=lake.endpoint_url).put_object(
+        Bucket=lake.bucket("features"),
+        Key="reports/run_id=c1/report.json",
+        Body=json.dumps({"step": "features", "warnings": [warning]}).encode(),
+    )
+    result = run_cluster(_args(lake, tracking, k="4", register_model="false"), spark)
+    stored = boto3.client("s3", endpoint_url=lake.endpoint_url).get_object(
+        Bucket=lake.bucket("segments"),
+        Key=f"profiles/model_version={result['model_version']}/profiles.json",
+    )["Body"]
+    document = ModelDocument.from_json(stored.read(), "test")
+    assert document.data_warnings == [warning]
+
+
 def test_bad_cluster_arguments_name_what_was_expected(lake, spark, tracking):
     with pytest.raises(ArgumentError, match="--algorithm: got 'spectral', expected one of kmeans"):
         run_cluster(_args(lake, tracking, algorithm="spectral"), spark)

@@ -119,3 +119,22 @@ def test_distinct_counts_span_bitmap_words(spark):
     assert got.loc["u1", "frequency"] == 6.0
     assert got.loc["u1", "unique_genres"] == 4.0  # g00, g63, g64, g69
     assert got.loc["u1", "evening_share"] == pytest.approx(1 / 7)  # 7 events in the window
+
+
+def test_a_missing_catalog_is_a_warning_the_run_reports(lake, spark):
+    import json
+
+    import boto3
+
+    ds = generate(GenerateParams(users=40, days=7, catalog_size=50, seed=5))
+    write_events(lake, "raw", ds.events.to_pandas())  # no catalog uploaded
+    common = {"lake_prefix": lake.lake_prefix, "snapshot_date": SNAPSHOT, "window_days": "7"}
+    run_clean({**common, "run_id": "w1"}, spark)
+    result = run_features({**common, "run_id": "w1"}, spark)
+    assert any("no catalog" in w and "unique_genres is 0" in w for w in result["warnings"])
+    feats = spark.read.parquet(result["output"]).toPandas()
+    assert (feats["unique_genres"] == 0).all()
+    body = boto3.client("s3", endpoint_url=lake.endpoint_url).get_object(
+        Bucket=lake.bucket("features"), Key="reports/run_id=w1/report.json"
+    )["Body"]
+    assert json.loads(body.read())["warnings"] == result["warnings"]
