@@ -15,7 +15,7 @@ import math
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import NoneType, UnionType
 from typing import Any, Literal
 
@@ -54,6 +54,18 @@ TIMESTAMP_MAX_SKEW = timedelta(days=1)
 #: Largest accepted single amount in EUR; larger values are faults, not outliers to cap.
 AMOUNT_MAX = 1_000_000.0
 ID_MAX_LEN = 128
+#: Control characters (C0, DEL, C1): never part of an id. A NUL or a line break inside an id is
+#: a producer's encoding fault, and it would reach Parquet, Spark and the API as an invisible
+#: difference between two ids that print the same.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+#: Invisible format characters (zero-width spaces and joiners, bidi controls, the BOM): a user id
+#: with one prints like another id without it, and the API's router refuses it.
+_INVISIBLE = r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+#: A user id: no whitespace, control or invisible character (portable syntax: the JSON Schema and
+#: the OpenAPI may carry it).
+USER_ID_PATTERN = rf"^[^\s{_CONTROL}{_INVISIBLE}]+$"
+#: The other ids (event, session, content): inner spaces allowed, control characters not.
+TEXT_ID_PATTERN = rf"^[^{_CONTROL}]+$"
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("user_id", "timestamp", "event_type", "amount")
 OPTIONAL_COLUMNS: tuple[str, ...] = (
@@ -85,7 +97,7 @@ class ColumnDoc:
 COLUMN_DOCS: tuple[ColumnDoc, ...] = (
     ColumnDoc(
         "user_id",
-        "string (1-128 chars, no whitespace)",
+        "string (1-128 chars; no whitespace, control or invisible characters)",
         True,
         "-",
         "Platform user id. Replaced by an HMAC at ingest; never stored.",
@@ -114,7 +126,7 @@ COLUMN_DOCS: tuple[ColumnDoc, ...] = (
     ),
     ColumnDoc(
         "event_id",
-        "string (1-128 chars)",
+        "string (1-128 chars, no control characters)",
         False,
         "-",
         "Producer-assigned unique id; duplicates are removed on it.",
@@ -122,7 +134,7 @@ COLUMN_DOCS: tuple[ColumnDoc, ...] = (
     ),
     ColumnDoc(
         "session_id",
-        "string (1-128 chars)",
+        "string (1-128 chars, no control characters)",
         False,
         "-",
         "Client session; when absent, sessions are cut at 30 minutes of inactivity.",
@@ -130,7 +142,7 @@ COLUMN_DOCS: tuple[ColumnDoc, ...] = (
     ),
     ColumnDoc(
         "content_id",
-        "string (1-128 chars)",
+        "string (1-128 chars, no control characters)",
         False,
         "-",
         "Catalog item for play/pause/stop/complete/purchase.",
@@ -161,13 +173,17 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
 
-    user_id: str = Field(min_length=1, max_length=ID_MAX_LEN, pattern=r"^\S+$")
+    user_id: str = Field(min_length=1, max_length=ID_MAX_LEN, pattern=USER_ID_PATTERN)
     timestamp: datetime
     event_type: EventType
     amount: float | None = Field(None, ge=0.0, le=AMOUNT_MAX, allow_inf_nan=False)
-    event_id: str | None = Field(None, min_length=1, max_length=ID_MAX_LEN)
-    session_id: str | None = Field(None, min_length=1, max_length=ID_MAX_LEN)
-    content_id: str | None = Field(None, min_length=1, max_length=ID_MAX_LEN)
+    event_id: str | None = Field(None, min_length=1, max_length=ID_MAX_LEN, pattern=TEXT_ID_PATTERN)
+    session_id: str | None = Field(
+        None, min_length=1, max_length=ID_MAX_LEN, pattern=TEXT_ID_PATTERN
+    )
+    content_id: str | None = Field(
+        None, min_length=1, max_length=ID_MAX_LEN, pattern=TEXT_ID_PATTERN
+    )
     device: Literal["tv", "mobile", "tablet", "web", "console", "unknown"] | None = None
     watch_seconds: float | None = Field(None, ge=0.0, le=7 * 86400.0, allow_inf_nan=False)
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
@@ -180,6 +196,8 @@ class Event(BaseModel):
     @field_validator("timestamp")
     @classmethod
     def _timestamp_in_range(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:  # pydantic's own conversions (e.g. from a date) are naive
+            value = value.replace(tzinfo=UTC)
         latest = datetime.now(UTC) + TIMESTAMP_MAX_SKEW
         if not TIMESTAMP_MIN <= value <= latest:
             raise ValueError(
@@ -286,6 +304,8 @@ def parse_timestamp(value: Any) -> Any:
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):  # a Parquet date32 column: midnight UTC, as "2026-09-14" is
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     return value
 
 
@@ -311,6 +331,15 @@ class RowError:
         }
 
 
+_PATTERN_TEXT = {
+    "user_id": "text without whitespace, control characters (e.g. NUL) or invisible characters",
+    **dict.fromkeys(
+        ("event_id", "session_id", "content_id"),
+        "text without control characters (e.g. NUL, tab or a line break)",
+    ),
+}
+
+
 def _expected_text(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
@@ -328,7 +357,9 @@ def _expected_text(err: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch" and column == "country":
         return "an ISO-3166 alpha-2 country code such as 'FR'"
     if kind == "string_pattern_mismatch":
-        return "text without whitespace"
+        return _PATTERN_TEXT.get(column, "text of the expected form")
+    if kind == "string_unicode":
+        return "text of Unicode characters (a lone surrogate such as \\ud800 is not one)"
     if kind in {"string_too_short", "string_too_long"}:
         return f"text of 1 to {ID_MAX_LEN} characters"
     if kind.startswith("datetime") or column == "timestamp":
@@ -357,7 +388,15 @@ def validate_record(record: dict[str, Any], line: int | None = None) -> Event | 
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = "" if value is None else str(value)
+    """The refused value as report text; a list or object is named by its type only: its text
+    may be huge or nested past the interpreter's recursion limit (``str`` would raise), and
+    the id inside it cannot be told apart to be masked."""
+    if value is None:
+        text = ""
+    elif isinstance(value, str | int | float | bool | datetime | date):
+        text = str(value)
+    else:
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -403,39 +442,99 @@ class CsvEncodingError(CsvHeaderError):
     row that has a non-ASCII character), naming the first line and byte that is not."""
 
 
+#: Longest physical line read (bytes). A valid row is under 2 KB (ids are at most 128
+#: characters), and csv refuses a field over 131,072 characters anyway; without a bound, a file
+#: with no line break (a binary upload, a gzip bomb of one line) is read into memory whole.
+LINE_MAX_BYTES = 1 << 20
+
+#: How the first bytes of a file that is not UTF-8 text betray what it is instead.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe", "UTF-16 text (byte order mark FF FE)"),
+    (b"\xfe\xff", "UTF-16 text (byte order mark FE FF)"),
+    (b"\x1f\x8b", "a gzip file (name it .csv.gz)"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one)"),
+    (b"PAR1", "a Parquet file (name it .parquet)"),
+)
+
+
+def _not_utf8(raw: bytes, number: int, exc: UnicodeDecodeError) -> CsvEncodingError:
+    what = next((w for sig, w in _SIGNATURES if number == 1 and raw.startswith(sig)), None)
+    return CsvEncodingError(
+        f"line {number}: not UTF-8 text (byte {exc.start + 1} of the line, "
+        f"0x{raw[exc.start]:02x}{'; it starts like ' + what if what else ''}); "
+        "expected a UTF-8 CSV (re-export the file as UTF-8)"
+    )
+
+
+def _without_ending(raw: str | bytes) -> int:
+    """Length of a line without its LF or CRLF."""
+    n = len(raw)
+    if raw[-1:] in ("\n", b"\n"):
+        n -= 1 + (raw[-2:-1] in ("\r", b"\r"))
+    return n
+
+
 class _PhysicalLines:
     """The lines under a CSV reader, one record per line: decodes bytes line by line (so a byte
     that is not UTF-8 is located by line) and stops a record from running on to the next line.
     An unbalanced quote would otherwise swallow every following line into one field, and the
-    rows would vanish from the counts."""
+    rows would vanish from the counts. A binary stream is read at most ``LINE_MAX_BYTES`` at a
+    time: a longer line is skipped to its end and handed on empty, with ``too_long`` set."""
 
-    def __init__(self, lines: Iterable[str | bytes]) -> None:
-        self._lines = iter(lines)
+    def __init__(self, lines: Iterable[str | bytes] | io.IOBase) -> None:
+        readline = getattr(lines, "readline", None)
+        self._readline: Any = readline if callable(readline) else None
+        self._lines = iter(lines) if self._readline is None else None
         self.number = 0
         self.in_record = False
+        self.too_long = False
 
     def __iter__(self) -> _PhysicalLines:
         return self
 
+    def _next_raw(self) -> str | bytes:
+        if self._readline is None:
+            assert self._lines is not None
+            return next(self._lines)
+        raw = self._readline(LINE_MAX_BYTES + 2)  # the line and its CRLF
+        if not raw:
+            raise StopIteration
+        return raw
+
     def __next__(self) -> str:
         if self.in_record:
             raise _RecordSpansLines
-        raw = next(self._lines)
+        raw = self._next_raw()
         self.number += 1
+        self.too_long = _without_ending(raw) > LINE_MAX_BYTES
+        if self.too_long:
+            end: Any = b"\n" if isinstance(raw, bytes) else "\n"
+            while self._readline is not None and raw and not raw.endswith(end):
+                raw = self._readline(LINE_MAX_BYTES)  # skip to the line's end, bounded
+            self.in_record = True
+            return ""
         if isinstance(raw, bytes):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise CsvEncodingError(
-                    f"line {self.number}: not UTF-8 text (byte {exc.start + 1} of the line, "
-                    f"0x{raw[exc.start]:02x}); expected a UTF-8 CSV (re-export the file as UTF-8)"
-                ) from None
+                raise _not_utf8(raw, self.number, exc) from None
         else:
             text = raw
         if self.number == 1:
             text = text.removeprefix("\ufeff")
         self.in_record = True
         return text
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What csv's message means for a person with the file open in an editor."""
+    message = str(exc)
+    if message.startswith("new-line character seen in unquoted field"):
+        return (
+            "one CSV record per line, ended by LF or CRLF (this line holds a lone carriage "
+            "return, CR: old Mac line endings, or a line break inside a field)"
+        )
+    return f"one CSV record ({message})"
 
 
 def read_csv_rows(
@@ -448,8 +547,10 @@ def read_csv_rows(
     line is one record (a quoted field may hold commas and quotes, not a line break), so a stray
     quote costs its own line only; a line that does not parse or has the wrong number of fields
     is reported as such (naming the first missing or extra column) instead of being silently
-    padded, truncated or merged. Lines may be ``str`` or ``bytes`` (decoded here, line by line,
-    so a file that is not UTF-8 is refused naming the line and byte).
+    padded, truncated or merged; a line longer than ``LINE_MAX_BYTES`` is refused without being
+    held in memory (when ``lines`` is a binary stream). Lines may be ``str`` or ``bytes``
+    (decoded here, line by line, so a file that is not UTF-8 is refused naming the line and
+    byte, and what it looks like instead when its first bytes tell).
     """
     source = _PhysicalLines(lines)
     reader = csv.reader(source, strict=True)
@@ -468,10 +569,17 @@ def read_csv_rows(
                 "a closing quote on the same line (a quoted field may not span lines)",
             )
         except csv.Error as exc:
-            row = RowError(source.number, "<line>", "<row not kept>", f"one CSV record ({exc})")
+            row = RowError(source.number, "<line>", "<row not kept>", _csv_problem(exc))
         if row is None:
             break
         line = source.number
+        if source.too_long:
+            row = RowError(
+                line,
+                "<line>",
+                "<row not kept>",
+                f"a line of at most {LINE_MAX_BYTES:,} bytes (a row is under 2 KB)",
+            )
         if header is None:
             if isinstance(row, RowError):
                 raise CsvHeaderError(f"line {row.line}: the header is not CSV: {row.expected}")

@@ -164,10 +164,42 @@ def _parquet_chunks(path: str, rows_per_chunk: int) -> Iterator[Chunk]:
         raise UnreadableFile(str(exc).replace("line 1: ", "schema: ")) from None
     wanted = [c for c in COLUMNS if c in pf.schema_arrow.names]
     start = 0
-    for batch in pf.iter_batches(batch_size=rows_per_chunk, columns=wanted):
-        rows = batch.to_pylist()
+    batches = pf.iter_batches(batch_size=rows_per_chunk, columns=wanted)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:  # a damaged page or row group
+            raise UnreadableFile(
+                f"cannot read the Parquet data after row {start:,}: {' '.join(str(exc).split())}; "
+                "expected a complete Parquet file"
+            ) from None
+        rows = _pylist(batch)
         yield rows, list(range(start + 1, start + 1 + len(rows))), []
         start += len(rows)
+
+
+def _pylist(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """The batch's rows as Python values, which the contract judges. A value Python cannot hold
+    (a timestamp past the year 9999, a string column that is not UTF-8) would make the whole
+    batch raise: it becomes a text that names it, so only its row is refused, by the contract,
+    naming the column."""
+    columns: dict[str, list[Any]] = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        try:
+            columns[name] = column.to_pylist()
+        except (ValueError, OverflowError, pa.ArrowException):  # UnicodeDecodeError included
+            columns[name] = [_py(column, i) for i in range(len(column))]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _py(column: pa.Array, i: int) -> Any:
+    try:
+        return column[i].as_py()
+    except (ValueError, OverflowError, pa.ArrowException):
+        return f"<a {column.type} value Python cannot read>"
 
 
 # --- one file ------------------------------------------------------------------------------------

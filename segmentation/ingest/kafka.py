@@ -112,17 +112,25 @@ def parse_value(value: bytes) -> tuple[Any, str | None]:
 
     orjson first (strict RFC 8259, fast; integers beyond 64 bits become floats); the standard
     parser second, because it also reads NaN and Infinity, which the contract then refuses with a
-    precise reason rather than a bare "invalid JSON". Parser messages name positions, never
-    content.
+    precise reason rather than a bare "invalid JSON". The second parser gets UTF-8 text (a BOM
+    tolerated, as in a CSV): given bytes, it would also read UTF-16 and UTF-32, which the
+    contract (and RFC 8259) do not accept. Parser messages name positions, never content.
     """
     try:
         return orjson.loads(value), None
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(value), None
+        text = value.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return UNPARSED, f"invalid JSON: not UTF-8 (byte {exc.start + 1})"
+    try:
+        return json.loads(text), None
     except (ValueError, RecursionError) as exc:
-        message = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        if isinstance(exc, RecursionError):
+            message = "nested deeper than the parsers allow (1,024 levels for orjson)"
+        else:
+            message = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         return UNPARSED, f"invalid JSON: {message}"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,12 @@ REASONS = {
 VALUE_LIMIT = 200
 MASK = "<user_id>"
 MIN_MASKED_ID = 3  # shorter ids would mask ordinary values (e.g. "1") without protecting anyone
+#: A lone surrogate (JSON's ``"\\ud800"``) is not a character: it cannot be written as UTF-8, so
+#: it is kept as U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Where an id that the contract refused splits into the ids a person would see in it: around
+#: whitespace, control and invisible characters ("usr-42\x00" shows, and is, "usr-42").
+_ID_SEPARATORS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+")
 
 
 def sha256(data: bytes) -> str:
@@ -40,6 +47,7 @@ def sha256(data: bytes) -> str:
 
 
 def _scrub(text: str, raw_ids: Sequence[str]) -> str:
+    text = _SURROGATE.sub("\ufffd", text)
     for raw_id in raw_ids:
         if raw_id in text:
             text = text.replace(raw_id, MASK)
@@ -57,7 +65,9 @@ def _safe_value(value: Any, raw_ids: Sequence[str]) -> Any:
 def _strings_in(value: Any, depth: int = 0) -> Iterator[str]:
     """The scalar texts inside a value of any shape (bounded: a hostile record may nest deep)."""
     if isinstance(value, str | int) and not isinstance(value, bool):
-        yield str(value).strip()
+        text = _SURROGATE.sub("\ufffd", str(value)).strip()
+        yield text
+        yield from _ID_SEPARATORS.split(text)
     elif depth < 8 and isinstance(value, Mapping):
         for key, item in value.items():
             yield from _strings_in(key, depth + 1)
@@ -87,7 +97,7 @@ def pseudonymise(
     raw_id = None
     if isinstance(raw, str | int) and not isinstance(raw, bool):
         raw_id = str(raw).strip() or None
-    anon = anonymiser.anon(raw_id) if raw_id else None
+    anon = anonymiser.anon(_SURROGATE.sub("\ufffd", raw_id)) if raw_id else None
     raw_ids = mask_list(raw, *other_ids)
     payload = {
         name: _safe_value(record[name], raw_ids)

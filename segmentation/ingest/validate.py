@@ -140,13 +140,27 @@ def _bool(ok: pa.Array | pa.ChunkedArray, null_is: bool) -> np.ndarray:
     return np.asarray(pc.fill_null(ok, null_is).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _is_text(value: Any) -> bool:
+    """A str Arrow can hold: one with a lone surrogate (``json`` reads ``"\\ud800"`` into one)
+    cannot be encoded as UTF-8, so it is left to the contract, which refuses it."""
+    if type(value) is not str:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _strings(col: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
     """The str values as an array (others null) and a mask of values that were not str/None."""
     try:
         return pa.array(col, pa.string()), np.zeros(len(col), bool)
-    except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
-        wrong = np.fromiter((v is not None and type(v) is not str for v in col), bool, len(col))
-        return pa.array([v if type(v) is str else None for v in col], pa.string()), wrong
+    except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, UnicodeEncodeError):
+        wrong = np.fromiter((v is not None and not _is_text(v) for v in col), bool, len(col))
+        return pa.array(
+            [v if not wrong[i] else None for i, v in enumerate(col)], pa.string()
+        ), wrong
 
 
 def _text(col: Sequence[Any], regex: str, required: bool) -> tuple[pa.Array, np.ndarray]:
@@ -174,7 +188,7 @@ def _number(col: Sequence[Any], bounds: tuple[float, float]) -> tuple[pa.Array, 
     if not any(type(v) is bool for v in col):  # pyarrow would read True as 1.0; the contract not
         try:
             arr = pa.array(col, pa.float64())
-        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, OverflowError):
+        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, OverflowError, UnicodeEncodeError):
             arr = None
     if arr is None:
         nums: list[float | None] = [None] * n
@@ -183,7 +197,7 @@ def _number(col: Sequence[Any], bounds: tuple[float, float]) -> tuple[pa.Array, 
             t = type(v)
             if t is float or (t is int and abs(v) <= 1 << 53):
                 nums[i] = v  # larger ints (inexact as floats): pydantic judges
-            elif t is str:
+            elif t is str and _is_text(v):
                 texts[i] = v
             elif v is not None or t is int:
                 wrong[i] = True

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,8 @@ ids = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12),
     st.text(max_size=6),  # unicode, whitespace, empty
     st.sampled_from(["", " ", " u-1 ", "a b", "x" * 128, "x" * 129, "ü", "\u00a0u", "u\t"]),
+    # control, invisible and unencodable characters: the contract refuses them in every id
+    st.sampled_from(["u\x00", "\x00", "a\tb", "a\x7fb", "a\x85b", "u\u200b1", "\ufeffu", "\ud800"]),
     st.integers(-5, 5),
     st.none(),
     st.booleans(),
@@ -191,3 +194,34 @@ def test_future_timestamps_are_refused_by_both_paths() -> None:
     result = validate_records(batch)
     assert result.table.num_rows == 1 and [r.row for r in result.rejected] == [1]
     assert result.table.schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
+
+
+@pytest.mark.parametrize("column", ["user_id", "event_id", "session_id", "content_id"])
+@pytest.mark.parametrize("value", ["usr-1\x00", "c\x00x", "a\x1fb", "a\x9bb", "a\tb"])
+def test_a_control_character_in_an_id_is_refused_naming_its_column(column: str, value: str) -> None:
+    good = {"user_id": "usr-1", "timestamp": "2026-08-01T00:00:00Z", "event_type": "play"}
+    record = {**good, column: value}
+    expected = validate_record(record, line=4)
+    assert isinstance(expected, list) and [e.column for e in expected] == [column]
+    assert "control characters" in expected[0].expected
+    result = validate_records([good, record], lines=[3, 4])
+    assert result.table[ROW].to_pylist() == [0]
+    assert [r.row for r in result.rejected] == [1] and result.rejected[0].errors == expected
+
+
+def test_a_lone_surrogate_or_deep_nesting_is_refused_not_raised() -> None:
+    """json reads "\\ud800" into a str Arrow cannot encode; orjson nests 1,024 levels, past
+    what ``str()`` of the value survives: both used to raise out of the batch."""
+    good = {"user_id": "usr-1", "timestamp": "2026-08-01T00:00:00Z", "event_type": "play"}
+    deep: Any = []
+    for _ in range(1020):
+        deep = [deep]
+    batch = [{**good, "content_id": "c\ud800"}, {**good, "user_id": deep}, {**good, "amount": deep}]
+    _check(batch)
+    result = validate_records(batch)
+    assert result.n_valid == 0
+    assert [[e.column for e in r.errors] for r in result.rejected] == [
+        ["content_id"],
+        ["user_id"],
+        ["amount"],
+    ]
