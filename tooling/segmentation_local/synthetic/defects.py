@@ -19,6 +19,8 @@ from segmentation_local.synthetic.events import TYPE, EventArrays
 from segmentation_local.synthetic.params import DefectRates
 
 YEAR = 365 * 86400
+#: Latest a late event dated into the parent's window can be (seconds before the batch start).
+PARENT_LATENESS = 30 * 86400
 MONEY_CODES = (TYPE["purchase"], TYPE["subscription"])
 OUT_OF_WINDOW_KINDS = ("before_window", "future", "epoch_1970")
 MALFORMED_KINDS = ("field_count", "bad_timestamp", "bad_amount", "bad_event_type")
@@ -48,8 +50,18 @@ def inject(
     rates: DefectRates,
     window_start: int,
     window_end: int,
+    history_start: int | None = None,
+    parent_start: int | None = None,
+    late_into_parent: float = 0.0,
 ) -> tuple[EventArrays, dict[str, Any]]:
-    """Return the defective events (in arrival order) and the counts actually injected."""
+    """Return the defective events (in arrival order) and the counts actually injected.
+
+    A continuation passes ``history_start`` (its lineage's first window start), so that an
+    out-of-window event lies before all of history, and ``late_into_parent``: events dated back
+    into the parent's window ``[parent_start, window_start)``, the late arrivals an incremental
+    lake must file under an old day.
+    """
+    history = window_start if history_start is None else history_start
     ev = clean.copy()
     n = len(ev)
     counts: dict[str, Any] = {}
@@ -105,7 +117,7 @@ def inject(
     oow_rows = np.flatnonzero(oow)
     m = oow_rows.size
     kind = rng.integers(0, 3, size=m)
-    before = window_start - rng.integers(86400, YEAR, size=m)
+    before = history - rng.integers(86400, YEAR, size=m)
     future = window_end + rng.integers(10 * YEAR, 30 * YEAR, size=m)
     epoch = rng.integers(0, 30 * 86400, size=m)
     ev.ts[oow_rows] = np.choose(kind, [before, future, epoch])
@@ -113,6 +125,12 @@ def inject(
     counts["out_of_window"] = {"eligible": n, "total": m} | {
         k: int((kind == i).sum()) for i, k in enumerate(OUT_OF_WINDOW_KINDS)
     }
+    if parent_start is not None:
+        latest = min(PARENT_LATENESS, window_start - parent_start)
+        taken = rates.late_events + rates.out_of_window
+        counts["late_into_parent"] = _late_into_parent(
+            rng, ev, u, taken, late_into_parent, window_start, latest
+        )
 
     # Duplicates: exact re-sends, and re-sends of the same event_id with different content.
     u = rng.random(n)
@@ -137,6 +155,27 @@ def inject(
     )
     out = EventArrays.concat([ev, dup, con]).take(np.argsort(key, kind="stable"))
     return out, counts
+
+
+def _late_into_parent(
+    rng: np.random.Generator,
+    ev: EventArrays,
+    u: np.ndarray,
+    taken: float,
+    rate: float,
+    window_start: int,
+    latest: int,
+) -> dict[str, int]:
+    """Date a share of the batch before its window, 1 minute to ``latest`` s late (log-uniform).
+
+    Drawn on the timestamp step's uniform above the bands already taken, so a row is late
+    into the parent, or late inside the batch, or out of window, never two of them.
+    """
+    rows = np.flatnonzero((u >= taken) & (u < taken + rate))
+    if rows.size:
+        late = 10.0 ** rng.uniform(np.log10(60.0), np.log10(latest), size=rows.size)
+        ev.ts[rows] = window_start - np.round(late).astype(np.int64)
+    return {"eligible": int(u.size), "total": int(rows.size)}
 
 
 def plan_malformed(rng: np.random.Generator, n_rows: int, rate: float) -> MalformedPlan:

@@ -74,25 +74,39 @@ def build_events(
     pa: PersonaArrays,
     window_start_epoch: int,
     window_seconds: int,
+    renewal_origin: int = 0,
+    renewed: np.ndarray | None = None,
 ) -> EventArrays:
-    """All clean events of all sessions, sorted by timestamp (the order they arrive in)."""
+    """All clean events of all sessions, sorted by timestamp (the order they arrive in).
+
+    A continuation counts renewal periods from the first window's start (``renewal_origin`` =
+    seconds from there to this window's start) and passes ``renewed``, each user's latest paid
+    period so far, so a month already paid in an earlier batch is not charged again.
+    """
     n_s = len(sessions)
     s_user = sessions.user
     p = users.persona[s_user]
 
     n_search = rng.poisson(users.search_rate[s_user])
     n_imp = rng.poisson(users.impression_rate[s_user])
-    n_play = np.minimum(pa.min_plays[p] + rng.poisson(pa.extra_plays[p]), MAX_PLAYS)
+    if pa.plays_scale is None:
+        n_play = np.minimum(pa.min_plays[p] + rng.poisson(pa.extra_plays[p]), MAX_PLAYS)
+    else:  # a shifted habit: the expected plays scale, the floor moves into the Poisson part
+        lots = pa.min_plays[p] * pa.plays_scale[p]
+        extra = pa.extra_plays[p] * pa.plays_scale[p] + (lots - np.floor(lots))
+        n_play = np.minimum(np.floor(lots).astype(np.int64) + rng.poisson(extra), MAX_PLAYS)
     has_purchase = (rng.random(n_s) < pa.purchase_prob[p]) & (n_play > 0)
     empty = (n_search + n_imp + n_play) == 0
     n_search[empty] = 1  # a session is at least one event: someone opened the app and searched
 
     # Subscription renewal: first session of each renewal period, for users on a paid plan.
-    period = sessions.start // (RENEWAL_DAYS * 86400)
+    period = (renewal_origin + sessions.start) // (RENEWAL_DAYS * 86400)
     new_group = np.ones(n_s, dtype=bool)
     new_group[1:] = (s_user[1:] != s_user[:-1]) | (period[1:] != period[:-1])
     price = np.asarray(PLAN_PRICES)[users.plan[s_user]]
     has_sub = new_group & (price > 0)
+    if renewed is not None:
+        has_sub &= period > renewed[s_user]
 
     sid = np.arange(n_s, dtype=np.int64)
     # Browse phase: searches a few seconds apart.
@@ -124,6 +138,9 @@ def build_events(
     watch_full = duration * (0.95 + 0.05 * rng.random(n_p))
     watch_part = np.maximum(15.0, duration * rng.beta(1.2, 2.8, size=n_p))
     watch = np.where(complete, watch_full, np.minimum(watch_part, 0.9 * duration))
+    if pa.watch_scale is not None:  # a shifted habit: less of each title, so fewer completes
+        watch = watch * pa.watch_scale[pp]
+        complete &= watch >= 0.95 * duration
     cap = pa.watch_cap_seconds[pp] * (0.8 + 0.4 * rng.random(n_p))
     capped = watch > cap
     watch = np.round(np.where(capped, cap, watch))

@@ -22,25 +22,19 @@ from segmentation_local.synthetic.defects import (
     inject,
     plan_malformed,
 )
-from segmentation_local.synthetic.events import build_events
-from segmentation_local.synthetic.params import GenerateParams
+from segmentation_local.synthetic.events import EventArrays, build_events
+from segmentation_local.synthetic.lineage import Lineage, root_ids, stream
+from segmentation_local.synthetic.params import ContinueParams, GenerateParams
 from segmentation_local.synthetic.personas import PERSONA_NAMES, persona_arrays
 from segmentation_local.synthetic.sessions import build_sessions
-from segmentation_local.synthetic.users import build_users
-
-_STREAMS = {"catalog": 1, "users": 2, "sessions": 3, "events": 4, "defects": 5, "malformed": 6}
-
-
-def stream(seed: int, name: str) -> np.random.Generator:
-    """The random stream of one generation stage."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAMS[name],)))
+from segmentation_local.synthetic.users import Users, build_users
 
 
 @dataclass(frozen=True)
 class Dataset:
     """A generated data set; ``events`` carries the injected defects except malformed CSV rows."""
 
-    params: GenerateParams
+    params: GenerateParams | ContinueParams
     events: pa.Table
     transactions: pa.Table
     users: pa.Table
@@ -48,9 +42,11 @@ class Dataset:
     labels: pa.Table
     malformed: MalformedPlan
     summary: dict[str, Any]
+    #: Continuations only: each user's latest paid subscription period (``renewals.parquet``).
+    renewals: pa.Table | None = None
 
 
-def _iso(epoch_seconds: int) -> str:
+def iso(epoch_seconds: int) -> str:
     return np.datetime_as_string(np.datetime64(int(epoch_seconds), "s")) + "Z"
 
 
@@ -68,43 +64,23 @@ def generate(params: GenerateParams) -> Dataset:
     clean = build_events(stream(seed, "events"), sessions, users, catalog, pa_, ws, we - ws)
     dirty, defect_counts = inject(stream(seed, "defects"), clean, params.defects, ws, we)
     malformed = plan_malformed(stream(seed, "malformed"), len(dirty), params.defects.malformed_csv)
-    defect_counts["malformed_csv"] = {"eligible": len(dirty), "total": int(malformed.kind.size)} | {
-        k: int((malformed.kind == i).sum()) for i, k in enumerate(MALFORMED_KINDS)
-    }
+    defect_counts["malformed_csv"] = malformed_counts(malformed, len(dirty))
 
     ids = tables.user_ids(params.users)
-    per_type = np.bincount(clean.etype, minlength=len(EVENT_TYPES))
-    per_persona = np.bincount(users.persona, minlength=len(PERSONA_NAMES))
-    events_per_persona = np.bincount(users.persona[clean.user], minlength=len(PERSONA_NAMES))
-    summary: dict[str, Any] = {
-        "seed": seed,
-        "parameters": params.model_dump(mode="json"),
-        "window": {"start": _iso(ws), "end_exclusive": _iso(we), "days": params.days},
-        "counts": {
-            "users": params.users,
-            "catalog": len(catalog),
-            "sessions": len(sessions),
-            "events_clean": len(clean),
-            "events": len(dirty),
-            "events_csv_rows": len(dirty) + int(malformed.kind.size),
-            "transactions": int(per_type[list(EVENT_TYPES).index("purchase")])
-            + int(per_type[list(EVENT_TYPES).index("subscription")]),
-        },
-        "event_types": {t: int(c) for t, c in zip(EVENT_TYPES, per_type, strict=True)},
-        "personas": {
-            name: {
-                "users": int(per_persona[i]),
-                "share": round(float(per_persona[i]) / params.users, 4),
-                "events": int(events_per_persona[i]),
-            }
-            for i, name in enumerate(PERSONA_NAMES)
-        },
-        "date_range": {
-            "first_event": _iso(int(clean.ts.min())) if len(clean) else None,
-            "last_event": _iso(int(clean.ts.max())) if len(clean) else None,
-        },
-        "defects": defect_counts,
-    }
+    summary = summarise(
+        seed=seed,
+        parameters=params.model_dump(mode="json"),
+        window=(ws, we, params.days),
+        users=users,
+        clean=clean,
+        dirty=dirty,
+        malformed=malformed,
+        n_sessions=len(sessions),
+        n_catalog=len(catalog),
+        defect_counts=defect_counts,
+    )
+    summary["ids"] = root_ids(summary["counts"])
+    summary["dataset_id"] = Lineage(params).dataset_id()
     return Dataset(
         params=params,
         events=tables.events_table(dirty, ids, catalog),
@@ -115,3 +91,59 @@ def generate(params: GenerateParams) -> Dataset:
         malformed=malformed,
         summary=summary,
     )
+
+
+def malformed_counts(malformed: MalformedPlan, rows: int) -> dict[str, int]:
+    return {"eligible": rows, "total": int(malformed.kind.size)} | {
+        k: int((malformed.kind == i).sum()) for i, k in enumerate(MALFORMED_KINDS)
+    }
+
+
+def summarise(
+    *,
+    seed: int,
+    parameters: dict[str, Any],
+    window: tuple[int, int, int],
+    users: Users,
+    clean: EventArrays,
+    dirty: EventArrays,
+    malformed: MalformedPlan,
+    n_sessions: int,
+    n_catalog: int,
+    defect_counts: dict[str, Any],
+) -> dict[str, Any]:
+    """The part of ``summary.json`` a first window and a continuation share (same keys)."""
+    ws, we, days = window
+    n_users = len(users)
+    per_type = np.bincount(clean.etype, minlength=len(EVENT_TYPES))
+    per_persona = np.bincount(users.persona, minlength=len(PERSONA_NAMES))
+    events_per_persona = np.bincount(users.persona[clean.user], minlength=len(PERSONA_NAMES))
+    return {
+        "seed": seed,
+        "parameters": parameters,
+        "window": {"start": iso(ws), "end_exclusive": iso(we), "days": days},
+        "counts": {
+            "users": n_users,
+            "catalog": n_catalog,
+            "sessions": n_sessions,
+            "events_clean": len(clean),
+            "events": len(dirty),
+            "events_csv_rows": len(dirty) + int(malformed.kind.size),
+            "transactions": int(per_type[list(EVENT_TYPES).index("purchase")])
+            + int(per_type[list(EVENT_TYPES).index("subscription")]),
+        },
+        "event_types": {t: int(c) for t, c in zip(EVENT_TYPES, per_type, strict=True)},
+        "personas": {
+            name: {
+                "users": int(per_persona[i]),
+                "share": round(float(per_persona[i]) / n_users, 4),
+                "events": int(events_per_persona[i]),
+            }
+            for i, name in enumerate(PERSONA_NAMES)
+        },
+        "date_range": {
+            "first_event": iso(int(clean.ts.min())) if len(clean) else None,
+            "last_event": iso(int(clean.ts.max())) if len(clean) else None,
+        },
+        "defects": defect_counts,
+    }

@@ -1,4 +1,5 @@
-"""What a synthetic data set is made from: its size, window, seed and defect rates.
+"""What a synthetic data set is made from: its size, window, seed and defect rates; and what
+its continuation (the next batch) is made from.
 
 One pydantic model per concern so the CLI, the demo and the tests describe a data set the same way,
 and a bad value (a rate above 1, zero users) is refused with the field's name before any work.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from segmentation_local.synthetic.shift import Shift
 
 #: Default last day of the window: fixed, so a data set never depends on the day it was generated.
 DEFAULT_END_DATE = date(2026, 9, 30)
@@ -94,3 +97,49 @@ class GenerateParams(BaseModel):
     def window_start(self) -> datetime:
         """Inclusive start of the window, ``days`` whole days before its end."""
         return self.window_end - timedelta(days=self.days)
+
+
+class CrossBatchRates(BaseModel):
+    """Defects that reach across batches: what an incremental lake must recognise weeks later.
+
+    All default to 0, so a plain continuation is a batch of its own period only. The late
+    events are drawn from this batch's clean events; the duplicates from the parent's events
+    (each distinct ``event_id`` of the parent once), see docs/data.md.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    late_into_parent: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="Events of this batch that arrive late, dated inside the parent's window.",
+    )
+    parent_duplicates: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="Parent events re-sent unchanged in this batch (same event_id and values).",
+    )
+    parent_conflicting_duplicates: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="Parent events re-sent in this batch, timestamp +1 s..1 h, other values.",
+    )
+
+
+class ContinueParams(BaseModel):
+    """The next batch of an existing data set: same seed, users, personas and catalog.
+
+    ``defects=None`` keeps the parent's in-batch defect rates; the shift applies from this batch
+    on and accumulates along the lineage.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: int = Field(7, ge=1, le=3650, description="Days of the batch, from the parent's end.")
+    new_users: int = Field(0, ge=0, le=5_000_000, description="Users who join during the batch.")
+    shift: Shift = Field(default_factory=Shift)
+    defects: DefectRates | None = None
+    cross_batch: CrossBatchRates = Field(default_factory=CrossBatchRates)

@@ -233,6 +233,9 @@ class PersonaArrays:
     purchase_weights: np.ndarray  # (P, len(PURCHASE_PRICES))
     plan_probs: np.ndarray  # (P, 4)
     device_probs: np.ndarray  # (P, 5)
+    # Habit multipliers of a continuation's shift (None = unshifted, the persona table as is).
+    plays_scale: np.ndarray | None = None
+    watch_scale: np.ndarray | None = None
 
 
 def persona_arrays(personas: tuple[Persona, ...] = PERSONAS) -> PersonaArrays:

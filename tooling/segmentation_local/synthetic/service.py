@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from segmentation_local.synthetic.generator import generate
-from segmentation_local.synthetic.params import GenerateParams
+from segmentation_local.synthetic.params import ContinueParams, GenerateParams
 from segmentation_local.synthetic.writer import write_dataset
 
 
@@ -15,5 +15,17 @@ def generate_to(params: GenerateParams, out: Path) -> tuple[dict[str, Any], floa
     """Write the data set of ``params`` under ``out``; return its summary and the seconds taken."""
     t0 = time.perf_counter()
     ds = generate(params)
+    write_dataset(ds, out)
+    return ds.summary, time.perf_counter() - t0
+
+
+def continue_to(parent: Path, params: ContinueParams, out: Path) -> tuple[dict[str, Any], float]:
+    """Write the batch after ``parent`` under ``out`` (never over the parent itself)."""
+    from segmentation_local.synthetic.continuation import continue_dataset
+
+    if out.resolve() == parent.resolve():
+        raise ValueError(f"--out {out} is the data set being continued: write the batch elsewhere")
+    t0 = time.perf_counter()
+    ds = continue_dataset(parent, params, out)
     write_dataset(ds, out)
     return ds.summary, time.perf_counter() - t0

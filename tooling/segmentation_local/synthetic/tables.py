@@ -72,13 +72,18 @@ def events_table(ev: EventArrays, users: pa.Array, catalog: Catalog) -> pa.Table
     )
 
 
-def transactions_table(ev: EventArrays, users: pa.Array, user_payment: np.ndarray) -> pa.Table:
-    """Payments (the billing system's record) of the clean purchase and subscription events."""
+def transactions_table(
+    ev: EventArrays, users: pa.Array, user_payment: np.ndarray, first_id: int = 1
+) -> pa.Table:
+    """Payments (the billing system's record) of the clean purchase and subscription events.
+
+    ``first_id`` lets a continuation number its payments after its parent's.
+    """
     money = np.flatnonzero(np.isin(ev.etype, (TYPE["purchase"], TYPE["subscription"])))
     kind = np.where(ev.etype[money] == TYPE["purchase"], 0, 1)
     return pa.table(
         {
-            "transaction_id": format_ids("t-", np.arange(1, money.size + 1), 9),
+            "transaction_id": format_ids("t-", np.arange(first_id, first_id + money.size), 9),
             "event_id": format_ids("e-", ev.event_id[money], 10),
             "user_id": pc.take(users, pa.array(ev.user[money], pa.int64())),
             "timestamp": _timestamps(ev.ts[money]),
@@ -124,3 +129,35 @@ def labels_table(u: Users, ids: pa.Array) -> pa.Table:
             "persona": pc.take(pa.array(PERSONA_NAMES), pa.array(u.persona.astype(np.int64))),
         }
     )
+
+
+def _number_of(ids: pa.ChunkedArray, offset: int) -> np.ndarray:
+    """``x-000123`` -> 123 - offset; null -> -1 (the inverse of ``format_ids``)."""
+    n = pc.cast(pc.utf8_slice_codeunits(ids, 2), pa.int64())
+    return pc.fill_null(pc.subtract(n, offset), -1).to_numpy().astype(np.int64)
+
+
+def _code_of(values: pa.ChunkedArray, names: tuple[str, ...]) -> np.ndarray:
+    return pc.fill_null(pc.index_in(values, value_set=pa.array(names)), -1).to_numpy()
+
+
+def event_arrays(table: pa.Table) -> EventArrays:
+    """Events read back from an events table (a parent batch's), as the generator's codes."""
+    seconds = pc.divide(pc.cast(table.column("timestamp"), pa.int64()), 1_000_000)
+    return EventArrays(
+        event_id=_number_of(table.column("event_id"), 0),
+        user=_number_of(table.column("user_id"), 1),
+        ts=seconds.to_numpy().astype(np.int64),
+        etype=_code_of(table.column("event_type"), EVENT_TYPES).astype(np.int8),
+        amount=pc.fill_null(table.column("amount"), np.nan).to_numpy(),
+        session=_number_of(table.column("session_id"), 1),
+        content=_number_of(table.column("content_id"), 1),
+        device=_code_of(table.column("device"), DEVICES).astype(np.int8),
+        watch=pc.fill_null(table.column("watch_seconds"), np.nan).to_numpy(),
+        country=_code_of(table.column("country"), COUNTRIES).astype(np.int8),
+    )
+
+
+def user_codes(ids: pa.ChunkedArray) -> np.ndarray:
+    """User index of each ``u-000123`` id."""
+    return _number_of(ids, 1)

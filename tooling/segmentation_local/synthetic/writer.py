@@ -98,6 +98,9 @@ def write_dataset(ds: Dataset, out: Path) -> dict[str, Path]:
             _write_csv(table, paths[f"{name}.csv"], plain=False)
     paths["labels.parquet"] = out / "labels.parquet"
     pq.write_table(ds.labels, paths["labels.parquet"], **PARQUET_OPTIONS)
+    if ds.renewals is not None:  # a continuation: what its own continuation must not charge again
+        paths["renewals.parquet"] = out / "renewals.parquet"
+        pq.write_table(ds.renewals, paths["renewals.parquet"], **PARQUET_OPTIONS)
     paths["malformed_lines.json"] = out / "malformed_lines.json"
     paths["malformed_lines.json"].write_text(
         json.dumps({"file": "events.csv", "lines": malformed}, indent=1) + "\n"
