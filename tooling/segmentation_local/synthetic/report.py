@@ -23,6 +23,14 @@ def format_summary(summary: dict[str, Any], seconds: float | None = None) -> str
         "defects injected: "
         + ", ".join(f"{k} {v['total']:,}" for k, v in summary["defects"].items()),
     ]
+    if "parent" in summary:
+        p = summary["parent"]
+        lines.insert(
+            1,
+            f"continues {p['path']} (dataset {p['dataset_id']}, window {p['window']['start']} .. "
+            f"{p['window']['end_exclusive']}): {c['new_users']:,} new users, "
+            f"{c['active_users']:,} active users; this data set {summary['dataset_id']}",
+        )
     if seconds is not None:
         rate = c["events"] / seconds if seconds > 0 else float("inf")
         lines.append(f"generated and written in {seconds:.1f} s ({rate:,.0f} events/s)")
