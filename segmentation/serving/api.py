@@ -2,13 +2,23 @@
 
 Routes run on Powertools' APIGatewayRestResolver with pydantic response models (the OpenAPI spec
 in docs/openapi.json is generated from them). The raw user id exists only inside
-:func:`user_segment`: it is validated (the event contract's id rule), HMAC'd with the ingest key
-and dropped — it is never logged, stored or echoed, including in error messages.
+:func:`user_segment`: it is validated (the event contract's id rule,
+:mod:`segmentation.serving.user_id`), HMAC'd with the ingest key and dropped — it is never
+logged, stored or echoed, including in error messages.
+
+Powertools' request validation is off: its only input would be that id, whose rule is the
+contract's (400 with one message), so its 422 would be a second, undocumented answer to the same
+fault. Responses are pydantic models built in the handlers, so they are valid by construction.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+from functools import cache
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -17,23 +27,30 @@ from aws_lambda_powertools.event_handler.exceptions import (
     NotFoundError,
     ServiceError,
 )
-from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, Field
 
 from segmentation.config import Settings, get_settings
-from segmentation.contract import ID_MAX_LEN
+from segmentation.serving import user_id as id_rule
 from segmentation.serving.segment_item import SegmentItem
 from segmentation.serving.store import NoCurrentVersion, SegmentStore
 
 logger = Logger(child=True)  # the handler's service (POWERTOOLS_SERVICE_NAME)
+# With POWERTOOLS_DEBUG=true, Powertools' router logs each path and route argument at DEBUG:
+# both hold the raw user id, so its event handler package never logs below INFO.
+logging.getLogger("aws_lambda_powertools.event_handler").setLevel(logging.INFO)
 
-#: The contract's id rule (stripped, then 1-128 non-whitespace characters), so a lookup id is
-#: normalised exactly as ingest normalised it before HMAC'ing.
-UserId = Annotated[
+INVALID_ID = id_rule.INVALID_ID
+#: The path parameter as the spec declares it; the handler enforces it with the contract's rule.
+UserIdPath = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX_LEN, pattern=r"^\S+$"),
+    Path(
+        description=id_rule.SPEC_DESCRIPTION,
+        min_length=1,
+        pattern=id_rule.SPEC_PATTERN,
+        examples=[id_rule.EXAMPLE],
+    ),
 ]
-_USER_ID = TypeAdapter(UserId)
-INVALID_ID = f"user_id must be 1-{ID_MAX_LEN} non-whitespace characters"
 
 
 class Segment(BaseModel):
@@ -113,7 +130,7 @@ class _State:
 state = _State()
 # debug off whatever POWERTOOLS_DEV says: in debug mode the resolver prints every event, and
 # the event's path holds the raw user id
-app = APIGatewayRestResolver(enable_validation=True, debug=False)
+app = APIGatewayRestResolver(enable_validation=False, debug=False)
 
 
 def _segment(item: SegmentItem) -> Segment:
@@ -148,11 +165,12 @@ def _current() -> dict[str, Any]:
         503: _error("Nothing published yet"),
     },
 )
-def user_segment(user_id: str) -> UserSegment:
+def user_segment(user_id: UserIdPath) -> UserSegment:
+    # API Gateway's decoded parameter, not the router's match (see resolve)
     raw = (app.current_event.path_parameters or {}).get("user_id", user_id)
     try:
-        raw = _USER_ID.validate_python(raw)
-    except ValidationError:
+        raw = id_rule.normalise(raw)
+    except id_rule.InvalidUserId:
         raise BadRequestError(INVALID_ID) from None
     anon = state.anon(raw)
     del raw, user_id
@@ -160,7 +178,8 @@ def user_segment(user_id: str) -> UserSegment:
     found = state.get_store().user_segment(anon)
     if found is None:
         logger.info("lookup", extra={"found": False})
-        raise NotFoundError("user not found in the current model version")
+        # ServiceError, not NotFoundError: that one is the router's (see _no_route)
+        raise ServiceError(404, "user not found in the current model version")
     version, item, profile = found
     logger.info("lookup", extra={"found": True, "model_version": version})
     name = item.get("segment_name") or (profile.segment_name if profile else "")
@@ -195,9 +214,11 @@ def list_segments() -> SegmentList:
     )
 
 
-@app.get(
+@app.route(
     "/health",
+    method=["GET", "HEAD"],
     summary="Liveness and the model version served",
+    description="HEAD answers as GET does (status, headers), without a body.",
     responses={
         200: {
             "description": "The table answers",
@@ -217,28 +238,100 @@ def health() -> Response[Health]:
         version = None
     except Exception as exc:  # the table is unreachable: unhealthy, say why (no user data here)
         logger.warning("health check failed", extra={"error": type(exc).__name__})
-        return Response(
-            503,
-            body=Health(status="unavailable", model_version=None).model_dump(),
-            content_type="application/json",
-        )
+        return _health_answer(503, Health(status="unavailable", model_version=None))
+    return _health_answer(200, Health(status="ok", model_version=version))
+
+
+def _health_answer(status: int, health: Health) -> Response[Health]:
+    # The Lambda leaves HEAD's body out itself, so API Gateway and the local adapter relay the
+    # same answer (neither has to know HEAD).
+    head = app.current_event.http_method.upper() == "HEAD"
     return Response(
-        200,
-        body=Health(status="ok", model_version=version).model_dump(),
+        status,
+        body="" if head else health.model_dump(),
         content_type="application/json",
     )
+
+
+@app.not_found
+def _no_route(exc: NotFoundError) -> Response[ApiError]:
+    """404 for a path that is no route; 405 with ``Allow`` for a route asked with a method it
+    does not have (HTTP's answer, which clients and schemathesis expect)."""
+    resource = app.current_event.raw_event.get("resource") or ""
+    allowed = _methods_by_resource().get(resource)
+    if allowed:
+        return Response(
+            405,
+            content_type="application/json",
+            body=ApiError(statusCode=405, message="Method not allowed").model_dump(),
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return Response(
+        404,
+        content_type="application/json",
+        body=ApiError(statusCode=404, message="Not found").model_dump(),
+    )
+
+
+@cache
+def _methods_by_resource() -> dict[str, list[str]]:
+    # The spec lists every route and method once; API Gateway names a resource the same way.
+    paths = json.loads(openapi_json())["paths"]
+    return {path: sorted(m.upper() for m in item) for path, item in paths.items()}
 
 
 def openapi_json() -> str:
     """The OpenAPI document of this API (committed as docs/openapi.json)."""
     from segmentation import __version__
 
-    return app.get_openapi_json_schema(
-        title="segmentation segment API",
-        version=__version__,
-        description="Customer segments of the video-on-demand platform, by user.",
+    spec = json.loads(
+        app.get_openapi_json_schema(
+            title="segmentation segment API",
+            version=__version__,
+            description="Customer segments of the video-on-demand platform, by user.",
+        )
     )
+    return json.dumps(_without_unused_schemas(spec), indent=2)
+
+
+def _without_unused_schemas(spec: dict[str, Any]) -> dict[str, Any]:
+    # Powertools lists its 422 body schemas (HTTPValidationError...) even with validation off;
+    # a schema no answer uses would read as a promise of that answer.
+    schemas = spec.get("components", {}).get("schemas", {})
+    text = json.dumps(spec.get("paths", {}))
+    used: set[str] = set()
+    pending = set(re.findall(r"#/components/schemas/([^\"]+)", text))
+    while pending:
+        name = pending.pop()
+        if name in used or name not in schemas:
+            continue
+        used.add(name)
+        pending |= set(re.findall(r"#/components/schemas/([^\"]+)", json.dumps(schemas[name])))
+    spec["components"]["schemas"] = {k: v for k, v in schemas.items() if k in used}
+    return spec
+
+
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+def routable(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with a ``path`` Powertools can route whatever characters the id holds.
+
+    API Gateway has already matched the resource (``/users/{user_id}/segment``) and decoded its
+    parameters; Powertools matches ``path`` again with a narrower character set, so an id with a
+    TAB, an NBSP, a ``/`` or a ``?`` fell through to its 404 while a space reached the id rule.
+    Routing on the resource with each parameter percent-encoded gives every id to the rule.
+    The handlers read the decoded ``pathParameters``, never the router's match.
+    """
+    resource = event.get("resource") or ""
+    params = event.get("pathParameters") or {}
+    if "+}" in resource or not _PARAM.search(resource):
+        return event
+    if any(name not in params for name in _PARAM.findall(resource)):
+        return event
+    path = _PARAM.sub(lambda m: quote(str(params[m.group(1)]), safe=""), resource)
+    return {**event, "path": path}
 
 
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(routable(event), context)

@@ -46,11 +46,15 @@ def write_version(
     parts: int = 2,
     with_profiles: bool = True,
     run_id: str | None = None,
+    custom_ids: list[str] | None = None,
 ) -> dict[str, int]:
     """Write a segment map of ``n_users`` (ids HMAC'd like ingest) and its profiles; returns
-    raw id -> segment id so tests know the truth."""
+    raw id -> segment id so tests know the truth. ``custom_ids`` replace the first generated
+    ids (ids of unusual characters, as ingest stored them)."""
     anon = anonymiser or Anonymiser(KEY)
     ids = raw_ids(n_users)
+    if custom_ids:
+        ids = [*custom_ids, *ids[len(custom_ids) :]]
     truth = {u: (segment_of(i) + shift) % 3 for i, u in enumerate(ids)}
     s3 = client("s3", settings)
     bucket = settings.bucket("segments")

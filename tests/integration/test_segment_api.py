@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from serving_data import make_stack, write_version
@@ -159,6 +160,7 @@ def test_serve_command_never_logs_raw_ids(
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
         "SEG_API_PORT": str(port),
         "POWERTOOLS_DEV": powertools_dev,
+        "POWERTOOLS_DEBUG": powertools_dev,  # Powertools' own DEBUG lines name paths and args
     }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -194,3 +196,132 @@ def test_openapi_spec_is_up_to_date() -> None:
     assert json.loads(committed) == json.loads(api.openapi_json()), (
         "docs/openapi.json is stale: run `segmentation serve --openapi > docs/openapi.json`"
     )
+
+
+def send(url: str, method: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and raw body of one request (any method, error statuses included)."""
+    req = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, dict(resp.headers.items()), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers.items()), err.read()
+
+
+def test_head_health_answers_like_get_without_a_body(settings: Settings, local_api: str) -> None:
+    for published in (False, True):
+        if published:
+            write_version(settings, "v1", 3, anonymiser=load_anonymiser(settings))
+            publish("v1", settings)
+        got, got_headers, got_body = send(f"{local_api}/health", "GET")
+        head, head_headers, head_body = send(f"{local_api}/health", "HEAD")
+        assert (head, got) == (200, 200) and got_body and head_body == b""
+        assert head_headers["Content-Type"] == got_headers["Content-Type"] == "application/json"
+    # the Lambda itself leaves the body out, so API Gateway relays the same answer
+    event = proxy_event("HEAD", "/health", {"Host": "h"}, None)
+    answer = api.resolve(event, None)
+    assert answer["statusCode"] == 200 and answer["body"] == ""
+
+
+#: (raw path segment, status): one rule for every kind of whitespace, as the contract strips it
+WHITESPACE_KINDS = [
+    ("%09user-00001%09", 200),  # TAB around: stripped
+    ("%C2%A0user-00001%C2%A0", 200),  # NBSP around
+    ("%E3%80%80user-00001%0A", 200),  # ideographic space, LF
+    ("%C2%85user-00001%E2%80%A8", 200),  # NEL, line separator
+    ("user%09-00001", 400),  # inside: refused
+    ("user%C2%A0-00001", 400),
+    ("%E2%80%8Buser-00001", 400),  # ZWSP is no whitespace: not stripped, and invisible
+    ("user-00001%E2%80%8B", 400),
+    ("user%E2%80%8B-00001", 400),
+    ("%EF%BB%BFuser-00001", 400),  # BOM
+    ("%00user-00001", 400),  # control characters are never stripped
+    ("%1Cuser-00001", 400),  # Python calls U+001C whitespace; the contract does not
+    ("%09%C2%A0%E2%80%83", 400),  # whitespace only
+    ("%09" + "x" * 128 + "%C2%A0", 404),  # 128 characters once stripped
+    ("%09" + "x" * 129 + "%09", 400),
+]
+
+
+@pytest.mark.parametrize(("segment", "status"), WHITESPACE_KINDS)
+def test_every_kind_of_whitespace_follows_one_rule(
+    settings: Settings, local_api: str, segment: str, status: int
+) -> None:
+    """Before, a space was stripped while TAB, NBSP or ZWSP fell through to a router 404."""
+    truth = write_version(settings, "v1", 3, anonymiser=load_anonymiser(settings))
+    publish("v1", settings)
+    got, body, text = call(f"{local_api}/users/{segment}/segment")
+    assert got == status, text
+    if status == 200:
+        assert body["segment_id"] == truth["user-00001"]
+    if status == 400:
+        assert body == {"statusCode": 400, "message": api.INVALID_ID}
+    assert "user-00001" not in text and "xxxxxxxx" not in text
+
+
+def test_spec_pattern_is_the_rule_the_api_enforces(settings: Settings, local_api: str) -> None:
+    """The committed spec's pattern accepts a raw id exactly when the API does not answer 400."""
+    spec = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    (param,) = spec["paths"]["/users/{user_id}/segment"]["get"]["parameters"]
+    assert param["schema"]["minLength"] == 1
+    pattern = re.compile(param["schema"]["pattern"])
+    write_version(settings, "v1", 3, anonymiser=load_anonymiser(settings))
+    publish("v1", settings)
+    samples = [unquote(s) for s, _ in WHITESPACE_KINDS]
+    samples += ["x", "x" * 128, "x" * 129, "a b", " a ", "\u3000", "\x7f", "\u202e", "é€", "a/b"]
+    for raw in samples:
+        got = call(f"{local_api}/users/{quote(raw, safe='')}/segment")[0]
+        assert (got != 400) == bool(pattern.fullmatch(raw)), (repr(raw), got)
+
+
+def test_ids_of_any_allowed_character_are_found(settings: Settings, local_api: str) -> None:
+    """An id ingest accepted is found, whatever characters it holds: the router no longer
+    narrows what reaches the id rule (a `/`, `?`, `#` or `%` percent-encoded)."""
+    odd = ["a/b", "q?x#y", "pct%20id", "é€ü", "semi;colon", "[x]{y}|z^", 'quo"te\\s']
+    truth = write_version(settings, "v1", 9, anonymiser=load_anonymiser(settings), custom_ids=odd)
+    publish("v1", settings)
+    for raw in odd:
+        got, body, text = call(f"{local_api}/users/{quote(raw, safe='')}/segment")
+        assert got == 200, (raw, text)
+        assert body["segment_id"] == truth[raw] and raw not in text
+
+
+def test_spec_declares_only_answers_the_api_gives() -> None:
+    """No 422 (Powertools' request validation is off: the id's rule answers 400), and no schema
+    that no answer uses."""
+    spec = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    declared = {
+        (path, method, code)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        for code in op["responses"]
+    }
+    assert declared == {
+        ("/users/{user_id}/segment", "get", code) for code in ("200", "400", "404", "503")
+    } | {("/segments", "get", c) for c in ("200", "503")} | {
+        ("/health", m, c) for m in ("get", "head") for c in ("200", "503")
+    }
+    assert "422" not in json.dumps(spec)
+    assert set(spec["components"]["schemas"]) == {
+        "ApiError",
+        "Health",
+        "Segment",
+        "SegmentList",
+        "UserSegment",
+    }
+
+
+def test_a_method_a_route_lacks_is_405(settings: Settings, local_api: str) -> None:
+    for url, method, allow in [
+        ("/segments", "POST", "GET"),
+        ("/health", "DELETE", "GET, HEAD"),
+        ("/users/user-00001/segment", "TRACE", "GET"),
+        ("/users/user-00001/segment", "HEAD", "GET"),
+    ]:
+        got, headers, body = send(f"{local_api}{url}", method)
+        assert (got, headers.get("Allow")) == (405, allow), (url, method)
+        if method != "HEAD":
+            assert json.loads(body) == {"statusCode": 405, "message": "Method not allowed"}
+        assert b"user-00001" not in body
+    got, _, body = send(f"{local_api}/users/user-00001/other", "GET")
+    assert got == 404 and json.loads(body)["message"] == "Not found"

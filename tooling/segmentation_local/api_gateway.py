@@ -133,7 +133,13 @@ def make_server(
             if self.command != "HEAD":
                 self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+        def __getattr__(self, name: str) -> Any:
+            # Every method goes to the handler, which answers 405 itself for one a route lacks
+            # (as it does on AWS, where the resources' ANY method forwards them): the adapter
+            # adds no answer of its own, not even http.server's 501 for TRACE.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             # The concrete path carries the raw user id: log the resource template instead.
