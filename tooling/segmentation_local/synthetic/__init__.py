@@ -1,6 +1,7 @@
 """Synthetic video-on-demand data set with latent personas and injected defects (issue 2).
 
 ``generate(GenerateParams(...))`` builds a :class:`Dataset` in memory; ``write_dataset`` writes it.
+``continue_dataset(parent_dir, ContinueParams(...))`` builds the next batch of a written one.
 The personas (``labels.parquet``) are ground truth for evaluating the segmentation and are never
 read by the pipeline. See docs/data.md.
 
@@ -14,7 +15,11 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "ContinueParams": "segmentation_local.synthetic.params",
+    "CrossBatchRates": "segmentation_local.synthetic.params",
     "Dataset": "segmentation_local.synthetic.generator",
+    "Shift": "segmentation_local.synthetic.shift",
+    "continue_dataset": "segmentation_local.synthetic.continuation",
     "generate": "segmentation_local.synthetic.generator",
     "DefectRates": "segmentation_local.synthetic.params",
     "GenerateParams": "segmentation_local.synthetic.params",

@@ -22,7 +22,7 @@ from segmentation_local.synthetic import tables
 from segmentation_local.synthetic.catalog import build_catalog
 from segmentation_local.synthetic.cross_batch import add_parent_copies
 from segmentation_local.synthetic.defects import inject, plan_malformed
-from segmentation_local.synthetic.events import RENEWAL_DAYS, TYPE, build_events
+from segmentation_local.synthetic.events import RENEWAL_DAYS, TYPE, EventArrays, build_events
 from segmentation_local.synthetic.generator import Dataset, malformed_counts, summarise
 from segmentation_local.synthetic.lineage import Manifest, epoch, read_manifest, stream
 from segmentation_local.synthetic.params import ContinueParams
@@ -173,7 +173,10 @@ def _renewals(parent: Manifest, n_users: int, root_start: int) -> np.ndarray:
     return out
 
 
-def _renewals_table(ids: pa.Array, renewed: np.ndarray, clean: Any, root_start: int) -> pa.Table:
+def _renewals_table(
+    ids: pa.Array, renewed: np.ndarray, clean: EventArrays, root_start: int
+) -> pa.Table:
+    """The renewal state after this batch: the parent's, advanced by this batch's payments."""
     state = renewed.copy()
     subs = clean.etype == TYPE["subscription"]
     np.maximum.at(state, clean.user[subs], (clean.ts[subs] - root_start) // _PERIOD)

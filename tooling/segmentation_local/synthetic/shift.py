@@ -66,9 +66,3 @@ class Shift(BaseModel):
         if unknown:
             raise ValueError(f"unknown persona {unknown[0]!r} (personas: {', '.join(known)})")
         return value
-
-    def is_empty(self) -> bool:
-        """No change at all (a plain continuation)."""
-        return all(f == 1.0 for f in self.persona_share.values()) and all(
-            b == BehaviourShift() for b in self.behaviour.values()
-        )

@@ -41,7 +41,7 @@ class Users:
     complete_prob: np.ndarray  # personal chance of watching a title to the end
     span: np.ndarray  # active fraction of the window, from its start
     genre_cdf: np.ndarray  # (n_users, n_genres)
-    signup_day: np.ndarray  # days before the window start (>= 1)
+    signup_day: np.ndarray  # days before the first window's start (>= 1; a joiner's <= 0)
 
     def __len__(self) -> int:
         return int(self.persona.size)
