@@ -2,8 +2,10 @@
 
 Each HTTP request becomes the proxy event API Gateway would send (path, pathParameters,
 queryStringParameters, headers, requestContext...), the real handler file runs, and its
-``{statusCode, headers, body}`` answer is written back. The access log names the route template,
-never the concrete path, because the path holds the raw user id.
+``{statusCode, headers, body}`` answer is written back. It answers nothing itself: every method
+goes to the handler (which answers a HEAD without a body, an undeclared method with 405), so
+what the API does here is what the Lambda does behind API Gateway. The access log names the
+route template, never the concrete path, because the path holds the raw user id.
 """
 
 from __future__ import annotations
