@@ -180,12 +180,37 @@ resource "aws_api_gateway_integration" "get" {
   uri                     = module.segment_api.invoke_arn
 }
 
+# Every other method reaches the function too, so the API answers as its OpenAPI spec says
+# (HEAD /health like GET without a body; 405 with Allow for the rest), here as locally, instead
+# of API Gateway's own 403 for an undeclared method.
+resource "aws_api_gateway_method" "other" {
+  #checkov:skip=CKV_AWS_59:Access control is the API key + usage plan (api_key_required on every method); callers are internal services, not end users with identities.
+  #checkov:skip=CKV2_AWS_53:The only input is the user_id path parameter, validated (and HMAC'd) by the function, which answers 4xx with the expected format.
+  for_each           = local.routes
+  rest_api_id        = aws_api_gateway_rest_api.this.id
+  resource_id        = each.value.resource_id
+  http_method        = "ANY"
+  authorization      = "NONE"
+  api_key_required   = true
+  request_parameters = each.value.params
+}
+
+resource "aws_api_gateway_integration" "other" {
+  for_each                = local.routes
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = each.value.resource_id
+  http_method             = aws_api_gateway_method.other[each.key].http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = module.segment_api.invoke_arn
+}
+
 resource "aws_lambda_permission" "api" {
   statement_id  = "api-gateway-invoke"
   action        = "lambda:InvokeFunction"
   function_name = module.segment_api.function_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/*"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/*/*" # GET and ANY, this API only
 }
 
 resource "aws_api_gateway_deployment" "this" {
@@ -196,6 +221,8 @@ resource "aws_api_gateway_deployment" "this" {
       local.routes,
       [for m in aws_api_gateway_method.get : [m.id, m.api_key_required]],
       [for i in aws_api_gateway_integration.get : [i.id, i.uri]],
+      [for m in aws_api_gateway_method.other : [m.id, m.api_key_required]],
+      [for i in aws_api_gateway_integration.other : [i.id, i.uri]],
     ]))
   }
 

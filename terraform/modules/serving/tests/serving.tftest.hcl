@@ -49,6 +49,10 @@ run "api_requires_a_key_everywhere" {
     error_message = "every method (GET) requires the API key"
   }
   assert {
+    condition     = length(aws_api_gateway_method.other) == 3 && alltrue([for m in aws_api_gateway_method.other : m.api_key_required && m.http_method == "ANY"])
+    error_message = "the other methods (ANY) reach the function and require the API key too"
+  }
+  assert {
     condition     = toset([for r in local.routes : r.path]) == toset(["/users/{user_id}/segment", "/segments", "/health"])
     error_message = "the three routes"
   }
