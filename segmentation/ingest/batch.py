@@ -195,11 +195,22 @@ def _pylist(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
+class UnreadableValue:
+    """Stands for a Parquet value Python cannot hold: no contract field accepts it (unlike a
+    text that describes it, which a text column would take as a value)."""
+
+    def __init__(self, arrow_type: pa.DataType) -> None:
+        self.arrow_type = str(arrow_type)
+
+    def __str__(self) -> str:
+        return f"<a {self.arrow_type} value Python cannot read>"
+
+
 def _py(column: pa.Array, i: int) -> Any:
     try:
         return column[i].as_py()
     except (ValueError, OverflowError, pa.ArrowException):
-        return f"<a {column.type} value Python cannot read>"
+        return UnreadableValue(column.type)
 
 
 # --- one file ------------------------------------------------------------------------------------
