@@ -122,7 +122,7 @@ def test_too_few_users_are_refused_naming_the_source(spark, feats) -> None:
         fit(few, params(algorithm="dbscan", min_samples=24))
 
 
-def test_params_are_read_from_a_mapping_or_attributes() -> None:
+def test_params_are_read_from_the_step_parameters() -> None:
     from segmentation.pipeline.fit import FitParams
 
     given = dict(
