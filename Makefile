@@ -30,13 +30,8 @@ $(VENV)/.installed: pyproject.toml tooling/pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e ".[pipeline,dev]" -e ./tooling
 	touch $@
 
-# The fast tests run on TEST_WORKERS processes (a file per worker: module fixtures stay whole;
-# each worker has its own moto server, broker and Spark); the slow end-to-end ones after, one at
-# a time, as they each start a whole stack.
-TEST_WORKERS ?= 2
-test: setup  ## run every test: the fast ones on TEST_WORKERS workers, then the slow end-to-end ones
-	$(BIN)/pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
-	$(BIN)/pytest -q -m slow
+test: setup  ## run every test, the slow end-to-end ones included
+	$(BIN)/pytest -q
 
 test-fast: setup  ## run the fast tests only
 	$(BIN)/pytest -q -m "not slow"
