@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from segmentation.anonymise import Anonymiser
-from segmentation.lake import LAKE_EVENT_SCHEMA, PARTITION_COLUMN
+from segmentation.contract import STORED_COLUMNS
+from segmentation.lake import LAKE_EVENT_SCHEMA, LAKE_NAMES, PARTITION_COLUMN
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -43,20 +44,11 @@ def to_lake(
     n = valid.num_rows
     anon = anonymise_column(valid.column("user_id"), anonymiser)
     sources = pa.array([source] * n, pa.string()) if isinstance(source, str) else pa.array(source)
-    columns: dict[str, Any] = {
-        "event_id": valid.column("event_id"),
-        "user_anon_id": anon,
-        "event_ts": valid.column("timestamp"),
-        "event_type": valid.column("event_type"),
-        "amount": valid.column("amount"),
-        "session_id": valid.column("session_id"),
-        "content_id": valid.column("content_id"),
-        "device": valid.column("device"),
-        "watch_seconds": valid.column("watch_seconds"),
-        "country": valid.column("country"),
-        "ingest_ts": pa.array([ingest_ts] * n, _TS),
-        "source": sources,
-    }
+    # the contract's stored columns under their lake names (LAKE_NAMES), the raw id replaced
+    columns: dict[str, Any] = {LAKE_NAMES.get(c, c): valid.column(c) for c in STORED_COLUMNS}
+    columns["user_anon_id"] = anon
+    columns["ingest_ts"] = pa.array([ingest_ts] * n, _TS)
+    columns["source"] = sources
     table = pa.table([columns[f.name] for f in LAKE_EVENT_SCHEMA], schema=LAKE_EVENT_SCHEMA)
     day = pc.cast(pc.cast(table.column("event_ts"), pa.date32()), pa.string())
     return table.append_column(PARTITION_COLUMN, day)
