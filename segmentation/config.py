@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         "segmentation-segments",
         description="DynamoDB table holding user_anon_id -> segment, per model version.",
     )
+    ledger_table: str = Field(
+        "segmentation-ledger",
+        description="DynamoDB table of the clean step's run ledger: the committed curated "
+        "version (which raw/hot objects it holds, where each day's partition is) and the lock.",
+    )
     spark_jars_dir: str | None = Field(
         None,
         description="Folder of the hadoop-aws + AWS SDK jars local Spark needs for s3a "
