@@ -99,19 +99,39 @@ def check_buckets(endpoint: str, settings: Settings, outputs: dict) -> None:
     }
 
 
-def check_table(endpoint: str, settings: Settings) -> None:
+def check_tables(endpoint: str, settings: Settings, outputs: dict) -> None:
     ddb = aws("dynamodb", endpoint)
-    table = ddb.describe_table(TableName=settings.segments_table)["Table"]
-    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {
-        "pk": "HASH",
-        "sk": "RANGE",
+    lake_key = aws("kms", endpoint).describe_key(KeyId="alias/segmentation-lake")["KeyMetadata"]
+    keys = {
+        settings.segments_table: {"pk": "HASH", "sk": "RANGE"},
+        # the clean step's run ledger, as segmentation.ledger.ensure_table creates it
+        settings.ledger_table: {"pk": "HASH"},
     }
-    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    for name, key_schema in keys.items():
+        table = ddb.describe_table(TableName=name)["Table"]
+        assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == key_schema, name
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST", name
+        backups = ddb.describe_continuous_backups(TableName=name)
+        pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        assert pitr["PointInTimeRecoveryStatus"] == "ENABLED", name
+        sse = table["SSEDescription"]
+        assert (sse["Status"], sse["SSEType"]) == ("ENABLED", "KMS"), name
+        assert sse["KMSMasterKeyArn"] == lake_key["Arn"], f"{name}: not the lake's key"
+        assert not table.get("DeletionProtectionEnabled"), f"{name}: protect_data is off locally"
     ttl = ddb.describe_time_to_live(TableName=settings.segments_table)["TimeToLiveDescription"]
     assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expires_at", "ENABLED")
-    backups = ddb.describe_continuous_backups(TableName=settings.segments_table)
-    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
-    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert outputs["ledger_table"] == settings.ledger_table
+    # the Glue jobs clean and features (the etl role) use the ledger's items; no other stage does
+    ledger_arn = ddb.describe_table(TableName=settings.ledger_table)["Table"]["TableArn"]
+    iam = aws("iam", endpoint)
+    for stage, role in outputs["stage_role_arns"].items():
+        policy = iam.get_role_policy(RoleName=role.rsplit("/", 1)[-1], PolicyName="lake-access")
+        statements = {st["Sid"]: st for st in policy["PolicyDocument"]["Statement"]}
+        if stage == "etl":
+            assert statements["RunLedger"]["Resource"] == [ledger_arn]
+            assert "glue:BatchUpdatePartition" in statements["KeepPartitions"]["Action"]
+        else:
+            assert "RunLedger" not in statements and "KeepPartitions" not in statements, stage
 
 
 def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
@@ -129,6 +149,7 @@ def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
         assert env["SEG_LAKE_PREFIX"] == settings.lake_prefix, name
         assert env["SEG_HMAC_SECRET_NAME"] == settings.hmac_secret_name, name
         assert env["SEG_SEGMENTS_TABLE"] == settings.segments_table, name
+        assert env["SEG_LEDGER_TABLE"] == settings.ledger_table, name
         assert env["SEG_ENVIRONMENT"] == "local" and env["SEG_AWS_ENDPOINT_URL"] == endpoint
         assert config["Role"] == expected_role[key], f"{name} runs as the wrong stage role"
         assert config["Handler"] == "handler.handler" and config["Runtime"] == "python3.11"
@@ -173,7 +194,9 @@ def check_state_machine(endpoint: str, outputs: dict) -> None:
     assert definition == render_definition(values), "Terraform and the local renderer disagree"
     glue = aws("glue", endpoint)
     for job in (values["glue_clean_job_name"], values["glue_features_job_name"]):
-        assert glue.get_job(JobName=job)["Job"]["Role"] == outputs["stage_role_arns"]["etl"]
+        deployed_job = glue.get_job(JobName=job)["Job"]
+        assert deployed_job["Role"] == outputs["stage_role_arns"]["etl"]
+        assert deployed_job["DefaultArguments"]["--ledger_table"] == outputs["ledger_table"]
     emr = aws("emr-serverless", endpoint)
     app = emr.get_application(applicationId=values["emr_application_id"])["application"]
     assert app["releaseLabel"].startswith("emr-7.")
@@ -247,7 +270,7 @@ def test_local_environment_applies_replans_clean_and_destroys(
     outputs = tf.apply_local(settings, state, build_dir=build, timeout=400)
     try:
         check_buckets(moto_endpoint, settings, outputs)
-        check_table(moto_endpoint, settings)
+        check_tables(moto_endpoint, settings, outputs)
         check_bootstrap_plans_the_same(moto_endpoint, settings)
         check_functions(moto_endpoint, settings, outputs)
         check_state_machine(moto_endpoint, outputs)

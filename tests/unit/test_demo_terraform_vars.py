@@ -23,6 +23,7 @@ def test_vars_carry_the_stack_settings() -> None:
         mlflow_tracking_uri="http://127.0.0.1:45678",
         lake_prefix="demo-lake",
         segments_table="demo-segments",
+        ledger_table="demo-ledger",
         kafka_topic="demo-events",
     )
     values = local_variables(settings)
@@ -31,6 +32,8 @@ def test_vars_carry_the_stack_settings() -> None:
     assert values["mlflow_tracking_uri"] == "http://127.0.0.1:45678"
     assert values["lake_prefix"] == "demo-lake"
     assert values["segments_table"] == "demo-segments"
+    # the Glue jobs' --ledger_table and every SEG_LEDGER_TABLE name the stack's ledger
+    assert values["ledger_table"] == "demo-ledger"
     assert values["kafka_topic"] == "demo-events"
 
 

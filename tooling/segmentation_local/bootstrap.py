@@ -2,10 +2,10 @@
 
 ``terraform apply`` of envs/local is the faithful way and the demo's default; it takes minutes
 against moto. This creates only what the local data path touches — the zone buckets, the
-DynamoDB tables, the alert topic and the HMAC key — with the same names, so tests and a quick
-demo can run in seconds. It never replaces Terraform on AWS. :func:`planned` is the list, and
-the local-apply test holds it equal to what envs/local creates, so a bucket, table or secret
-added to Terraform is never missing here.
+DynamoDB tables (segments, the clean step's run ledger), the alert topic and the HMAC key —
+with the same names, so tests and a quick demo can run in seconds. It never replaces Terraform
+on AWS. :func:`planned` is the list, and the local-apply test holds it equal to what envs/local
+creates, so a bucket, table or secret added to Terraform is never missing here.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def planned(settings: Settings, topic_name: str | None = None) -> LocalResources
     """The data path's resources, named as envs/local names them (from the same settings)."""
     return LocalResources(
         buckets=tuple(settings.bucket(z) for z in ZONES),
-        tables=(settings.segments_table,),
+        tables=(settings.segments_table, settings.ledger_table),
         secrets=(settings.hmac_secret_name,),
         topics=(topic_name or f"{settings.lake_prefix}-alerts",),
     )
@@ -35,9 +35,10 @@ def planned(settings: Settings, topic_name: str | None = None) -> LocalResources
 
 def provision(settings: Settings, topic_name: str | None = None) -> dict[str, object]:
     """Create what is missing; returns what exists afterwards."""
+    from segmentation import ledger
     from segmentation.anonymise import store_key
     from segmentation.awsclients import client
-    from segmentation.serving.table import ensure_table
+    from segmentation.serving import table as segments
 
     plan = planned(settings, topic_name)
     s3 = client("s3", settings)
@@ -45,7 +46,10 @@ def provision(settings: Settings, topic_name: str | None = None) -> dict[str, ob
     for bucket in plan.buckets:
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
-    tables = {settings.segments_table: ensure_table}
+    tables = {
+        settings.segments_table: segments.ensure_table,
+        settings.ledger_table: ledger.ensure_table,
+    }
     missing = set(plan.tables) - set(tables)
     if missing:  # a table in the plan needs its definition here (key schema, TTL)
         raise NotImplementedError(f"no local definition for table(s) {sorted(missing)}")
@@ -57,6 +61,7 @@ def provision(settings: Settings, topic_name: str | None = None) -> dict[str, ob
     return {
         "buckets": list(plan.buckets),
         "table": settings.segments_table,
+        "ledger_table": settings.ledger_table,
         "topic": topics[0],
         "hmac_key": key,
     }

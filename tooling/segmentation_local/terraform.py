@@ -177,6 +177,7 @@ def local_variables(
         "lake_prefix": settings.lake_prefix,
         "hmac_secret_name": settings.hmac_secret_name,
         "segments_table": settings.segments_table,
+        "ledger_table": settings.ledger_table,
         "kafka_topic": settings.kafka_topic,
         "mlflow_tracking_uri": settings.mlflow_tracking_uri,
         "build_dir": str(build_dir or ROOT / "build"),

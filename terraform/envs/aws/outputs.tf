@@ -43,6 +43,11 @@ output "segments_table" {
   value       = module.deployment.serving.table_name
 }
 
+output "ledger_table" {
+  description = "DynamoDB table of the clean step's run ledger."
+  value       = module.deployment.ledger.table_name
+}
+
 output "mlflow_tracking_uri" {
   description = "MLflow inside the VPC."
   value       = module.deployment.mlflow_tracking_uri

@@ -51,6 +51,12 @@ variable "segments_table" {
   default     = "segmentation-segments"
 }
 
+variable "ledger_table" {
+  description = "DynamoDB table of the clean step's run ledger (SEG_LEDGER_TABLE)."
+  type        = string
+  default     = "segmentation-ledger"
+}
+
 variable "kafka_topic" {
   description = "Topic of raw events (SEG_KAFKA_TOPIC)."
   type        = string

@@ -63,6 +63,7 @@ module "deployment" {
   lake_prefix         = var.lake_prefix
   hmac_secret_name    = var.hmac_secret_name
   segments_table      = var.segments_table
+  ledger_table        = var.ledger_table
   kafka_topic         = var.kafka_topic
   environment_name    = "local"
   emulator            = true

@@ -33,6 +33,11 @@ output "segments_table" {
   value       = module.deployment.serving.table_name
 }
 
+output "ledger_table" {
+  description = "Run ledger of the clean step."
+  value       = module.deployment.ledger.table_name
+}
+
 output "api_id" {
   description = "REST API id in the emulator."
   value       = module.deployment.serving.api_id

@@ -34,6 +34,12 @@ variable "segments_table" {
   default     = "segmentation-segments"
 }
 
+variable "ledger_table" {
+  description = "Run ledger of the clean step (SEG_LEDGER_TABLE)."
+  type        = string
+  default     = "segmentation-ledger"
+}
+
 variable "kafka_topic" {
   description = "Topic of raw events (SEG_KAFKA_TOPIC)."
   type        = string

@@ -54,6 +54,7 @@ locals {
       SEG_LAKE_PREFIX              = module.lake.lake_prefix
       SEG_HMAC_SECRET_NAME         = module.lake.hmac_secret_name
       SEG_SEGMENTS_TABLE           = var.segments_table
+      SEG_LEDGER_TABLE             = var.ledger_table
       SEG_MLFLOW_TRACKING_URI      = local.mlflow_tracking_uri
       POWERTOOLS_METRICS_NAMESPACE = "Segmentation"
       POWERTOOLS_LOG_LEVEL         = "INFO"
@@ -80,6 +81,16 @@ module "lake" {
   bucket_sse_algorithm        = var.emulator ? "AES256" : "aws:kms"
   secret_recovery_window_days = var.emulator ? 0 : 30
   kms_deletion_window_days    = var.emulator ? 7 : 30
+  # The etl stage (Glue jobs clean and features) reads and writes the ledger (stage_access).
+  ledger_table_arn = module.ledger.table_arn
+}
+
+# The clean step's run ledger: which raw/hot objects curated holds, its committed version, a lock.
+module "ledger" {
+  source              = "../ledger"
+  table_name          = var.ledger_table
+  kms_key_arn         = module.lake.kms_key_arn
+  deletion_protection = var.protect_data
 }
 
 resource "aws_lambda_layer_version" "dependencies" {
@@ -119,6 +130,7 @@ module "processing" {
   source                  = "../processing"
   name_prefix             = var.name_prefix
   lake_prefix             = module.lake.lake_prefix
+  ledger_table            = module.ledger.table_name
   environment_name        = var.environment_name
   artifacts_bucket        = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
   kms_key_arn             = module.lake.kms_key_arn

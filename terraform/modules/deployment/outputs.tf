@@ -5,6 +5,11 @@ output "lake" {
   value       = module.lake
 }
 
+output "ledger" {
+  description = "The ledger module's outputs (the clean step's run ledger table: name, ARN)."
+  value       = module.ledger
+}
+
 output "streaming" {
   description = "The streaming module's outputs (MSK brokers, topic, ingest functions, failure queue)."
   value       = module.streaming

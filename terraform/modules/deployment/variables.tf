@@ -18,6 +18,11 @@ variable "segments_table" {
   type        = string
 }
 
+variable "ledger_table" {
+  description = "DynamoDB table of the clean step's run ledger (SEG_LEDGER_TABLE)."
+  type        = string
+}
+
 variable "kafka_topic" {
   description = "Topic of raw events (SEG_KAFKA_TOPIC)."
   type        = string
@@ -127,7 +132,7 @@ variable "alarm_emails" {
 }
 
 variable "protect_data" {
-  description = "Deletion protection on the table, database and load balancer; buckets are never force-destroyed when true."
+  description = "Deletion protection on the tables, database and load balancer; buckets are never force-destroyed when true."
   type        = bool
   default     = true
 }

@@ -20,9 +20,15 @@ locals {
   catalog_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
   db_arn      = { for z, d in local.databases : z => "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${d}" }
   tables_arn  = { for z, d in local.databases : z => "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${d}/*" }
+  table_arn   = { for k, t in local.tables : k => "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.databases[t.zone]}/${t.name}" }
 
   stage_read_zones  = { for s, a in var.stage_access : s => sort(distinct(concat(a.read, a.write))) }
   stage_write_zones = { for s, a in var.stage_access : s => sort(distinct(a.write)) }
+
+  # Catalog tables whose partitions a stage adds, moves and drops itself (the clean step keeps
+  # curated.events' partition locations in step with the ledger's committed manifest).
+  stage_partition_tables = { for s, a in var.stage_access : s => sort(distinct(a.partitions)) }
+  partition_grants       = merge({}, [for s, a in var.stage_access : { for t in distinct(a.partitions) : "${s}/${t}" => { stage = s, table = t } }]...)
 
   stage_policy = {
     for s in keys(var.stage_access) : s => jsonencode({
@@ -82,6 +88,33 @@ locals {
             Resource = concat([local.catalog_arn],
               [for z in local.stage_write_zones[s] : local.db_arn[z]],
             [for z in local.stage_write_zones[s] : local.tables_arn[z]])
+          },
+        ],
+        # The run ledger's items (segmentation.ledger: head and lock), and the key its table is
+        # encrypted with, only as DynamoDB uses it on the stage's behalf.
+        [for statement in [
+          {
+            Sid      = "RunLedger"
+            Effect   = "Allow"
+            Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+            Resource = [var.ledger_table_arn]
+          },
+          {
+            Sid       = "RunLedgerKey"
+            Effect    = "Allow"
+            Action    = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
+            Resource  = [aws_kms_key.lake.arn]
+            Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
+          },
+        ] : statement if var.stage_access[s].ledger],
+        length(local.stage_partition_tables[s]) == 0 ? [] : [
+          {
+            Sid    = "KeepPartitions"
+            Effect = "Allow"
+            Action = ["glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition", "glue:BatchDeletePartition"]
+            Resource = concat([local.catalog_arn],
+              distinct([for t in local.stage_partition_tables[s] : try(local.db_arn[local.tables[t].zone], t)]),
+            [for t in local.stage_partition_tables[s] : try(local.table_arn[t], t)])
           },
         ],
       )

@@ -87,3 +87,24 @@ resource "aws_lakeformation_permissions" "tables" {
 
   depends_on = [aws_lakeformation_data_lake_settings.this]
 }
+
+# Partition upkeep (stage_access partitions: the clean step moves curated.events' partitions to
+# each committed run's locations) needs ALTER on the table. A stage writing the table's zone holds
+# it already through the zone's table grant above (ALTER, DELETE, INSERT), so only a stage that
+# merely reads the zone gets a grant on the one table.
+locals {
+  partition_only_grants = { for k, g in local.partition_grants : k => g if !contains(var.stage_access[g.stage].write, local.tables[g.table].zone) }
+}
+
+resource "aws_lakeformation_permissions" "partitions" {
+  for_each    = local.partition_only_grants
+  principal   = aws_iam_role.stage[each.value.stage].arn
+  permissions = ["ALTER", "DESCRIBE"]
+
+  table {
+    database_name = aws_glue_catalog_table.this[each.value.table].database_name
+    name          = aws_glue_catalog_table.this[each.value.table].name
+  }
+
+  depends_on = [aws_lakeformation_data_lake_settings.this]
+}

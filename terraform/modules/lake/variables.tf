@@ -36,19 +36,39 @@ variable "zone_sensitivity" {
 
 variable "stage_access" {
   description = <<-EOT
-    What each pipeline stage may touch: zones it reads and zones it writes. Drives the stage's IAM
-    S3/KMS policy and its Lake Formation grants, so the two can never disagree.
+    What each pipeline stage may touch: zones it reads and zones it writes; `ledger`: items of the
+    clean step's run ledger (ledger_table_arn); `partitions`: catalog tables (keys of the module's
+    tables, e.g. curated_events) whose partitions the stage itself keeps in step with the ledger.
+    Drives the stage's IAM policy and its Lake Formation grants, so the two can never disagree.
   EOT
   type = map(object({
-    read  = list(string)
-    write = list(string)
+    read       = list(string)
+    write      = list(string)
+    ledger     = optional(bool, false)
+    partitions = optional(list(string), [])
   }))
   default = {
     ingest  = { read = ["landing"], write = ["raw", "hot", "quarantine"] }
-    etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"] }
+    etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"], ledger = true, partitions = ["curated_events"] }
     ml      = { read = ["features", "artifacts"], write = ["segments"] }
     serving = { read = ["segments"], write = [] }
     analyst = { read = ["curated", "features", "segments"], write = [] }
+  }
+
+  validation {
+    condition     = alltrue([for a in var.stage_access : length(setsubtract(a.partitions, keys(local.tables))) == 0])
+    error_message = "stage_access partitions name a table the module does not define (curated_events, features_user_features, segments_segment_map)."
+  }
+}
+
+variable "ledger_table_arn" {
+  description = "The clean step's run ledger (module ledger's table_arn); required when a stage in stage_access has `ledger = true`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ledger_table_arn != null || !anytrue([for a in var.stage_access : a.ledger])
+    error_message = "A stage in stage_access has ledger = true: pass ledger_table_arn (module ledger)."
   }
 }
 

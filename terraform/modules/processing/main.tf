@@ -27,6 +27,7 @@ locals {
   spark_env = {
     SEG_ENVIRONMENT         = var.environment_name
     SEG_LAKE_PREFIX         = var.lake_prefix
+    SEG_LEDGER_TABLE        = var.ledger_table
     SEG_AWS_REGION          = local.region
     SEG_MLFLOW_TRACKING_URI = var.mlflow_tracking_uri
   }
@@ -184,6 +185,7 @@ resource "aws_glue_job" "this" {
     {
       "--job-language"                     = "python"
       "--lake_prefix"                      = var.lake_prefix
+      "--ledger_table"                     = var.ledger_table
       "--enable-metrics"                   = "true"
       "--enable-continuous-cloudwatch-log" = "true"
       "--enable-job-insights"              = "true"

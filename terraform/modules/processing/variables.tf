@@ -8,6 +8,11 @@ variable "lake_prefix" {
   type        = string
 }
 
+variable "ledger_table" {
+  description = "The clean step's run ledger (SEG_LEDGER_TABLE): the jobs' --ledger_table and the Spark steps' environment; the etl role's access to it comes from the lake's stage_access."
+  type        = string
+}
+
 variable "environment_name" {
   description = "SEG_ENVIRONMENT of the jobs: aws, or local on the emulator."
   type        = string

@@ -10,6 +10,7 @@ variables {
   lake_prefix      = "seg-prod"
   hmac_secret_name = "seg/hmac-key"
   segments_table   = "seg-segments"
+  ledger_table     = "seg-ledger"
   kafka_topic      = "raw-events"
   environment_name = "aws"
   build_dir        = "tests/artifacts"
@@ -47,6 +48,10 @@ run "aws" {
   assert {
     condition     = local.emr_venv != null
     error_message = "AWS uploads the EMR venv when built"
+  }
+  assert {
+    condition     = output.ledger.table_name == "seg-ledger" && local.function_env["SEG_LEDGER_TABLE"] == "seg-ledger"
+    error_message = "the run ledger's table, named to every function"
   }
 }
 

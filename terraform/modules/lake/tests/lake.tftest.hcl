@@ -64,6 +64,7 @@ variables {
   name_prefix      = "seg"
   lake_prefix      = "seg-test"
   hmac_secret_name = "seg/hmac-key"
+  ledger_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/seg-ledger"
 }
 
 run "zone_buckets" {
@@ -233,6 +234,95 @@ run "each_role_is_granted_exactly_its_zones" {
     condition     = jsondecode(aws_iam_role_policy.hmac_secret["ingest"].policy).Statement[0].Resource == [aws_secretsmanager_secret.hmac.arn]
     error_message = "the grant is scoped to the one secret"
   }
+}
+
+run "the_etl_stage_keeps_the_ledger_and_the_curated_partitions" {
+  command = apply
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s if s.Sid == "RunLedger"]) == {
+      Sid    = "RunLedger", Effect = "Allow", Resource = [var.ledger_table_arn]
+      Action = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    }
+    error_message = "etl (the Glue jobs clean and features) reads and writes the ledger's items, on the one table"
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s if s.Sid == "RunLedgerKey"]) == {
+      Sid       = "RunLedgerKey", Effect = "Allow", Resource = [aws_kms_key.lake.arn]
+      Action    = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      Condition = { StringEquals = { "kms:ViaService" = "dynamodb.eu-west-1.amazonaws.com" } }
+    }
+    error_message = "the ledger's key, only through DynamoDB"
+  }
+  assert {
+    condition = alltrue([for stage in ["ingest", "ml", "serving", "analyst"] :
+      length([for s in jsondecode(aws_iam_role_policy.stage_lake[stage].policy).Statement : s if contains(["RunLedger", "RunLedgerKey", "KeepPartitions"], s.Sid)]) == 0
+    ])
+    error_message = "no other stage touches the ledger or keeps partitions"
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s if s.Sid == "KeepPartitions"]) == {
+      Sid    = "KeepPartitions", Effect = "Allow"
+      Action = ["glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition", "glue:BatchUpdatePartition", "glue:BatchDeletePartition"]
+      Resource = [
+        "arn:aws:glue:eu-west-1:123456789012:catalog",
+        "arn:aws:glue:eu-west-1:123456789012:database/seg_test_curated",
+        "arn:aws:glue:eu-west-1:123456789012:table/seg_test_curated/events",
+      ]
+    }
+    error_message = "etl adds, moves and drops curated.events partitions (catalog, database, that table)"
+  }
+  # Lake Formation: etl writes curated, so its curated table grant already holds ALTER.
+  assert {
+    condition = length(aws_lakeformation_permissions.partitions) == 0 && contains(
+      one([for p in aws_lakeformation_permissions.tables : p.permissions if p.principal == aws_iam_role.stage["etl"].arn && one(p.table).database_name == "seg_test_curated"]),
+    "ALTER")
+    error_message = "etl alters curated.events through its curated grant, without a second grant"
+  }
+}
+
+run "a_read_only_stage_keeping_partitions_gets_alter_on_the_table" {
+  command = apply
+  variables {
+    stage_access = {
+      etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"], ledger = true, partitions = ["curated_events"] }
+      analyst = { read = ["curated"], write = [], partitions = ["curated_events"] }
+    }
+    stage_trust          = { etl = { services = ["glue.amazonaws.com"] }, analyst = {} }
+    secret_reader_stages = []
+  }
+  assert {
+    condition     = keys(aws_lakeformation_permissions.partitions) == ["analyst/curated_events"]
+    error_message = "one table grant, for the stage that does not write curated"
+  }
+  assert {
+    condition     = one(aws_lakeformation_permissions.partitions["analyst/curated_events"].table).name == "events" && toset(aws_lakeformation_permissions.partitions["analyst/curated_events"].permissions) == toset(["ALTER", "DESCRIBE"])
+    error_message = "ALTER on curated.events only"
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.stage_lake["analyst"].policy).Statement : s if s.Sid == "RunLedger"]) == 0
+    error_message = "ledger = false by default"
+  }
+}
+
+run "the_ledger_stage_needs_the_ledger_table" {
+  command = plan
+  variables {
+    ledger_table_arn = null
+  }
+  expect_failures = [var.ledger_table_arn]
+}
+
+run "partitions_name_a_catalog_table" {
+  command = plan
+  variables {
+    stage_access = {
+      etl = { read = ["raw"], write = ["curated"], partitions = ["curated_evnets"] }
+    }
+    stage_trust          = { etl = { services = ["glue.amazonaws.com"] } }
+    secret_reader_stages = []
+  }
+  expect_failures = [var.stage_access]
 }
 
 run "lake_prefix_validated" {

@@ -5,6 +5,7 @@ mock_provider "aws" {
 variables {
   name_prefix         = "seg"
   lake_prefix         = "seg-prod"
+  ledger_table        = "seg-ledger"
   artifacts_bucket    = { name = "seg-prod-artifacts", arn = "arn:aws:s3:::seg-prod-artifacts" }
   kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/k"
   etl_role            = { arn = "arn:aws:iam::123456789012:role/seg-etl", name = "seg-etl" }
@@ -49,6 +50,10 @@ run "glue_jobs" {
     error_message = "jobs know the lake"
   }
   assert {
+    condition     = alltrue([for j in aws_glue_job.this : j.default_arguments["--ledger_table"] == "seg-ledger"])
+    error_message = "jobs know the run ledger"
+  }
+  assert {
     condition     = aws_glue_job.this["clean"].security_configuration == aws_glue_security_configuration.this.name && aws_glue_job.this["clean"].connections == tolist([aws_glue_connection.network[0].name])
     error_message = "encrypted, in the VPC"
   }
@@ -82,7 +87,7 @@ run "emr_serverless" {
     error_message = "the venv brings Python 3.11 and the core package"
   }
   assert {
-    condition     = strcontains(output.emr_spark_submit_parameters, "spark.emr-serverless.driverEnv.SEG_MLFLOW_TRACKING_URI=http://mlflow.internal") && strcontains(output.emr_spark_submit_parameters, "SEG_LAKE_PREFIX=seg-prod")
+    condition     = strcontains(output.emr_spark_submit_parameters, "spark.emr-serverless.driverEnv.SEG_MLFLOW_TRACKING_URI=http://mlflow.internal") && strcontains(output.emr_spark_submit_parameters, "SEG_LAKE_PREFIX=seg-prod") && strcontains(output.emr_spark_submit_parameters, "spark.executorEnv.SEG_LEDGER_TABLE=seg-ledger")
     error_message = "the driver gets the SEG_* settings and the MLflow URI"
   }
   assert {
