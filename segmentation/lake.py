@@ -36,9 +36,16 @@ CLEAN_FLAGS: tuple[str, ...] = (
     "session_imputed",
 )
 
+#: The numbers as they arrived, beside the imputed / capped values (null where none arrived).
+CLEAN_ORIGINALS: tuple[str, ...] = ("amount_original", "watch_seconds_original")
+
 #: Events in the curated zone (the Glue table ``curated.events``), partitioned by event_date.
 CURATED_EVENT_SCHEMA: pa.Schema = pa.schema(
-    [*LAKE_EVENT_SCHEMA, *(pa.field(f, pa.bool_(), nullable=False) for f in CLEAN_FLAGS)]
+    [
+        *LAKE_EVENT_SCHEMA,
+        *(pa.field(f, pa.bool_(), nullable=False) for f in CLEAN_FLAGS),
+        *(pa.field(f, pa.float64()) for f in CLEAN_ORIGINALS),
+    ]
 )
 PARTITION_COLUMN = "event_date"
 
@@ -49,6 +56,7 @@ USER_FEATURES = "user_features"  # features: partitioned by snapshot_date=YYYY-M
 SEGMENT_MAP = "segment_map"  # segments: partitioned by model_version=...
 PROFILES = "profiles"  # segments: profiles/model_version=.../profiles.json
 QUALITY = "quality"  # curated: quality/run_id=.../report.json
+LEDGER = "_ledger"  # curated: _ledger/manifest-<version>-<run_id>.json (segmentation.ledger)
 FEATURES_REPORTS = "reports"  # features: reports/run_id=.../report.json (users, warnings)
 
 

@@ -92,7 +92,7 @@ class Manifest:
         body = json.loads(text)
         fmt = body.pop("format", None)
         if fmt != MANIFEST_FORMAT:
-            raise ValueError(f"ledger manifest of format {fmt!r}; this code reads {MANIFEST_FORMAT}")
+            raise ValueError(f"ledger manifest format {fmt!r}; this code reads {MANIFEST_FORMAT}")
         return cls(**body)
 
     def locations(self, first_day: str | None = None, last_day: str | None = None) -> list[str]:
@@ -163,6 +163,13 @@ class Ledger:
         A lock past its expiry (its run was killed) is taken over, and so is one held by the same
         owner (the state machine retrying its own run)."""
         deadline = time.monotonic() + wait_seconds
+        try:
+            self.ddb.describe_table(TableName=self.table)
+        except self.ddb.exceptions.ResourceNotFoundException:
+            raise FileNotFoundError(
+                f"ledger table {self.table} does not exist; expected the DynamoDB table "
+                "Terraform creates (terraform/modules/ledger), named by SEG_LEDGER_TABLE"
+            ) from None
         while True:
             now = _now()
             try:

@@ -1,21 +1,20 @@
-"""Clean: raw + hot events -> curated events, with a data-quality report and a quarantine.
+"""Clean: the raw + hot objects new since the last run -> the curated days they touch.
 
 Rules, in order (each one's rows in/out go to the report):
 
-1. ``validate``  — rows that cannot be events, or fall outside the run's window, go to the
-   quarantine zone with a ``reason`` (first that applies, in :data:`REASONS` order): missing
-   user_anon_id / event_ts, unknown event_type, event_ts before 2000-01-01 or more than one day
-   after its ingest time (clock faults), amount or watch_seconds negative / not finite / above the
-   contract's maximum, unknown device, and event_ts before the window (``window_days`` whole UTC
-   days ending with ``snapshot_date``) or at/after its end (the midnight after snapshot_date).
+1. ``validate``  — rows that cannot be events go to the quarantine zone with a ``reason`` (first
+   that applies, in :data:`REASONS` order): missing user_anon_id / event_ts, unknown event_type,
+   event_ts before 2000-01-01 or more than one day after its ingest time (clock faults), amount or
+   watch_seconds negative / not finite / above the contract's maximum, unknown device. Being
+   outside a feature window is no reason: curated is the cleaned history.
 2. ``dedup_exact`` — rows equal on every event column (ingest lineage aside) are one event
    delivered twice (e.g. through both Kafka and batch); the earliest ingested copy is kept.
 3. ``dedup_event_id`` — rows sharing an event_id keep the earliest ingested one.
 4. ``impute`` — categorical gaps become ``"unknown"`` (device, country, and content_id of
    content events); a missing amount of a money event and a missing watch_seconds of a pause /
-   stop / complete event take the median of their event type; where a number does not apply
-   (amount of a non-money event, watch_seconds of other events) a gap becomes 0.
-5. ``cap_outliers`` — per money event type, amounts outside the IQR fences
+   stop / complete event take the median of their event type on their day; where a number does
+   not apply (amount of a non-money event, watch_seconds of other events) a gap becomes 0.
+5. ``cap_outliers`` — per money event type and day, amounts outside the IQR fences
    ``[max(0, Q1 - k*IQR), Q3 + k*IQR]`` are capped to the fence and flagged ``amount_capped``.
 6. ``sessionise`` — events without a session_id get one from a ``session_gap_minutes``
    inactivity gap (flag ``session_imputed``), so every curated event belongs to a session.
@@ -23,26 +22,38 @@ Rules, in order (each one's rows in/out go to the report):
 Each rule is a DataFrame -> DataFrame transform of :mod:`.clean_rules`, chained here with
 ``.transform``; :mod:`.quality` measures them for the report.
 
-Everything is recomputed from all input events each run, so duplicates across days and zones are
-found, and the output replaces the curated zone's events (partitioned by ``event_date``).
+**Incremental.** The run ledger (:mod:`segmentation.ledger`, :mod:`.curated`) says which raw/hot
+objects curated already holds. A run cleans the days the new, changed or removed objects touch:
+a curated day is a function of the raw/hot rows of that day and the day either side (duplicates
+of one event carry timestamps at most an hour apart, so every copy of an event of day D is in
+D-1..D+1; the statistics are per day). So the run reads every object of the touched days +-2,
+rewrites the touched days +-1 under a version prefix of its own, and commits: the result equals a
+full rebuild (``rebuild``) over the same objects, which the three-batch test holds it to.
+Quarantine and the report's rule counts are of the new rows only, so an event is quarantined
+once. With nothing new, the run writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from segmentation.awsclients import client
 from segmentation.lake import PARTITION_COLUMN, LakePaths
+from segmentation.ledger import Ledger, Manifest
+from segmentation.pipeline import curated as lake_curated
 from segmentation.pipeline import lakeio
 from segmentation.pipeline.clean_rules import (
+    NEW,
     REASONS,
     ZONE,
     TypeStats,
@@ -62,6 +73,7 @@ from segmentation.pipeline.params import CleanParams
 from segmentation.pipeline.quality import (
     DedupCounts,
     InputCounts,
+    OutputCounts,
     measure_dedup,
     measure_input,
     measure_output,
@@ -72,8 +84,9 @@ from segmentation.pipeline.schemas import EVENT_COLUMNS, EVENT_SCHEMA
 __all__ = [
     "REASONS",
     "Cleaned",
+    "RunPlan",
     "clean_events",
-    "read_events",
+    "plan_run",
     "run",
     "sessionise",
     "window_bounds",
@@ -81,33 +94,95 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: How far (days) an event's copies can lie apart: conflicting copies carry timestamps up to an
+#: hour apart, so across midnight at most one day.
+COPY_SPREAD_DAYS = 1
 
-def read_events(spark: SparkSession, paths: LakePaths, zones: list[str]) -> tuple[DataFrame, dict]:
-    """Union of the zones' events (missing or empty zones count as zero rows)."""
-    frames, found = [], {}
-    for zone in zones:
-        uri = paths.events(zone)
-        if not lakeio.exists(spark, uri):
-            log.warning("no events in zone %s (%s)", zone, uri)
-            found[zone] = None
-            continue
-        df = spark.read.schema(EVENT_SCHEMA).parquet(uri).select(*EVENT_COLUMNS)
-        frames.append(df.withColumn(ZONE, F.lit(zone)))
-        found[zone] = uri
-    if not frames:
-        raise FileNotFoundError(
-            "no events to clean: expected Parquet events under "
-            + " or ".join(paths.events(z) for z in zones)
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run reads and rewrites, decided from the listing and the manifest alone."""
+
+    new: frozenset[str]
+    removed: frozenset[str]
+    read_days: frozenset[str]
+    write_days: frozenset[str]
+    inputs: dict[str, bool] = field(default_factory=dict)  # object name -> new to this run
+    undated: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.removed or self.write_days)
+
+
+def _around(days: set[str], spread: int) -> set[str]:
+    out = set()
+    for d in days:
+        day = date.fromisoformat(d)
+        out.update((day + timedelta(days=i)).isoformat() for i in range(-spread, spread + 1))
+    return out
+
+
+def _day_of(name: str) -> str | None:
+    for part in name.split("/"):
+        if part.startswith(PARTITION_COLUMN + "="):
+            return part.split("=", 1)[1]
+    return None
+
+
+def plan_run(
+    manifest: Manifest, listed: dict[str, lake_curated.LakeObject], rebuild: bool = False
+) -> RunPlan:
+    """The objects new to the ledger (or re-delivered with another ETag), those gone since, the
+    days they touch +-1 to rewrite and +-2 to read (see the module docstring)."""
+    undated = tuple(sorted(n for n, o in listed.items() if o.day is None))
+    dated = {n: o for n, o in listed.items() if o.day is not None}
+    known = {} if rebuild else manifest.objects
+    new = {n for n, o in dated.items() if known.get(n) != o.version}
+    removed = set(known) - set(dated)
+    touched = {dated[n].day for n in new} | {d for n in removed if (d := _day_of(n))}
+    if rebuild:  # every day curated holds is recomputed, or dropped if nothing feeds it now
+        touched |= set(manifest.partitions)
+    touched.discard(None)
+    write_days = _around(touched, COPY_SPREAD_DAYS)  # type: ignore[arg-type]
+    read_days = _around(touched, 2 * COPY_SPREAD_DAYS)  # type: ignore[arg-type]
+    inputs = {n: n in new for n, o in dated.items() if o.day in read_days}
+    return RunPlan(
+        frozenset(new),
+        frozenset(removed),
+        frozenset(read_days),
+        frozenset(write_days),
+        inputs,
+        undated,
+    )
+
+
+def read_objects(spark: SparkSession, paths: LakePaths, inputs: dict[str, bool]) -> DataFrame:
+    """The events of the named objects, with their zone and whether they are new (``_new``)."""
+    groups: dict[tuple[str, bool], list[str]] = {}
+    for name, is_new in sorted(inputs.items()):
+        groups.setdefault((name.split("/", 1)[0], is_new), []).append(
+            lake_curated.object_uri(paths, name)
         )
+    frames = [
+        spark.read.schema(EVENT_SCHEMA)
+        .parquet(*uris)
+        .select(*EVENT_COLUMNS)
+        .withColumn(ZONE, F.lit(zone))
+        .withColumn(NEW, F.lit(is_new))
+        for (zone, is_new), uris in sorted(groups.items())
+    ]
     out = frames[0]
     for df in frames[1:]:
         out = out.unionByName(df)
-    return out, found
+    return out
 
 
 @dataclass(frozen=True)
 class Cleaned:
-    """The rules' outputs (lazy frames over cached inputs) and what was measured on the way."""
+    """The rules' outputs (lazy frames over cached inputs) and what was measured on the way.
+
+    ``curated`` keeps ``_new`` (:func:`~.clean_rules.to_curated` drops it only when written)."""
 
     curated: DataFrame
     quarantine: DataFrame
@@ -120,20 +195,21 @@ class Cleaned:
 def clean_events(
     df: DataFrame,
     iqr_k: float,
-    window: tuple[int, int],
     session_gap_minutes: int = 30,
+    fence_min_rows: int = 1,
 ) -> Iterator[Cleaned]:
     """Apply the rules to the events read; the frames are valid inside the ``with`` block.
 
-    The flagged input is kept on the executors' local disks (not in memory: at millions of rows a
+    ``df`` carries ``_new`` (rows of objects new to this run; all rows are new when absent). The
+    flagged input is kept on the executors' local disks (not in memory: at millions of rows a
     memory cache of the raw events does not fit a small driver) because three actions use it
-    (counts, dedup, quarantine), and on S3 a re-scan costs a few requests per object: the raw
-    zone holds one object per event day, and faulty timestamps alone spread a 90-day log over
-    hundreds of days (measured: a 500k-event lake on moto, ~860 objects, took ~25 s per scan).
-    The deduplicated events are cached too: the statistics, the output and its counts read them.
+    (counts, dedup, quarantine), and on S3 a re-scan costs a few requests per object. The
+    deduplicated events are cached too: the statistics, the output and its counts read them.
     Both are released when the block ends, written or not.
     """
-    flagged = df.transform(flag_invalid, window).persist(StorageLevel.DISK_ONLY)
+    if NEW not in df.columns:
+        df = df.withColumn(NEW, F.lit(True))
+    flagged = df.transform(flag_invalid).persist(StorageLevel.DISK_ONLY)
     deduped: DataFrame | None = None
     try:
         inputs = measure_input(flagged)
@@ -141,14 +217,16 @@ def clean_events(
             flagged.transform(valid_rows).transform(dedup_exact).transform(dedup_event_id).cache()
         )
         dedup = measure_dedup(deduped)
-        stats = fit_type_stats(deduped, iqr_k)
+        stats = fit_type_stats(deduped, iqr_k, fence_min_rows)
+        stats_frame = stats.frame(df.sparkSession)
         curated = (
-            deduped.transform(impute, stats.medians)
-            .transform(cap_outliers, stats.fences)
+            deduped.transform(impute, stats_frame)
+            .transform(cap_outliers, stats_frame)
             .transform(sessionise, session_gap_minutes)
-            .transform(to_curated)
+            .transform(to_curated, (NEW,))
         )
-        yield Cleaned(curated, flagged.transform(invalid_rows), inputs, dedup, stats)
+        quarantine = flagged.where(F.col(NEW)).transform(invalid_rows).drop(NEW)
+        yield Cleaned(curated, quarantine, inputs, dedup, stats)
     finally:
         if deduped is not None:
             deduped.unpersist()
@@ -156,59 +234,214 @@ def clean_events(
 
 
 def run(spark: SparkSession, args: CleanParams, paths: LakePaths) -> dict[str, Any]:
-    """The clean step; returns its JSON-able result and writes the quality report."""
-    events, found = read_events(spark, paths, args.input_zones)
-    window = window_bounds(args.snapshot_date, args.window_days)
-    out_uri = paths.events("curated")
-    with clean_events(events, args.iqr_k, window, args.session_gap_minutes) as cleaned:
-        # One file per day: few, large objects are what S3 readers (and moto) handle best.
-        (
-            cleaned.curated.repartition(PARTITION_COLUMN)
-            .write.mode("overwrite")
-            .partitionBy(PARTITION_COLUMN)
-            .parquet(out_uri)
+    """The clean step under the ledger's lock; returns its JSON-able result.
+
+    Two executions never clean at once: the second waits ``lock_wait_seconds`` for the lock and
+    then fails saying which run holds it (:class:`segmentation.ledger.LedgerLocked`)."""
+    for zone in args.input_zones:  # a missing zone bucket is named before the lock is taken
+        lakeio.exists(spark, paths.events(zone))
+    ledger = Ledger(client("dynamodb", paths.settings), args.ledger_table)
+    ledger.acquire(args.run_id, args.lock_ttl_seconds, args.lock_wait_seconds)
+    try:
+        return _run_locked(spark, args, paths, ledger)
+    finally:
+        ledger.release(args.run_id)
+
+
+def _run_locked(
+    spark: SparkSession, args: CleanParams, paths: LakePaths, ledger: Ledger
+) -> dict[str, Any]:
+    started = time.monotonic()
+    manifest = lake_curated.current_manifest(spark, paths, ledger)
+    listed = lake_curated.list_event_objects(spark, paths, list(args.input_zones))
+    if manifest.version == 0 and not listed:
+        raise FileNotFoundError(
+            "no events to clean: expected Parquet events under "
+            + " or ".join(paths.events(z) for z in args.input_zones)
         )
-        q_uri = None
-        n_quarantined = sum(cleaned.inputs.quarantined.values())
-        if n_quarantined:
-            q_uri = paths.quarantine("clean") + f"/run_id={args.run_id}"
-            (
-                cleaned.quarantine.withColumn("run_id", F.lit(args.run_id))
-                .withColumnRenamed(ZONE, "zone")
-                .write.mode("overwrite")
-                .parquet(q_uri)
-            )
-        output = measure_output(cleaned.curated)
-        report = quality_report(cleaned.inputs, cleaned.dedup, cleaned.stats, output)
+    plan = plan_run(manifest, listed, rebuild=args.rebuild)
+    for name in plan.undated:
+        log.warning("clean: %s is not under an event_date= partition; left alone", name)
+    cutoff = _retention_cutoff(args)
+    base = {
+        "step": "clean",
+        "run_id": args.run_id,
+        "rebuild": args.rebuild,
+        "objects_new": len(plan.new),
+        "objects_removed": len(plan.removed),
+        "output": paths.events("curated"),
+    }
+    expired = {d for d in manifest.partitions if cutoff and d < cutoff}
+    if not plan.changed and not expired:
+        log.info("clean: no new objects since version %d; nothing to do", manifest.version)
+        return {
+            **base,
+            "noop": True,
+            "version": manifest.version,
+            "rows_in": 0,
+            "rows_out": 0,
+            "new_rows": 0,
+            "quarantined": 0,
+            "duplicates": {"exact": 0, "event_id": 0, "against_history": 0},
+            "outliers_capped": 0,
+            "days_written": [],
+            "curated_rows": sum(p["rows"] for p in manifest.partitions.values()),
+            "totals": manifest.totals,
+            "quality_report": None,
+            "quarantine": None,
+            "seconds": round(time.monotonic() - started, 3),
+        }
+    version = manifest.version + 1
+    label = f"v{version:06d}-{args.run_id}"
+    write_days = sorted(d for d in plan.write_days if not cutoff or d >= cutoff)
+    log.info(
+        "clean: %d new and %d removed objects; reading %d days, rewriting %d",
+        len(plan.new),
+        len(plan.removed),
+        len(plan.read_days),
+        len(write_days),
+    )
+    output = OutputCounts(0, 0, {}, {"amount": 0, "watch_seconds": 0, "session_id": 0}, {}, 0, {})
+    q_uri = None
+    inputs, dedup, stats = InputCounts(0, {}, {}), DedupCounts(0, 0), TypeStats(())
+    if plan.inputs:
+        _delete_own_leftovers(spark, paths, label)
+        events = read_objects(spark, paths, plan.inputs)
+        with clean_events(
+            events, args.iqr_k, args.session_gap_minutes, args.fence_min_rows
+        ) as cleaned:
+            inputs, dedup, stats = cleaned.inputs, cleaned.dedup, cleaned.stats
+            days = cleaned.curated.where(F.col(PARTITION_COLUMN).isin(*write_days))
+            days = days.persist(StorageLevel.DISK_ONLY)
+            try:
+                # One file per day: few, large objects are what S3 readers (and moto) handle best.
+                (
+                    days.drop(NEW)
+                    .withColumn(lake_curated.RUN_PARTITION, F.lit(label))
+                    .repartition(PARTITION_COLUMN)
+                    .write.mode("append")
+                    .partitionBy(PARTITION_COLUMN, lake_curated.RUN_PARTITION)
+                    .parquet(paths.events("curated"))
+                )
+                output = measure_output(days)
+            finally:
+                days.unpersist()
+            n_quarantined = sum(inputs.quarantined.values())
+            if n_quarantined:
+                q_uri = paths.quarantine("clean") + f"/run_id={args.run_id}"
+                (
+                    cleaned.quarantine.withColumn("run_id", F.lit(args.run_id))
+                    .withColumnRenamed(ZONE, "zone")
+                    .write.mode("overwrite")
+                    .parquet(q_uri)
+                )
+    report = quality_report(inputs, dedup, stats, output)
+    partitions = {} if args.rebuild else dict(manifest.partitions)
+    rows_by_day = output.rows_by_day or {}
+    for day in write_days:
+        if rows_by_day.get(day):
+            rel = lake_curated.partition_rel(day, label)
+            partitions[day] = {"location": rel, "rows": rows_by_day[day]}
+        else:
+            partitions.pop(day, None)
+    for day in [d for d in partitions if cutoff and d < cutoff]:
+        partitions.pop(day)
+    n_quarantined = sum(inputs.quarantined.values())
+    run_counts = {
+        "rows_in": inputs.rows,
+        "quarantined": n_quarantined,
+        "duplicates_exact": report["duplicates"]["exact"],
+        "duplicates_event_id": report["duplicates"]["event_id"],
+        "duplicates_against_history": dedup.against_history,
+        "outliers_capped": report["outliers_capped"]["total"],
+        "new_rows": output.new_rows,
+    }
+    previous_totals = {} if args.rebuild else manifest.totals
+    totals = {k: int(previous_totals.get(k, 0)) + v for k, v in run_counts.items()}
+    committed = Manifest(
+        version=version,
+        run_id=args.run_id,
+        committed_at=datetime.now(UTC).isoformat(),
+        objects={n: o.version for n, o in listed.items() if o.day is not None},
+        partitions=partitions,
+        retired=dict(manifest.retired),
+        totals=totals,
+        runs=[
+            *manifest.runs[-49:],
+            {"version": version, "run_id": args.run_id, "rebuild": args.rebuild, **run_counts},
+        ],
+    )
     report.update(
         {
             "run_id": args.run_id,
-            "snapshot_date": _iso(args.snapshot_date),
-            "inputs": found,
-            "window": {
-                "start": datetime.fromtimestamp(window[0], UTC).isoformat(),
-                "end_exclusive": datetime.fromtimestamp(window[1], UTC).isoformat(),
-                "days": args.window_days,
-            },
-            "output": out_uri,
+            "snapshot_date": args.snapshot_date.isoformat(),
+            "rebuild": args.rebuild,
+            "objects_new": len(plan.new),
+            "objects_removed": len(plan.removed),
+            "days_read": sorted(plan.read_days),
+            "days_written": write_days,
+            "retention_cutoff": cutoff,
+            "version": version,
+            "output": paths.events("curated"),
             "quarantine": q_uri,
+            "cumulative": totals,
+            "curated_rows": sum(p["rows"] for p in partitions.values()),
         }
     )
     report_uri = paths.quality_report(args.run_id)
     lakeio.write_json(spark, report_uri, report)
+    rel = lake_curated.write_manifest(spark, paths, committed)
+    ledger.commit(manifest.version, version, rel, args.run_id)  # the switch
+    log.info("clean: committed curated version %d (%s)", version, rel)
+    _after_commit(spark, paths, manifest, committed)
     return {
-        "step": "clean",
-        "run_id": args.run_id,
-        "rows_in": report["rows_in"],
-        "rows_out": report["rows_out"],
+        **base,
+        "noop": False,
+        "version": version,
+        "rows_in": inputs.rows,
+        "rows_out": output.rows,
+        "new_rows": output.new_rows,
         "quarantined": n_quarantined,
         "duplicates": report["duplicates"],
         "outliers_capped": report["outliers_capped"]["total"],
-        "output": out_uri,
+        "days_written": write_days,
+        "curated_rows": report["curated_rows"],
+        "totals": totals,
         "quality_report": report_uri,
         "quarantine": q_uri,
+        "seconds": round(time.monotonic() - started, 3),
     }
 
 
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)
+def _retention_cutoff(args: CleanParams) -> str | None:
+    if args.retention_days is None:
+        return None
+    return (args.snapshot_date - timedelta(days=args.retention_days - 1)).isoformat()
+
+
+def _delete_own_leftovers(spark: SparkSession, paths: LakePaths, label: str) -> None:
+    """A killed attempt at this same version left files under its label: start clean (appending
+    to them would double the rows)."""
+    fs, path = lakeio.fs_path(
+        spark,
+        f"{paths.events('curated')}/{PARTITION_COLUMN}=*/{lake_curated.RUN_PARTITION}={label}",
+    )
+    for status in fs.globStatus(path) or []:
+        fs.delete(status.getPath(), True)
+
+
+def _after_commit(
+    spark: SparkSession, paths: LakePaths, previous: Manifest, committed: Manifest
+) -> None:
+    """Housekeeping once the switch is made; a failure here loses nothing (the next run redoes
+    it), so it is logged, not raised."""
+    try:
+        lake_curated.sync_glue_partitions(paths, committed)
+    except Exception as exc:
+        log.warning("clean: Glue catalog partitions not updated (%s); Athena lags one run", exc)
+    try:
+        n = lake_curated.delete_unreferenced(spark, paths, [previous, committed], [])
+        if n:
+            log.info("clean: deleted %d superseded curated day versions", n)
+    except Exception as exc:
+        log.warning("clean: superseded versions not deleted (%s); the next run retries", exc)

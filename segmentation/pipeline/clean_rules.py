@@ -6,15 +6,17 @@ from the data (imputation medians, outlier fences) take them as arguments; :func
 computes them once from the deduplicated events.
 
 Frames between rules carry lineage columns besides the event's: ``_zone`` (the zone a row was read
-from) and, after :func:`dedup_event_id`, ``_copies``; :func:`to_curated` drops them.
+from), ``_new`` (its object is new to this run) and, after the dedups, the counters of the copies
+they merged; :func:`to_curated` drops them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from segmentation.contract import AMOUNT_MAX, DEVICES, EVENT_TYPES, MONEY_EVENTS, TIMESTAMP_MIN
@@ -30,6 +32,12 @@ FUTURE_SKEW_SECONDS = 86400
 ZONE = "_zone"
 #: After event_id dedup: how many exactly-deduplicated rows the kept row stands for.
 COPIES = "_copies"
+#: Lineage: the row comes from a raw/hot object this run has not cleaned before.
+NEW = "_new"
+#: After the dedups: how many input rows the kept row stands for, new to this run / cleaned before.
+N_NEW, N_OLD = "_n_new", "_n_old"
+#: After event_id dedup: how many of the exactly-deduplicated rows were new.
+EXACT_NEW = "_exact_new"
 
 #: Quarantine reasons, checked in this order; a row gets the first one that applies.
 REASONS: tuple[str, ...] = (
@@ -41,8 +49,6 @@ REASONS: tuple[str, ...] = (
     "invalid_amount",
     "invalid_watch_seconds",
     "unknown_device",
-    "before_window",
-    "after_window",
 )
 
 
@@ -53,7 +59,7 @@ def window_bounds(snapshot_date: date, window_days: int) -> tuple[int, int]:
     return end - window_days * 86400, end
 
 
-def _reason(window: tuple[int, int]) -> Column:
+def _reason() -> Column:
     ts = F.col("event_ts").cast("long")
     ingest = F.coalesce(F.col("ingest_ts"), F.current_timestamp()).cast("long")
     amount = F.col("amount")
@@ -70,8 +76,6 @@ def _reason(window: tuple[int, int]) -> Column:
             REASONS[6],
         ),
         (F.col("device").isNotNull() & ~F.col("device").isin(*DEVICES), REASONS[7]),
-        (ts < window[0], REASONS[8]),
-        (ts >= window[1], REASONS[9]),
     ]
     expr = F.lit(None).cast("string")
     for cond, reason in reversed(checks):
@@ -79,13 +83,15 @@ def _reason(window: tuple[int, int]) -> Column:
     return expr
 
 
-def flag_invalid(df: DataFrame, window: tuple[int, int]) -> DataFrame:
+def flag_invalid(df: DataFrame) -> DataFrame:
     """Add ``reason``: why the row cannot be a curated event (first of :data:`REASONS`), or null.
 
     Flagging rather than filtering lets one pass over the input both count the reasons and split
-    it into the valid rows and the quarantine (:func:`valid_rows`, :func:`invalid_rows`).
+    it into the valid rows and the quarantine (:func:`valid_rows`, :func:`invalid_rows`). Whether
+    an event falls in a run's window is no reason: curated is the cleaned history, and the
+    features step reads the window's days of it.
     """
-    return df.withColumn("reason", _reason(window))
+    return df.withColumn("reason", _reason())
 
 
 def valid_rows(flagged: DataFrame) -> DataFrame:
@@ -103,17 +109,34 @@ def _earliest_ingest() -> Column:
     return F.coalesce(F.col("ingest_ts"), F.lit("9999-12-31").cast("timestamp")).alias("_k")
 
 
+def event_day() -> Column:
+    """The UTC day (YYYY-MM-DD) of ``event_ts``: the curated partition, and the unit the
+    statistics are computed over."""
+    return F.from_unixtime(F.col("event_ts").cast("long"), "yyyy-MM-dd")
+
+
 # Both dedups are hash aggregations rather than sorted windows: a duplicate keeps its
-# earliest-ingested copy through a min over a struct led by the ingest time.
+# earliest-ingested copy through a min over a struct led by the ingest time. ``_new`` comes last in
+# that struct, so whether a copy is new to this run never decides which copy wins: an incremental
+# run keeps the copy a full rebuild would keep.
 
 
 def dedup_exact(df: DataFrame) -> DataFrame:
     """Rows equal on every event column (ingest lineage aside) are one event delivered twice
-    (e.g. through both Kafka and batch); keep the earliest ingested copy."""
+    (e.g. through both Kafka and batch); keep the earliest ingested copy.
+
+    Adds ``_n_new`` / ``_n_old``: how many of the merged copies came from objects new to this run
+    and how many were cleaned before, so the report can count duplicates found against history."""
     return (
         df.groupBy(*CONTENT_COLUMNS)
-        .agg(F.min(F.struct(_earliest_ingest(), "ingest_ts", "source", ZONE)).alias("_r"))
-        .select(*CONTENT_COLUMNS, "_r.ingest_ts", "_r.source", f"_r.{ZONE}")
+        .agg(
+            F.min(F.struct(_earliest_ingest(), "ingest_ts", "source", ZONE, NEW)).alias("_r"),
+            F.sum(F.col(NEW).cast("long")).alias(N_NEW),
+            F.sum((~F.col(NEW)).cast("long")).alias(N_OLD),
+        )
+        .select(
+            *CONTENT_COLUMNS, "_r.ingest_ts", "_r.source", f"_r.{ZONE}", f"_r.{NEW}", N_NEW, N_OLD
+        )
     )
 
 
@@ -122,95 +145,163 @@ def dedup_event_id(df: DataFrame) -> DataFrame:
 
     Rows without an event_id cannot collide on it; keeping them out of the grouping avoids one
     giant null group. ``_copies`` (rows per event_id before this rule) lets the quality report
-    count event_id duplicates in the same pass that counts the rows kept.
+    count event_id duplicates in the same pass that counts the rows kept, and ``_exact_new`` (how
+    many of those rows were new) does the same for the rows of this run.
     """
     lineage = ("ingest_ts", "source", ZONE)
-    others = [c for c in df.columns if c not in {"event_id", *lineage}]
+    counters = {COPIES, N_NEW, N_OLD, EXACT_NEW, NEW}
+    others = [c for c in df.columns if c not in {"event_id", *lineage, *counters}]
     with_id = (
         df.where(F.col("event_id").isNotNull())
         .groupBy("event_id")
         .agg(
-            F.min(F.struct(_earliest_ingest(), *lineage, *others)).alias("_r"),
+            F.min(F.struct(_earliest_ingest(), *lineage, *others, NEW)).alias("_r"),
             F.count(F.lit(1)).alias(COPIES),
+            F.sum(N_NEW).alias(N_NEW),
+            F.sum(N_OLD).alias(N_OLD),
+            F.sum(F.col(NEW).cast("long")).alias(EXACT_NEW),
         )
-        .select("event_id", COPIES, *[f"_r.{c}" for c in (*lineage, *others)])
+        .select(
+            "event_id",
+            COPIES,
+            N_NEW,
+            N_OLD,
+            EXACT_NEW,
+            *[f"_r.{c}" for c in (*lineage, *others, NEW)],
+        )
     )
-    without_id = df.where(F.col("event_id").isNull()).withColumn(COPIES, F.lit(1).cast("long"))
+    without_id = (
+        df.where(F.col("event_id").isNull())
+        .withColumn(COPIES, F.lit(1).cast("long"))
+        .withColumn(EXACT_NEW, F.col(NEW).cast("long"))
+    )
     return with_id.unionByName(without_id)
+
+
+#: Columns of the per-day statistics frame (:meth:`TypeStats.frame`).
+STATS_SCHEMA = (
+    f"{PARTITION_COLUMN} string, event_type string, amount_median double, "
+    "watch_median double, q1 double, q3 double, lower double, upper double, money_rows long"
+)
 
 
 @dataclass(frozen=True)
 class TypeStats:
-    """Per event type: medians of amount / watch_seconds, and the amount IQR fences of money
-    events (``q1``, ``q3``, ``lower``, ``upper``), as the quality report prints them."""
+    """Per event day and type: medians of amount / watch_seconds, and the amount IQR fences of
+    money events (``q1``, ``q3``, ``lower``, ``upper``; null where the day had too few of them).
 
-    medians: dict[str, dict[str, float]]
-    fences: dict[str, dict[str, float]]
+    Computed per UTC event day, exactly (``percentile``, linear interpolation): a day's numbers
+    then depend only on that day's events, whatever else the lake holds or how it is laid out, so
+    an incremental run that recomputes a touched day gets what a full rebuild gets.
+    """
+
+    rows: tuple[dict[str, Any], ...]
+
+    def frame(self, spark: SparkSession) -> DataFrame:
+        return spark.createDataFrame(
+            [tuple(r[c.split()[0]] for c in STATS_SCHEMA.split(", ")) for r in self.rows],
+            STATS_SCHEMA,
+        )
+
+    @property
+    def medians(self) -> dict[str, dict[str, dict[str, float]]]:
+        """``{event_type: {day: {"amount": m, "watch_seconds": m}}}`` (the report's shape)."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for r in self.rows:
+            out.setdefault(r["event_type"], {})[r[PARTITION_COLUMN]] = {
+                "amount": r["amount_median"] or 0.0,
+                "watch_seconds": r["watch_median"] or 0.0,
+            }
+        return out
+
+    @property
+    def fences(self) -> dict[str, dict[str, dict[str, float]]]:
+        """``{money event type: {day: {q1, q3, lower, upper}}}`` for the days that have fences."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for r in self.rows:
+            if r["upper"] is not None:
+                out.setdefault(r["event_type"], {})[r[PARTITION_COLUMN]] = {
+                    k: r[k] for k in ("q1", "q3", "lower", "upper")
+                }
+        return out
 
 
-def fit_type_stats(df: DataFrame, iqr_k: float) -> TypeStats:
+def fit_type_stats(df: DataFrame, iqr_k: float, fence_min_rows: int = 1) -> TypeStats:
     """The numbers :func:`impute` and :func:`cap_outliers` need, in one aggregation (an action).
 
-    Fences are ``[max(0, Q1 - k*IQR), Q3 + k*IQR]``: an amount is never capped below zero.
+    Fences are ``[max(0, Q1 - k*IQR), Q3 + k*IQR]``: an amount is never capped below zero. A
+    money type with fewer than ``fence_min_rows`` amounts on a day gets no fence that day: a
+    handful of purchases cannot say which of them is an outlier.
     """
-    stats = (
-        df.groupBy("event_type")
+    rows = (
+        df.withColumn(PARTITION_COLUMN, event_day())
+        .groupBy(PARTITION_COLUMN, "event_type")
         .agg(
-            F.percentile_approx("amount", [0.25, 0.5, 0.75], 10_000).alias("aq"),
-            F.percentile_approx("watch_seconds", 0.5, 10_000).alias("wmed"),
+            F.percentile("amount", F.array(*map(F.lit, (0.25, 0.5, 0.75)))).alias("aq"),
+            F.percentile("watch_seconds", F.lit(0.5)).alias("wmed"),
+            F.count("amount").alias("money_rows"),
         )
         .collect()
     )
-    medians: dict[str, dict[str, float]] = {}
-    fences: dict[str, dict[str, float]] = {}
-    for row in stats:
-        et = row["event_type"]
-        aq = row["aq"]
-        medians[et] = {
-            "amount": float(aq[1]) if aq else 0.0,
-            "watch_seconds": float(row["wmed"]) if row["wmed"] is not None else 0.0,
+    out = []
+    for row in sorted(rows, key=lambda r: (r[PARTITION_COLUMN], r["event_type"])):
+        et, aq = row["event_type"], row["aq"]
+        stat: dict[str, Any] = {
+            PARTITION_COLUMN: row[PARTITION_COLUMN],
+            "event_type": et,
+            "amount_median": float(aq[1]) if aq else None,
+            "watch_median": float(row["wmed"]) if row["wmed"] is not None else None,
+            "money_rows": int(row["money_rows"]),
+            **dict.fromkeys(("q1", "q3", "lower", "upper")),
         }
-        if et in MONEY_EVENTS and aq:
+        if et in MONEY_EVENTS and aq and row["money_rows"] >= fence_min_rows:
             q1, q3 = float(aq[0]), float(aq[2])
             iqr = q3 - q1
-            fences[et] = {
-                "q1": q1,
-                "q3": q3,
-                "lower": max(0.0, q1 - iqr_k * iqr),
-                "upper": q3 + iqr_k * iqr,
-            }
-    return TypeStats(medians, fences)
+            stat.update(q1=q1, q3=q3, lower=max(0.0, q1 - iqr_k * iqr), upper=q3 + iqr_k * iqr)
+        out.append(stat)
+    return TypeStats(tuple(out))
 
 
-def _by_type(mapping: dict[str, float], default: float) -> Column:
-    """A CASE on event_type returning the per-type value."""
-    expr = F.lit(default)
-    for key, value in mapping.items():
-        expr = F.when(F.col("event_type") == key, F.lit(float(value))).otherwise(expr)
-    return expr
+def _with_stats(df: DataFrame, stats: DataFrame, *columns: str) -> DataFrame:
+    """``df`` with the named statistics of its row's event day and type (null when none)."""
+    picked = stats.select(
+        F.col(PARTITION_COLUMN).alias("_sday"),
+        F.col("event_type").alias("_stype"),
+        *[F.col(c).alias(f"_s_{c}") for c in columns],
+    )
+    cond = (event_day() == F.col("_sday")) & (F.col("event_type") == F.col("_stype"))
+    return df.join(F.broadcast(picked), cond, "left").drop("_sday", "_stype")
 
 
 def _is_money() -> Column:
     return F.col("event_type").isin(*sorted(MONEY_EVENTS))
 
 
-def impute(df: DataFrame, medians: dict[str, dict[str, float]]) -> DataFrame:
-    """Fill the gaps; flags ``amount_imputed`` / ``watch_seconds_imputed``.
+def impute(df: DataFrame, stats: DataFrame) -> DataFrame:
+    """Fill the gaps; flags ``amount_imputed`` / ``watch_seconds_imputed`` and keeps the values as
+    they arrived in ``amount_original`` / ``watch_seconds_original``.
 
     Categorical gaps become ``"unknown"`` (device, country, and content_id of content events); a
     missing amount of a money event and a missing watch_seconds of a pause / stop / complete
-    event take the median of their event type; where a number does not apply (amount of a
-    non-money event, watch_seconds of other events) a gap becomes 0.
+    event take the median of their event type on their day (:func:`fit_type_stats`); where a
+    number does not apply (amount of a non-money event, watch_seconds of other events) a gap
+    becomes 0.
     """
     is_money = _is_money()
     is_watch = F.col("event_type").isin(*WATCH_EVENTS)
-    amount_med = _by_type({k: v["amount"] for k, v in medians.items()}, 0.0)
-    watch_med = _by_type({k: v["watch_seconds"] for k, v in medians.items()}, 0.0)
-    out = df.withColumn("amount_imputed", is_money & F.col("amount").isNull()).withColumn(
-        "amount",
-        F.when(F.col("amount").isNotNull(), F.col("amount"))
-        .when(is_money, amount_med)
-        .otherwise(F.lit(0.0)),
+    out = _with_stats(df, stats, "amount_median", "watch_median")
+    amount_med = F.coalesce(F.col("_s_amount_median"), F.lit(0.0))
+    watch_med = F.coalesce(F.col("_s_watch_median"), F.lit(0.0))
+    out = (
+        out.withColumn("amount_original", F.col("amount"))
+        .withColumn("watch_seconds_original", F.col("watch_seconds"))
+        .withColumn("amount_imputed", is_money & F.col("amount").isNull())
+        .withColumn(
+            "amount",
+            F.when(F.col("amount").isNotNull(), F.col("amount"))
+            .when(is_money, amount_med)
+            .otherwise(F.lit(0.0)),
+        )
     )
     out = out.withColumn("watch_seconds_imputed", is_watch & F.col("watch_seconds").isNull())
     out = out.withColumn(
@@ -227,21 +318,26 @@ def impute(df: DataFrame, medians: dict[str, dict[str, float]]) -> DataFrame:
             F.col("content_id").isNull() & F.col("event_type").isin(*CONTENT_EVENTS),
             F.lit("unknown"),
         ).otherwise(F.col("content_id")),
-    )
+    ).drop("_s_amount_median", "_s_watch_median")
 
 
-def cap_outliers(df: DataFrame, fences: dict[str, dict[str, float]]) -> DataFrame:
-    """Per money event type, amounts outside the fences are set to the fence and flagged
-    ``amount_capped``; other events' amounts are left alone."""
+def cap_outliers(df: DataFrame, stats: DataFrame) -> DataFrame:
+    """Per money event type and day, amounts outside the fences are set to the fence and flagged
+    ``amount_capped``; other events' amounts, and days without fences, are left alone."""
     is_money = _is_money()
-    lower = _by_type({k: v["lower"] for k, v in fences.items()}, 0.0)
-    upper = _by_type({k: v["upper"] for k, v in fences.items()}, float(AMOUNT_MAX))
+    out = _with_stats(df, stats, "lower", "upper")
+    lower = F.coalesce(F.col("_s_lower"), F.lit(0.0))
+    upper = F.coalesce(F.col("_s_upper"), F.lit(float(AMOUNT_MAX)))
     capped = is_money & ((F.col("amount") > upper) | (F.col("amount") < lower))
-    return df.withColumn("amount_capped", capped).withColumn(
-        "amount",
-        F.when(F.col("amount") > upper, upper)
-        .when(is_money & (F.col("amount") < lower), lower)
-        .otherwise(F.col("amount")),
+    return (
+        out.withColumn("amount_capped", capped)
+        .withColumn(
+            "amount",
+            F.when(is_money & (F.col("amount") > upper), upper)
+            .when(is_money & (F.col("amount") < lower), lower)
+            .otherwise(F.col("amount")),
+        )
+        .drop("_s_lower", "_s_upper")
     )
 
 
@@ -254,20 +350,21 @@ def sessionise(df: DataFrame, gap_minutes: int) -> DataFrame:
     w = Window.partitionBy("user_anon_id").orderBy(epoch)
     prev = F.lag(epoch).over(w)
     lacking = lacking.withColumn(
-        "_new", F.when(prev.isNull() | (epoch - prev > gap_minutes * 60), 1).otherwise(0)
-    ).withColumn("_grp", F.sum("_new").over(w.rowsBetween(Window.unboundedPreceding, 0)))
+        "_starts", F.when(prev.isNull() | (epoch - prev > gap_minutes * 60), 1).otherwise(0)
+    ).withColumn("_grp", F.sum("_starts").over(w.rowsBetween(Window.unboundedPreceding, 0)))
     start = F.min(epoch).over(Window.partitionBy("user_anon_id", "_grp"))
     lacking = (
         lacking.withColumn("session_id", F.concat(F.lit("gap-"), start.cast("string")))
         .withColumn("session_imputed", F.lit(True))
-        .drop("_new", "_grp")
+        .drop("_starts", "_grp")
     )
     having = df.where(F.col("session_id").isNotNull()).withColumn("session_imputed", F.lit(False))
     return having.unionByName(lacking)
 
 
-def to_curated(df: DataFrame) -> DataFrame:
+def to_curated(df: DataFrame, keep: tuple[str, ...] = ()) -> DataFrame:
     """The curated zone's columns (:data:`~segmentation.lake.CURATED_EVENT_SCHEMA`, lineage
-    dropped) and the ``event_date`` partition (UTC day of the event)."""
-    day = F.from_unixtime(F.col("event_ts").cast("long"), "yyyy-MM-dd")
-    return df.withColumn(PARTITION_COLUMN, day).select(*CURATED_COLUMNS, PARTITION_COLUMN)
+    dropped but for ``keep``) and the ``event_date`` partition (UTC day of the event)."""
+    return df.withColumn(PARTITION_COLUMN, event_day()).select(
+        *CURATED_COLUMNS, PARTITION_COLUMN, *keep
+    )

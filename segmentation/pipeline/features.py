@@ -13,16 +13,20 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from segmentation.awsclients import client
 from segmentation.contract import MONEY_EVENTS
 from segmentation.ingest import catalog as catalog_file
-from segmentation.lake import PARTITION_COLUMN, LakePaths
+from segmentation.lake import LakePaths
+from segmentation.ledger import Ledger
 from segmentation.pipeline import lakeio
-from segmentation.pipeline.clean import sessionise, window_bounds
+from segmentation.pipeline.clean_rules import sessionise, window_bounds
+from segmentation.pipeline.curated import current_manifest, read_curated
 from segmentation.pipeline.params import FeaturesParams
 
 log = logging.getLogger(__name__)
@@ -252,15 +256,21 @@ def run(spark: SparkSession, args: FeaturesParams, paths: LakePaths) -> dict[str
     """The features step; returns its JSON-able result."""
     snapshot = args.snapshot_date
     window = window_bounds(snapshot, args.window_days)
-    curated = paths.events("curated")
-    if not lakeio.exists(spark, curated):
+    first_day = date.fromordinal(snapshot.toordinal() - args.window_days + 1).isoformat()
+    ledger = Ledger(client("dynamodb", paths.settings), args.ledger_table)
+    manifest = current_manifest(spark, paths, ledger)
+    if manifest.version == 0:
         raise FileNotFoundError(
-            f"no curated events at {curated}; expected the clean step's output (run clean first)"
+            f"no curated version committed in the ledger {args.ledger_table}; expected the "
+            "clean step's output (run clean first)"
         )
-    first_day = (snapshot.toordinal() - args.window_days + 1) - 719163  # days since epoch
-    events = spark.read.parquet(curated).where(
-        F.col(PARTITION_COLUMN).cast("date") >= F.date_from_unix_date(F.lit(first_day))
-    )
+    # Only the window's days are read: both bounds prune (see read_curated).
+    events = read_curated(spark, paths, manifest, first_day, snapshot.isoformat())
+    if events is None:
+        raise ValueError(
+            f"no events in the window {first_day} .. {snapshot}: curated (version "
+            f"{manifest.version}) holds no day in it (check --snapshot_date / --window_days)"
+        )
     warnings = []
     catalog = read_catalog(spark, paths)
     if catalog is None:
@@ -286,6 +296,7 @@ def run(spark: SparkSession, args: FeaturesParams, paths: LakePaths) -> dict[str
         "users": n_users,
         "features": list(FEATURE_COLUMNS),
         "output": out,
+        "curated_version": manifest.version,
         "warnings": warnings,
     }
     # The step's own result is lost on Glue (the state machine keeps the job run's id only):

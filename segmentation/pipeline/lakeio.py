@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def _fs_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+def fs_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(uri)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
@@ -28,7 +28,7 @@ def exists(spark: SparkSession, uri: str) -> bool:
     """
     from py4j.protocol import Py4JJavaError
 
-    fs, path = _fs_path(spark, uri)
+    fs, path = fs_path(spark, uri)
     try:
         if not fs.exists(path):
             return False
@@ -47,7 +47,7 @@ def exists(spark: SparkSession, uri: str) -> bool:
 
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:
-    fs, path = _fs_path(spark, uri)
+    fs, path = fs_path(spark, uri)
     out = fs.create(path, True)
     try:
         out.write(bytearray(text.encode("utf-8")))
@@ -56,7 +56,7 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
 
 
 def read_text(spark: SparkSession, uri: str) -> str:
-    fs, path = _fs_path(spark, uri)
+    fs, path = fs_path(spark, uri)
     stream = fs.open(path)
     try:
         jvm = spark.sparkContext._jvm

@@ -138,9 +138,19 @@ class _SessionParams(StepParams):
     session_gap_minutes: int = Field(30, ge=1, description="inactivity gap that ends a session")
 
 
-class CleanParams(_SessionParams):
-    """``glue_jobs/clean.py``: raw + hot events -> curated events, quarantine, quality report."""
+class _LedgerParams(StepParams):
+    ledger_table: str = Field(
+        default_factory=lambda: get_settings().ledger_table,
+        description="DynamoDB table of the run ledger (which version of curated is current)",
+        json_schema_extra={"default_text": "SEG_LEDGER_TABLE"},
+    )
 
+
+class CleanParams(_LedgerParams):
+    """``glue_jobs/clean.py``: the raw + hot objects new since the last run -> curated events
+    (the touched days, switched in atomically), quarantine, quality report."""
+
+    session_gap_minutes: int = Field(30, ge=1, description="inactivity gap that ends a session")
     input_zones: list[Zone] = Field(
         default_factory=lambda: ["raw", "hot"],
         min_length=1,
@@ -150,6 +160,29 @@ class CleanParams(_SessionParams):
     iqr_k: float = Field(
         1.5, ge=0, allow_inf_nan=False, description="IQR fence multiplier for money outliers"
     )
+    fence_min_rows: int = Field(
+        20,
+        ge=1,
+        description="fewest amounts of a money event type on a day for that day to get IQR "
+        "fences (fewer are not capped)",
+    )
+    rebuild: bool = Field(
+        False, description="rebuild curated from every raw + hot object (after a rule change)"
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="event days curated keeps, ending with snapshot_date; empty = all",
+        json_schema_extra={"default_text": "all"},
+    )
+    lock_wait_seconds: int = Field(
+        0, ge=0, le=7200, description="how long to wait for another clean run's ledger lock"
+    )
+    lock_ttl_seconds: int = Field(
+        7200,
+        ge=60,
+        description="lock lease: a killed run's lock is taken over after this long",
+    )
 
     @field_validator("input_zones", mode="before")
     @classmethod
@@ -158,8 +191,13 @@ class CleanParams(_SessionParams):
             return [t.strip().lower() for t in value.split(",") if t.strip()]
         return value
 
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _empty_is_all(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() in {"", "all"} else value
 
-class FeaturesParams(_SessionParams):
+
+class FeaturesParams(_SessionParams, _LedgerParams):
     """``glue_jobs/features.py``: curated events -> 12 features per user for the snapshot."""
 
 
@@ -242,7 +280,12 @@ class ExecutionInput(BaseModel):
     )
     min_samples: MinSamples = Field(DEFAULT_MIN_SAMPLES, description="DBSCAN core-point neighbours")
     window_days: WindowDays = Field(
-        DEFAULT_WINDOW_DAYS, description="days of history cleaned and turned into features"
+        DEFAULT_WINDOW_DAYS, description="days of curated history turned into features"
+    )
+    rebuild: bool = Field(
+        False,
+        description="rebuild curated from every raw + hot object instead of cleaning only the "
+        "new ones (after a changed cleaning rule)",
     )
     snapshot_date: str = Field(
         default_factory=lambda: _today().isoformat(),

@@ -3,6 +3,10 @@
 Measuring is kept apart from the rules so the rules stay lazy and the counts cost a fixed number
 of passes: one over the flagged input, one over the deduplicated events (both cached by the
 step), one over the curated output. :func:`quality_report` only assembles the JSON document.
+
+A run reads its new objects and, as context, the objects already cleaned on the days around them
+(``_new`` tells them apart): the rules' counts are of the new rows, so rows in = quarantined +
+duplicates + kept, for what this run brought; the output counts are of the days it rewrote.
 """
 
 from __future__ import annotations
@@ -14,7 +18,15 @@ from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
 from segmentation.contract import MONEY_EVENTS
-from segmentation.pipeline.clean_rules import COPIES, REASONS, TypeStats
+from segmentation.lake import PARTITION_COLUMN
+from segmentation.pipeline.clean_rules import (
+    EXACT_NEW,
+    N_NEW,
+    N_OLD,
+    NEW,
+    REASONS,
+    TypeStats,
+)
 from segmentation.pipeline.schemas import EVENT_COLUMNS
 
 #: The rules in the order the report lists them (the order the step applies them).
@@ -32,7 +44,7 @@ def _null_counts(columns: tuple[str, ...]) -> list[Column]:
     return [F.sum(F.col(c).isNull().cast("long")).alias(f"null_{c}") for c in columns]
 
 
-def _rates(row: Row, total: int, columns: tuple[str, ...]) -> dict[str, float]:
+def _rates(row: Row | dict[str, int], total: int, columns: tuple[str, ...]) -> dict[str, float]:
     return {c: round((row[f"null_{c}"] or 0) / total, 6) if total else 0.0 for c in columns}
 
 
@@ -50,12 +62,16 @@ class InputCounts:
 
 
 def measure_input(flagged: DataFrame) -> InputCounts:
-    """One pass over the output of :func:`~.clean_rules.flag_invalid`."""
-    row = flagged.agg(
-        F.count(F.lit(1)).alias("n"),
-        *[F.sum((F.col("reason") == r).cast("long")).alias(r) for r in REASONS],
-        *_null_counts(EVENT_COLUMNS),
-    ).first()
+    """One pass over the output of :func:`~.clean_rules.flag_invalid`: its new rows."""
+    row = (
+        flagged.where(F.col(NEW))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            *[F.sum((F.col("reason") == r).cast("long")).alias(r) for r in REASONS],
+            *_null_counts(EVENT_COLUMNS),
+        )
+        .first()
+    )
     n = int(row["n"])
     by_reason = {r: int(row[r] or 0) for r in REASONS if row[r]}
     return InputCounts(n, _rates(row, n, EVENT_COLUMNS), by_reason)
@@ -63,57 +79,82 @@ def measure_input(flagged: DataFrame) -> InputCounts:
 
 @dataclass(frozen=True)
 class DedupCounts:
-    """Rows left after the exact dedup and after the event_id dedup."""
+    """New rows left after the exact dedup and after the event_id dedup, and how many new rows
+    were dropped as copies of an event cleaned before (``against_history``)."""
 
     after_exact: int
     after_event_id: int
+    against_history: int = 0
 
 
 def measure_dedup(deduped: DataFrame) -> DedupCounts:
-    """One pass over the output of :func:`~.clean_rules.dedup_event_id` (its ``_copies`` are the
-    rows the exact dedup left, so that rule's count needs no pass of its own)."""
-    row = deduped.agg(F.count(F.lit(1)).alias("n"), F.sum(COPIES).alias("copies")).first()
-    return DedupCounts(after_exact=int(row["copies"] or 0), after_event_id=int(row["n"]))
+    """One pass over the output of :func:`~.clean_rules.dedup_event_id` (its counters say how many
+    new rows each kept row stands for, so neither dedup needs a pass of its own)."""
+    new = F.col(NEW).cast("long")
+    row = deduped.agg(
+        F.sum(F.col(EXACT_NEW)).alias("exact"),
+        F.sum(new).alias("kept"),
+        F.sum(F.when(F.col(N_OLD) > 0, F.col(N_NEW) - new).otherwise(0)).alias("history"),
+    ).first()
+    return DedupCounts(
+        after_exact=int(row["exact"] or 0),
+        after_event_id=int(row["kept"] or 0),
+        against_history=int(row["history"] or 0),
+    )
 
 
 @dataclass(frozen=True)
 class OutputCounts:
-    """The curated events: rows, users, null rates, and how many values the rules changed."""
+    """The curated events written: rows (per day too), users, null rates, and how many values
+    the rules changed (of the new rows kept: ``new_rows``, ``imputed``, ``capped_by_type``)."""
 
     rows: int
     users: int
     null_rates: dict[str, float]
     imputed: dict[str, int]
     capped_by_type: dict[str, int]
+    new_rows: int = 0
+    rows_by_day: dict[str, int] | None = None
 
 
 def measure_output(curated: DataFrame) -> OutputCounts:
-    """One pass over the curated events (the output of :func:`~.clean_rules.to_curated`)."""
-    capped = F.col("amount_capped")
+    """Two passes over the curated events (the output of :func:`~.clean_rules.to_curated`, with
+    ``_new`` kept when there is one): the counts per day, and the distinct users."""
+    new = F.col(NEW) if NEW in curated.columns else F.lit(True)
+    capped = F.col("amount_capped") & new
     money = sorted(MONEY_EVENTS)
-    row = curated.agg(
+    per_day = curated.groupBy(PARTITION_COLUMN).agg(
         F.count(F.lit(1)).alias("n"),
+        F.sum(new.cast("long")).alias("new"),
         *[
             F.sum((capped & (F.col("event_type") == t)).cast("long")).alias(f"capped_{t}")
             for t in money
         ],
-        F.sum(F.col("amount_imputed").cast("long")).alias("amount_imputed"),
-        F.sum(F.col("watch_seconds_imputed").cast("long")).alias("watch_imputed"),
-        F.sum(F.col("session_imputed").cast("long")).alias("session_imputed"),
-        F.approx_count_distinct("user_anon_id", 0.01).alias("users"),
+        F.sum((F.col("amount_imputed") & new).cast("long")).alias("amount_imputed"),
+        F.sum((F.col("watch_seconds_imputed") & new).cast("long")).alias("watch_imputed"),
+        F.sum((F.col("session_imputed") & new).cast("long")).alias("session_imputed"),
         *_null_counts(EVENT_COLUMNS),
-    ).first()
-    n = int(row["n"])
+    )
+    days = per_day.collect()
+    users = curated.agg(F.approx_count_distinct("user_anon_id", 0.01).alias("u")).first()["u"]
+
+    def total(name: str) -> int:
+        return sum(int(r[name] or 0) for r in days)
+
+    n = total("n")
+    nulls = {f"null_{c}": total(f"null_{c}") for c in EVENT_COLUMNS}
     return OutputCounts(
         rows=n,
-        users=int(row["users"]),
-        null_rates=_rates(row, n, EVENT_COLUMNS),
+        users=int(users or 0),
+        null_rates=_rates(nulls, n, EVENT_COLUMNS),
         imputed={
-            "amount": int(row["amount_imputed"] or 0),
-            "watch_seconds": int(row["watch_imputed"] or 0),
-            "session_id": int(row["session_imputed"] or 0),
+            "amount": total("amount_imputed"),
+            "watch_seconds": total("watch_imputed"),
+            "session_id": total("session_imputed"),
         },
-        capped_by_type={t: int(row[f"capped_{t}"]) for t in money if row[f"capped_{t}"]},
+        capped_by_type={t: total(f"capped_{t}") for t in money if total(f"capped_{t}")},
+        new_rows=total("new"),
+        rows_by_day={r[PARTITION_COLUMN]: int(r["n"]) for r in days},
     )
 
 
@@ -145,10 +186,12 @@ def quality_report(
         "duplicates": {
             "exact": inputs.valid - dedup.after_exact,
             "event_id": dedup.after_exact - kept,
+            "against_history": dedup.against_history,
         },
         "medians": stats.medians,
         "iqr_fences": stats.fences,
         "rows_out": output.rows,
+        "new_rows_out": output.new_rows,
         "users_out": output.users,
         "null_rates_out": output.null_rates,
         "imputed": output.imputed,

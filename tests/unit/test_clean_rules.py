@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "ingest_ts": INGEST,
     "source": "batch",
     ZONE: "raw",
+    rules.NEW: True,
 }
 
 
@@ -40,7 +41,13 @@ def frame(spark, *rows: dict[str, Any]):
     """Events as read from the lake (``EVENT_SCHEMA`` plus the zone), defaults filled in."""
     from pyspark.sql import types as T
 
-    schema = T.StructType([*EVENT_SCHEMA.fields, T.StructField(ZONE, T.StringType())])
+    schema = T.StructType(
+        [
+            *EVENT_SCHEMA.fields,
+            T.StructField(ZONE, T.StringType()),
+            T.StructField(rules.NEW, T.BooleanType()),
+        ]
+    )
     data = [tuple({**DEFAULTS, **r}[c] for c in schema.names) for r in rows]
     return spark.createDataFrame(data, schema)
 
@@ -70,11 +77,12 @@ def test_flag_invalid_names_the_first_reason_that_applies(spark):
         "amount_nan": {"event_type": "purchase", "amount": float("nan")},
         "watch": {"event_type": "stop", "watch_seconds": 7 * 86400.0 + 1},
         "device": {"device": "toaster"},
+        # outside any feature window is history, not a fault
         "before": {"event_ts": start - timedelta(seconds=1)},
         "after": {"event_ts": end, "ingest_ts": end},
     }
     df = frame(spark, *({"event_id": k, **v} for k, v in cases.items()))
-    reasons = {k: v["reason"] for k, v in by_id(rules.flag_invalid(df, WINDOW)).items()}
+    reasons = {k: v["reason"] for k, v in by_id(rules.flag_invalid(df)).items()}
     assert reasons == {
         "ok": None,
         "ok_first_second": None,
@@ -87,16 +95,14 @@ def test_flag_invalid_names_the_first_reason_that_applies(spark):
         "amount_nan": "invalid_amount",
         "watch": "invalid_watch_seconds",
         "device": "unknown_device",
-        "before": "before_window",
-        "after": "after_window",
+        "before": None,
+        "after": None,
     }
     assert set(reasons.values()) - {None} == set(rules.REASONS)
 
 
 def test_valid_and_invalid_rows_split_the_flagged_input(spark):
-    flagged = rules.flag_invalid(
-        frame(spark, {"event_id": "a"}, {"event_id": "b", "device": "x"}), WINDOW
-    )
+    flagged = rules.flag_invalid(frame(spark, {"event_id": "a"}, {"event_id": "b", "device": "x"}))
     valid = rules.valid_rows(flagged)
     assert "reason" not in valid.columns and set(by_id(valid)) == {"a"}
     assert {k: v["reason"] for k, v in by_id(rules.invalid_rows(flagged)).items()} == {
@@ -118,7 +124,7 @@ def test_dedup_exact_keeps_the_earliest_ingested_copy_with_its_lineage(spark):
     kept = next(r for r in rows if r["amount"] is None)
     assert (kept["source"], kept[ZONE]) == ("kafka", "hot")
     assert kept["ingest_ts"].timestamp() == early.timestamp()  # Spark returns local naive time
-    assert set(rules.dedup_exact(df).columns) == set(df.columns)
+    assert set(rules.dedup_exact(df).columns) == {*df.columns, rules.N_NEW, rules.N_OLD}
 
 
 def test_dedup_event_id_keeps_the_earliest_and_counts_the_copies(spark):
@@ -130,28 +136,79 @@ def test_dedup_event_id_keeps_the_earliest_and_counts_the_copies(spark):
         {"event_id": None, "user_anon_id": "a2"},  # rows without an id never collide
         {"event_id": None, "user_anon_id": "a3"},
     )
-    out = rules.dedup_event_id(df).collect()
+    out = rules.dedup_event_id(rules.dedup_exact(df)).collect()
     assert len(out) == 4
     e1 = next(r for r in out if r["event_id"] == "e1")
     assert e1["amount"] == 6.0 and e1[rules.COPIES] == 2
     assert sorted(r[rules.COPIES] for r in out) == [1, 1, 1, 2]
-    assert set(rules.dedup_event_id(df).columns) == {*df.columns, rules.COPIES}
+    assert set(rules.dedup_event_id(rules.dedup_exact(df)).columns) == {
+        *df.columns,
+        rules.COPIES,
+        rules.N_NEW,
+        rules.N_OLD,
+        rules.EXACT_NEW,
+    }
 
 
-def test_fit_type_stats_medians_and_iqr_fences_per_event_type(spark):
+def test_the_dedups_count_copies_new_to_the_run_and_never_prefer_them(spark):
+    # the same event cleaned before (old) and delivered again later (new), plus a new-only one
+    df = frame(
+        spark,
+        {"event_id": "e1", rules.NEW: False},
+        {"event_id": "e1", rules.NEW: True, "source": "kafka", "ingest_ts": INGEST},
+        {"event_id": "e1", rules.NEW: True, "amount": 2.0, "ingest_ts": BASE},  # earliest: wins
+        {"event_id": "e2", rules.NEW: True},
+    )
+    out = {r["event_id"]: r for r in rules.dedup_event_id(rules.dedup_exact(df)).collect()}
+    e1 = out["e1"]
+    assert (e1[rules.N_NEW], e1[rules.N_OLD], e1[rules.EXACT_NEW]) == (2, 1, 1)
+    assert e1["amount"] == 2.0 and e1[rules.NEW]  # the earliest ingested copy, new or not
+    assert (out["e2"][rules.N_NEW], out["e2"][rules.N_OLD]) == (1, 0)
+
+
+DAY = "2026-09-01"  # BASE's UTC day
+
+
+def stats_frame(spark, **by_type: dict[str, float | None]):
+    """A statistics frame of BASE's day: ``{event_type: {column: value}}``."""
+    rows = []
+    for et, values in by_type.items():
+        row = dict.fromkeys(("amount_median", "watch_median", "q1", "q3", "lower", "upper"))
+        rows.append({PARTITION_COLUMN: DAY, "event_type": et, "money_rows": 0, **row, **values})
+    return rules.TypeStats(tuple(rows)).frame(spark)
+
+
+def test_fit_type_stats_medians_and_iqr_fences_per_event_type_and_day(spark):
     buys = [{"event_type": "purchase", "amount": a} for a in (1.0, 2.0, 3.0, 4.0, 100.0)]
     stops = [{"event_type": "stop", "watch_seconds": w} for w in (10.0, 20.0, 30.0)]
-    stats = rules.fit_type_stats(frame(spark, *buys, *stops, {"event_type": "search"}), 1.5)
-    assert stats.medians["purchase"] == {"amount": 3.0, "watch_seconds": 0.0}
-    assert stats.medians["stop"] == {"amount": 0.0, "watch_seconds": 20.0}
-    assert stats.medians["search"] == {"amount": 0.0, "watch_seconds": 0.0}
-    # Q1 2, Q3 4: upper 4 + 1.5 * 2; the lower fence 2 - 3 is raised to 0
-    assert stats.fences == {"purchase": {"q1": 2.0, "q3": 4.0, "lower": 0.0, "upper": 7.0}}
+    next_day = {"event_type": "purchase", "amount": 50.0, "event_ts": BASE + timedelta(days=1)}
+    df = frame(spark, *buys, *stops, {"event_type": "search"}, next_day)
+    stats = rules.fit_type_stats(df, 1.5)
+    assert stats.medians["purchase"][DAY] == {"amount": 3.0, "watch_seconds": 0.0}
+    assert stats.medians["purchase"]["2026-09-02"]["amount"] == 50.0  # its own day's
+    assert stats.medians["stop"][DAY] == {"amount": 0.0, "watch_seconds": 20.0}
+    assert stats.medians["search"][DAY] == {"amount": 0.0, "watch_seconds": 0.0}
+    # exact quartiles (linear interpolation): Q1 2, Q3 4; upper 4 + 1.5 * 2; lower 2 - 3 -> 0
+    assert stats.fences["purchase"][DAY] == {"q1": 2.0, "q3": 4.0, "lower": 0.0, "upper": 7.0}
+    # too few amounts on a day for fences: none drawn (the day is left uncapped)
+    few = rules.fit_type_stats(df, 1.5, fence_min_rows=2)
+    assert set(few.fences["purchase"]) == {DAY}
+
+
+def test_fit_type_stats_do_not_depend_on_the_layout(spark):
+    amounts = [float(x) for x in (7, 1, 9, 3, 3, 12, 5, 8, 2, 30, 4, 6)]
+    rows = [{"event_type": "purchase", "amount": a} for a in amounts]
+    one = rules.fit_type_stats(frame(spark, *rows).coalesce(1), 1.5)
+    many = rules.fit_type_stats(frame(spark, *reversed(rows)).repartition(7), 1.5)
+    assert one == many
 
 
 def test_impute_fills_gaps_by_event_type_and_flags_the_numbers(spark):
-    medians = {"purchase": {"amount": 9.5, "watch_seconds": 0.0}}
-    medians["complete"] = {"amount": 0.0, "watch_seconds": 1200.0}
+    stats = stats_frame(
+        spark,
+        purchase={"amount_median": 9.5},
+        complete={"watch_median": 1200.0},
+    )
     df = frame(
         spark,
         {"event_id": "buy", "event_type": "purchase", "device": None, "country": None},
@@ -159,38 +216,50 @@ def test_impute_fills_gaps_by_event_type_and_flags_the_numbers(spark):
         {"event_id": "done", "event_type": "complete"},
         {"event_id": "search", "event_type": "search", "content_id": None},
         {"event_id": "play", "event_type": "play", "watch_seconds": None},
+        {"event_id": "other_day", "event_type": "purchase", "event_ts": BASE + timedelta(days=3)},
     )
-    out = by_id(rules.impute(df, medians))
+    out = by_id(rules.impute(df, stats))
     assert out["buy"]["amount"] == 9.5 and out["buy"]["amount_imputed"]
+    assert out["buy"]["amount_original"] is None  # what arrived, beside what was filled in
     assert (out["buy"]["device"], out["buy"]["country"]) == ("unknown", "unknown")
     assert (
         out["buy_content"]["content_id"] == "unknown" and not out["buy_content"]["amount_imputed"]
     )
+    assert out["buy_content"]["amount_original"] == 3.0
     assert out["done"]["watch_seconds"] == 1200.0 and out["done"]["watch_seconds_imputed"]
     # numbers that do not apply become 0, unflagged; content of a search stays missing
     assert out["search"]["amount"] == 0.0 and not out["search"]["amount_imputed"]
     assert out["search"]["content_id"] is None
     assert out["play"]["watch_seconds"] == 0.0 and not out["play"]["watch_seconds_imputed"]
+    # a day without statistics of its own imputes 0, not another day's median
+    assert out["other_day"]["amount"] == 0.0 and out["other_day"]["amount_imputed"]
 
 
 def test_cap_outliers_caps_money_events_to_their_fences_only(spark):
-    fences = {"purchase": {"q1": 2.0, "q3": 4.0, "lower": 1.0, "upper": 7.0}}
+    stats = stats_frame(spark, purchase={"q1": 2.0, "q3": 4.0, "lower": 1.0, "upper": 7.0})
     df = frame(
         spark,
         {"event_id": "high", "event_type": "purchase", "amount": 50.0},
         {"event_id": "low", "event_type": "purchase", "amount": 0.5},
         {"event_id": "in", "event_type": "purchase", "amount": 7.0},
         {"event_id": "search", "event_type": "search", "amount": 50.0},
+        {
+            "event_id": "unfenced_day",
+            "event_type": "purchase",
+            "amount": 50.0,
+            "event_ts": BASE + timedelta(days=3),
+        },
     )
     out = {
         k: (v["amount"], v["amount_capped"])
-        for k, v in by_id(rules.cap_outliers(df, fences)).items()
+        for k, v in by_id(rules.cap_outliers(df, stats)).items()
     }
     assert out == {
         "high": (7.0, True),
         "low": (1.0, True),
         "in": (7.0, False),
         "search": (50.0, False),
+        "unfenced_day": (50.0, False),
     }
 
 
@@ -220,8 +289,8 @@ def test_sessionise_cuts_sessions_at_the_inactivity_gap(spark):
 def test_to_curated_keeps_the_curated_columns_and_the_utc_day(spark):
     df = frame(spark, {"event_id": "e", "event_ts": datetime(2026, 9, 1, 23, 30, tzinfo=UTC)})
     df = (
-        rules.impute(rules.dedup_event_id(df), {})
-        .transform(rules.cap_outliers, {})
+        rules.impute(rules.dedup_event_id(rules.dedup_exact(df)), stats_frame(spark))
+        .transform(rules.cap_outliers, stats_frame(spark))
         .transform(rules.sessionise, 30)
     )
     out = rules.to_curated(df)
@@ -237,12 +306,13 @@ def test_the_chained_rules_write_the_curated_schema_and_their_report(spark):
         {"event_id": "p2", "event_type": "purchase", "amount": None, "session_id": None},
         {"event_id": "bad", "event_type": "teleport"},
     ]
-    with clean_events(frame(spark, *rows), 1.5, WINDOW) as cleaned:
+    with clean_events(frame(spark, *rows), 1.5) as cleaned:
         curated = cleaned.curated
         schema = {f.name: f.dataType for f in curated.schema.fields}
         assert schema == {
             **{f.name: f.dataType for f in CURATED_SCHEMA.fields},
             PARTITION_COLUMN: schema[PARTITION_COLUMN],
+            rules.NEW: schema[rules.NEW],  # lineage the step drops as it writes
         }
         out = by_id(curated)
         report = quality_report(
@@ -260,7 +330,7 @@ def test_the_chained_rules_write_the_curated_schema_and_their_report(spark):
         (2, 2),
         (2, 2),
     ]
-    assert report["duplicates"] == {"exact": 1, "event_id": 1}
+    assert report["duplicates"] == {"exact": 1, "event_id": 1, "against_history": 0}
     assert report["quarantined"] == {"unknown_event_type": 1}
     assert report["imputed"] == {"amount": 1, "watch_seconds": 0, "session_id": 1}
     assert report["null_rates_in"]["session_id"] == 0.2 and report["rows_out"] == 2

@@ -26,9 +26,14 @@ def s3(settings: Settings):
 
 
 def make_buckets(settings: Settings, zones: Iterable[str] = ZONES) -> None:
+    """The zone buckets and the clean step's run ledger table."""
+    from segmentation.awsclients import client as aws_client
+    from segmentation.ledger import ensure_table
+
     client = s3(settings)
     for zone in zones:
         client.create_bucket(Bucket=settings.bucket(zone))
+    ensure_table(aws_client("dynamodb", settings), settings)
 
 
 def to_lake_table(events: pd.DataFrame, source: str = "batch") -> pa.Table:
@@ -78,3 +83,17 @@ def write_catalog(settings: Settings, catalog: pd.DataFrame) -> None:
     s3(settings).put_object(
         Bucket=settings.bucket("raw"), Key="catalog/catalog.parquet", Body=buf.getvalue()
     )
+
+
+def read_curated(spark, settings: Settings, first_day: str | None = None, last_day: str | None = None):
+    """The committed curated events (the ledger's current version), as the features step reads
+    them; None before the first commit."""
+    from segmentation.awsclients import client as aws_client
+    from segmentation.lake import LakePaths
+    from segmentation.ledger import Ledger
+    from segmentation.pipeline.curated import current_manifest
+    from segmentation.pipeline.curated import read_curated as read
+
+    paths = LakePaths(settings, scheme="s3")
+    ledger = Ledger(aws_client("dynamodb", settings), settings.ledger_table)
+    return read(spark, paths, current_manifest(spark, paths, ledger), first_day, last_day)
