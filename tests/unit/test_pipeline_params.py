@@ -176,9 +176,12 @@ def test_step_and_input_models_share_the_bounds_and_defaults() -> None:
         assert bounds(field.annotation) == bounds(cluster[name].annotation), name
     window = ExecutionInput.model_fields["window_days"]
     assert window.default == Settings.model_fields["feature_window_days"].default
-    for step in ("clean", "features"):
-        f = STEP_MODELS[step].model_fields["window_days"]
-        assert bounds(f.annotation, f) == bounds(window.annotation, window)
+    f = STEP_MODELS["features"].model_fields["window_days"]
+    assert bounds(f.annotation, f) == bounds(window.annotation, window)
+    # clean has no window (curated is the cleaned history); the input's rebuild is clean's
+    assert "window_days" not in STEP_MODELS["clean"].model_fields
+    rebuild = ExecutionInput.model_fields["rebuild"]
+    assert rebuild.default is STEP_MODELS["clean"].model_fields["rebuild"].default is False
 
 
 def test_the_input_model_refuses_what_the_choice_states_refuse_and_more() -> None:

@@ -9,7 +9,13 @@ import pyarrow as pa
 import pytest
 
 from segmentation.contract import STORED_COLUMNS, event_arrow_schema
-from segmentation.lake import CLEAN_FLAGS, CURATED_EVENT_SCHEMA, LAKE_EVENT_SCHEMA, LAKE_NAMES
+from segmentation.lake import (
+    CLEAN_FLAGS,
+    CLEAN_ORIGINALS,
+    CURATED_EVENT_SCHEMA,
+    LAKE_EVENT_SCHEMA,
+    LAKE_NAMES,
+)
 from segmentation.pipeline.tables import GLUE_TABLES
 
 LAKE_MODULE = Path(__file__).resolve().parents[2] / "terraform" / "modules" / "lake"
@@ -143,5 +149,6 @@ def test_lake_schemas_are_the_contract_renamed_plus_lineage_and_flags() -> None:
     assert LAKE_EVENT_SCHEMA.names[: len(contract)] == contract.names
     assert LAKE_EVENT_SCHEMA.names[len(contract) :] == ["ingest_ts", "source"]
     assert "user_id" not in LAKE_EVENT_SCHEMA.names  # the raw id is never stored
-    assert CURATED_EVENT_SCHEMA.names == [*LAKE_EVENT_SCHEMA.names, *CLEAN_FLAGS]
+    assert CURATED_EVENT_SCHEMA.names == [*LAKE_EVENT_SCHEMA.names, *CLEAN_FLAGS, *CLEAN_ORIGINALS]
     assert all(CURATED_EVENT_SCHEMA.field(f).type == pa.bool_() for f in CLEAN_FLAGS)
+    assert all(CURATED_EVENT_SCHEMA.field(f).type == pa.float64() for f in CLEAN_ORIGINALS)

@@ -115,13 +115,9 @@ def test_parameters_reach_the_tasks_with_defaults_applied() -> None:
     script = Script()
     machine(script).execute({"algorithm": "dbscan", "eps": 0.8, "snapshot_date": "2026-01-31"}, "r")
     clean, features, emr, publish = (p for _, p in script.calls)
-    assert clean["Arguments"] == {
-        "--lake_prefix": "unit",
-        "--run_id": "r",
-        "--snapshot_date": "2026-01-31",
-        "--window_days": "90",
-    }
-    assert features["Arguments"] == clean["Arguments"]
+    common = {"--lake_prefix": "unit", "--run_id": "r", "--snapshot_date": "2026-01-31"}
+    assert clean["Arguments"] == {**common, "--rebuild": "false"}
+    assert features["Arguments"] == {**common, "--window_days": "90"}
     args = cli_arguments(emr["JobDriver"]["SparkSubmit"]["EntryPointArguments"])
     assert args == {
         "lake_prefix": "unit",
@@ -247,6 +243,7 @@ def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
         ({"k": "auto", "k_max": 51}, "InvalidKMeansParameters", "k_max"),
         ({"window_days": 0}, "InvalidCommonParameters", "window_days"),
         ({"window_days": "90"}, "InvalidCommonParameters", "window_days"),
+        ({"rebuild": "yes"}, "InvalidCommonParameters", "rebuild"),
         ({"snapshot_date": 20260101}, "InvalidCommonParameters", "snapshot_date"),
         ({"snapshot_date": None}, "InvalidCommonParameters", "snapshot_date"),
         ({"run_id": 7}, "InvalidCommonParameters", "run_id"),
@@ -315,6 +312,7 @@ def test_the_input_check_sees_the_merged_parameters() -> None:
         "eps",
         "min_samples",
         "window_days",
+        "rebuild",
         "snapshot_date",
         "run_id",
     }

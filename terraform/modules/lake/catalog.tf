@@ -54,13 +54,18 @@ locals {
     { name = "amount_capped", type = "boolean" },
     { name = "session_imputed", type = "boolean" },
   ]
+  # segmentation.lake.CLEAN_ORIGINALS: the numbers as they arrived, beside the imputed/capped ones.
+  clean_original_columns = [
+    { name = "amount_original", type = "double" },
+    { name = "watch_seconds_original", type = "double" },
+  ]
 
   tables = {
     curated_events = {
       zone      = "curated"
       name      = "events"
       prefix    = "events"
-      columns   = concat(local.event_columns, local.clean_flag_columns)
+      columns   = concat(local.event_columns, local.clean_flag_columns, local.clean_original_columns)
       partition = "event_date"
       comment   = "Cleaned, deduplicated events (Glue job clean)."
     }
