@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from lakedata import ANON, write_catalog, write_events
+from lakedata import ANON, read_curated, write_catalog, write_events
 
 from segmentation.pipeline.features import FEATURE_COLUMNS
 from segmentation.pipeline.steps import run_clean, run_features
@@ -22,13 +22,9 @@ def _run(lake, spark, params: GenerateParams) -> tuple[pd.DataFrame, dict, objec
     ds = generate(params)
     write_events(lake, "raw", ds.events.to_pandas())
     write_catalog(lake, ds.catalog.to_pandas())
-    common = {
-        "lake_prefix": lake.lake_prefix,
-        "snapshot_date": SNAPSHOT,
-        "window_days": str(params.days),
-    }
+    common = {"lake_prefix": lake.lake_prefix, "snapshot_date": SNAPSHOT}
     cleaned = run_clean({**common, "run_id": "f1"}, spark)
-    result = run_features(common, spark)
+    result = run_features({**common, "window_days": str(params.days)}, spark)
     feats = spark.read.parquet(result["output"]).toPandas().set_index("user_anon_id").sort_index()
     return feats, {"clean": cleaned, "features": result}, ds
 
@@ -66,7 +62,7 @@ def test_features_equal_reference_on_cleaned_defective_data(lake, spark):
     assert results["clean"]["duplicates"]["exact"] > 0
     assert results["clean"]["quarantined"] > 0
 
-    cur = spark.read.parquet(results["clean"]["output"]).toPandas()
+    cur = read_curated(spark, lake).toPandas()  # all of it: the reference applies the window
     cur = cur.rename(columns={"user_anon_id": "user_id", "event_ts": "timestamp"})
     ref = _reference(cur, ds.catalog.to_pandas(), params.days)
     assert feats.index.equals(ref.index)
@@ -128,9 +124,9 @@ def test_a_missing_catalog_is_a_warning_the_run_reports(lake, spark):
 
     ds = generate(GenerateParams(users=40, days=7, catalog_size=50, seed=5))
     write_events(lake, "raw", ds.events.to_pandas())  # no catalog uploaded
-    common = {"lake_prefix": lake.lake_prefix, "snapshot_date": SNAPSHOT, "window_days": "7"}
-    run_clean({**common, "run_id": "w1"}, spark)
-    result = run_features({**common, "run_id": "w1"}, spark)
+    common = {"lake_prefix": lake.lake_prefix, "snapshot_date": SNAPSHOT, "run_id": "w1"}
+    run_clean(common, spark)
+    result = run_features({**common, "window_days": "7"}, spark)
     assert any("no catalog" in w and "unique_genres is 0" in w for w in result["warnings"])
     feats = spark.read.parquet(result["output"]).toPandas()
     assert (feats["unique_genres"] == 0).all()
