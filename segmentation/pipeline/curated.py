@@ -144,6 +144,7 @@ def read_curated(
         spark.read.schema(CURATED_SCHEMA)
         .option("basePath", paths.events("curated"))
         .parquet(*(partition_uri(paths, r) for r in rels))
+        .drop(RUN_PARTITION)  # which run wrote a day is the ledger's business, not an event's
     )
     day = F.col(PARTITION_COLUMN).cast("string")
     if first_day is not None:

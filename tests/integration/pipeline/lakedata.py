@@ -55,8 +55,15 @@ def to_lake_table(events: pd.DataFrame, source: str = "batch") -> pa.Table:
     )
 
 
-def write_events(settings: Settings, zone: str, events: pd.DataFrame, source: str = "batch") -> int:
-    """Write one Parquet file per event_date partition under <zone>/events/."""
+def write_events(
+    settings: Settings,
+    zone: str,
+    events: pd.DataFrame,
+    source: str = "batch",
+    name: str | None = None,
+) -> int:
+    """Write one Parquet file per event_date partition under <zone>/events/, named ``name``
+    (default ``part-<source>-0``: a second call with the same name replaces the first's)."""
     table = to_lake_table(events, source)
     days = pd.Series(table.column("event_ts").to_pandas()).dt.strftime("%Y-%m-%d")
     # rows whose timestamp is null still need a partition: ingest files them under the ingest day
@@ -70,7 +77,7 @@ def write_events(settings: Settings, zone: str, events: pd.DataFrame, source: st
         pq.write_table(part, buf)
         client.put_object(
             Bucket=settings.bucket(zone),
-            Key=f"events/event_date={day}/part-{source}-0.parquet",
+            Key=f"events/event_date={day}/{name or f'part-{source}-0'}.parquet",
             Body=buf.getvalue(),
         )
         n += part.num_rows
@@ -85,7 +92,9 @@ def write_catalog(settings: Settings, catalog: pd.DataFrame) -> None:
     )
 
 
-def read_curated(spark, settings: Settings, first_day: str | None = None, last_day: str | None = None):
+def read_curated(
+    spark, settings: Settings, first_day: str | None = None, last_day: str | None = None
+):
     """The committed curated events (the ledger's current version), as the features step reads
     them; None before the first commit."""
     from segmentation.awsclients import client as aws_client
