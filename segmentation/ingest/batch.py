@@ -3,8 +3,11 @@
 The file is streamed in chunks of ``Settings.batch_chunk_rows`` rows, so memory stays bounded
 whatever its size; each chunk is validated with the same contract and anonymised with the same key
 as the stream. Valid rows wait per event day (at most two chunks' worth, ``lakewrite.DayBuffer``)
-so the raw zone gets few, large objects; outputs are keyed by the landing object and a sequence
-that follows from the file alone, so a retried file overwrites its own outputs. The landing
+so the raw zone gets few, large objects; outputs are keyed by the landing object, its version
+(ETag) and a sequence that follows from the file alone, so a retried file overwrites its own
+outputs, and a file re-delivered under the same key with other content replaces the rows of its
+earlier version: once the new version is written, the earlier one's outputs (named in its
+report) are deleted, and a new version that fails leaves the earlier one whole. The landing
 object is moved (to ``processed/`` or ``failed/`` in the landing bucket) only after everything
 else is written: it is never lost, and if anything fails before the move the object is still
 there to be retried.
@@ -65,6 +68,8 @@ class BatchReport:
     error: str | None = None
     outputs: list[str] = field(default_factory=list)
     quarantine: list[str] = field(default_factory=list)
+    #: Outputs of an earlier delivery under the same key, deleted once this one was written.
+    replaced: list[str] = field(default_factory=list)
     moved_to: str | None = None
     report: str | None = None
     line_numbers: str = "CSV: physical line, header = line 1; Parquet: row number from 1"
@@ -245,7 +250,8 @@ def ingest_landing_object(
                 f"expected one of {', '.join(sorted(FORMATS))}"
             )
         # at most two chunks' rows wait for their day's object (see DayBuffer)
-        out = DayBuffer(s3, raw_uri, f"batch-{fid}", 2 * settings.batch_chunk_rows)
+        version = _version(s3, bucket, key)
+        out = DayBuffer(s3, raw_uri, f"batch-{fid}-{version}", 2 * settings.batch_chunk_rows)
         try:
             with _chunks(s3, bucket, key, report.format, settings.batch_chunk_rows) as chunks:
                 for number, (rows, lines, broken) in enumerate(chunks):
@@ -273,6 +279,10 @@ def ingest_landing_object(
         report.rows_rejected, report.rows_ok = report.rows_total, 0
         _delete(s3, report.outputs + report.quarantine)  # a failed file contributes no rows
         report.outputs, report.quarantine = [], []
+    if report.status == "processed":
+        earlier = _earlier_delivery(s3, bucket, key)
+        report.replaced = sorted(set(earlier) - set(report.outputs) - set(report.quarantine))
+        _delete(s3, report.replaced)
     target = (PROCESSED if report.status == "processed" else FAILED) + key
     report.moved_to = f"s3://{bucket}/{target}"
     report.report = f"s3://{bucket}/{target}{REPORT_SUFFIX}"
@@ -358,6 +368,23 @@ def _ingest_chunk(
     report.rows_total += len(rows) + len(broken)
     report.rows_ok += lake.num_rows
     report.rows_rejected += len(q_entries)
+
+
+def _version(s3: Any, bucket: str, key: str) -> str:
+    """A short tag of the landing object's content version (its ETag)."""
+    etag = s3.head_object(Bucket=bucket, Key=key).get("ETag", "").strip('"')
+    return re.sub(r"[^A-Za-z0-9]", "", etag)[:12] or "noetag"
+
+
+def _earlier_delivery(s3: Any, bucket: str, key: str) -> list[str]:
+    """The outputs and quarantine files of the last processed delivery of ``key`` (none if the
+    key was never processed)."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=PROCESSED + key + REPORT_SUFFIX)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return []
+    earlier = json.loads(body)
+    return [*earlier.get("outputs", []), *earlier.get("quarantine", [])]
 
 
 def _delete(s3: Any, uris: list[str]) -> None:

@@ -200,3 +200,36 @@ def test_scattered_days_are_gathered_into_few_objects(small_chunks: Any, batch_m
     batch_module.handler(_s3_event(landing, "history.csv"), LocalContext("batch_ingest"))
     assert set(read_objects(settings, "raw")) == first
     assert len(read_events(settings, "raw")) == len(rows)
+
+
+def test_a_file_delivered_again_under_its_key_replaces_its_earlier_rows(
+    small_chunks: Any, batch_module: Any
+) -> None:
+    """A corrected export re-sent under the same name: its rows replace the first version's
+    (none left behind on a day the new version no longer has); a retry of the same bytes
+    rewrites its own objects; a broken new version leaves the earlier one whole."""
+    settings = small_chunks
+    s3 = client("s3", settings)
+    landing = settings.bucket("landing")
+    events = make_events(240, seed=3)
+    first = "\n".join([",".join(COLUMNS), *(_csv_line(e) for e in events)]) + "\n"
+
+    def deliver(body: str) -> dict[str, Any]:
+        s3.put_object(Bucket=landing, Key="export.csv", Body=body.encode())
+        batch_module.handler(_s3_event(landing, "export.csv"), LocalContext("batch_ingest"))
+        report = s3.get_object(Bucket=landing, Key="processed/export.csv.report.json")["Body"]
+        return json.loads(report.read())
+
+    one = deliver(first)
+    assert len(read_events(settings, "raw")) == 240
+    assert deliver(first)["outputs"] == one["outputs"]  # a retry: same objects, no new ones
+    assert len(read_events(settings, "raw")) == 240
+    corrected = "\n".join([",".join(COLUMNS), *(_csv_line(e) for e in events[:100])]) + "\n"
+    two = deliver(corrected)
+    assert set(two["replaced"]) == set(one["outputs"]) | set(one["quarantine"])
+    assert len(read_events(settings, "raw")) == 100  # the first version's rows are gone
+    assert set(read_objects(settings, "raw")) == {u.split("/", 3)[3] for u in two["outputs"]}
+    # a broken third version is set aside; the second version's rows stay
+    s3.put_object(Bucket=landing, Key="export.csv", Body=b"\x1f\x8b not gzip at all")
+    batch_module.handler(_s3_event(landing, "export.csv"), LocalContext("batch_ingest"))
+    assert len(read_events(settings, "raw")) == 100
