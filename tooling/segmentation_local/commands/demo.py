@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     if args.json:
-        data = {k: v for k, v in result.__dict__.items() if k not in {"user_ids"}}
+        data = {k: v for k, v in result.__dict__.items() if k not in {"user_ids", "rerun"}}
         data["lookups"] = [{k: v for k, v in x.items() if k != "_asked"} for x in result.lookups]
         args.json.write_text(json.dumps(data, indent=2, default=str))
     return 0
