@@ -50,8 +50,8 @@ from pyspark.sql import functions as F
 from segmentation.awsclients import client
 from segmentation.lake import PARTITION_COLUMN, LakePaths
 from segmentation.ledger import Ledger, Manifest
+from segmentation.pipeline import compaction, lakeio
 from segmentation.pipeline import curated as lake_curated
-from segmentation.pipeline import lakeio
 from segmentation.pipeline.clean_rules import (
     NEW,
     REASONS,
@@ -254,6 +254,16 @@ def _run_locked(
     started = time.monotonic()
     manifest = lake_curated.current_manifest(spark, paths, ledger)
     listed = lake_curated.list_event_objects(spark, paths, list(args.input_zones))
+    leftover = compaction.leftovers(manifest, listed)
+    if leftover.retired or leftover.orphans:  # a compaction's unfinished business: finish it
+        log.info(
+            "clean: deleting %d compacted-away and %d uncommitted compacted objects",
+            len(leftover.retired),
+            len(leftover.orphans),
+        )
+        compaction.delete_objects(spark, paths, leftover.retired + leftover.orphans)
+        for name in leftover.retired + leftover.orphans:
+            listed.pop(name)
     if manifest.version == 0 and not listed:
         raise FileNotFoundError(
             "no events to clean: expected Parquet events under "
@@ -364,7 +374,7 @@ def _run_locked(
         committed_at=datetime.now(UTC).isoformat(),
         objects={n: o.version for n, o in listed.items() if o.day is not None},
         partitions=partitions,
-        retired=dict(manifest.retired),
+        retired={},  # every retired object still listed was deleted above
         totals=totals,
         runs=[
             *manifest.runs[-49:],
@@ -394,6 +404,10 @@ def _run_locked(
     ledger.commit(manifest.version, version, rel, args.run_id)  # the switch
     log.info("clean: committed curated version %d (%s)", version, rel)
     _after_commit(spark, paths, manifest, committed)
+    try:
+        compaction.compact(spark, paths, ledger, committed, args.compact_min_objects, args.run_id)
+    except Exception as exc:
+        log.warning("clean: compaction skipped (%s); the next run finishes or retries it", exc)
     return {
         **base,
         "noop": False,

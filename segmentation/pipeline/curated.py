@@ -71,11 +71,12 @@ def list_event_objects(
                 ),
                 None,
             )
-            out[f"{zone}/{rel}"] = LakeObject(f"{zone}/{rel}", _version(status), day)
+            out[f"{zone}/{rel}"] = LakeObject(f"{zone}/{rel}", version_of(status), day)
     return out
 
 
-def _version(status: Any) -> str:
+def version_of(status: Any) -> str:
+    """The ledger's version of a listed object: its ETag, else size and modification time."""
     try:
         etag = status.getEtag()  # S3A's located status (Hadoop's EtagSource)
     except Exception:

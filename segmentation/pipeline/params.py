@@ -169,6 +169,12 @@ class CleanParams(_LedgerParams):
     rebuild: bool = Field(
         False, description="rebuild curated from every raw + hot object (after a rule change)"
     )
+    compact_min_objects: int = Field(
+        8,
+        ge=0,
+        description="after the commit, a raw/hot day of at least this many cleaned objects is "
+        "compacted into one (0 or 1: never)",
+    )
     retention_days: int | None = Field(
         None,
         ge=1,
