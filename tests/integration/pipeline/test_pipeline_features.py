@@ -134,3 +134,24 @@ def test_a_missing_catalog_is_a_warning_the_run_reports(lake, spark):
         Bucket=lake.bucket("features"), Key="reports/run_id=w1/report.json"
     )["Body"]
     assert json.loads(body.read())["warnings"] == result["warnings"]
+
+
+def test_the_features_read_prunes_curated_to_the_window_on_both_bounds(lake, spark):
+    """Only the window's days are read: the days before it and after the snapshot (curated
+    holds the whole history) are neither listed nor scanned, as the physical plan shows."""
+    from lakedata import read_curated as read_committed
+
+    ds = generate(GenerateParams(users=30, days=10, catalog_size=50, seed=8))
+    write_events(lake, "raw", ds.events.to_pandas())
+    run_clean({"lake_prefix": lake.lake_prefix, "snapshot_date": SNAPSHOT, "run_id": "p"}, spark)
+    first, last = "2026-09-25", "2026-09-27"  # three days inside the data set's ten
+    df = read_committed(spark, lake, first, last)
+    scan = df._jdf.queryExecution().sparkPlan().collectLeaves().apply(0)
+    filters = scan.partitionFilters().toString()
+    assert f">= {first}" in filters and f"<= {last}" in filters
+    assert scan.relation().location().rootPaths().size() == 3  # the window's days only
+    files = {
+        r[0].split("/event_date=")[1].split("/")[0]
+        for r in df.selectExpr("input_file_name()").distinct().collect()
+    }
+    assert files == {"2026-09-25", "2026-09-26", "2026-09-27"}
