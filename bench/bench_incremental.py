@@ -1,0 +1,303 @@
+"""Recurring runs: a first full load, then weekly batches, each cleaned incrementally.
+
+Runs the paper-scale demo (``segmentation demo``: moto, Kafka broker, MLflow, provisioning, 50k
+users x 90 days ~5M events, Kafka + landing ingest, the state machine) and, while its stack is
+still up (``DemoConfig.on_ready``), continues the data set week by week
+(``synthetic.service.continue_to``: 7 days, late events dated into the parent, copies of parent
+events unchanged and conflicting), ingests each week the way the demo does (its last days
+through Kafka -> poller -> ingest Lambda, the rest as a landing CSV -> batch ingest Lambda) and
+executes the state machine again. Then a run with nothing new (the clean step alone), and a full
+rebuild (execution input ``rebuild: true``).
+
+Printed: the first load's stage and task times, each weekly run's clean time, new rows, days
+rewritten and curated's size, the ratio of the last to the first weekly clean time (target
+<= 1.3 while history grows), the no-op and rebuild clean times, peak RSS; targets beside them.
+Clean time is the ``CleanEvents`` state's duration; ``clean.run``'s own ``seconds`` beside it.
+
+Usage: python bench/bench_incremental.py [users=50000] [weeks=4] [provision=python|terraform]
+[oow=RATE] (positional values are taken in that order too). ``oow`` overrides the weekly batches'
+out-of-window defect rate (default: the generator's, inherited from the first load): those events
+are dated up to a year before the data set, so each week touches old days all over the history.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import PeakMemory
+
+TARGET_MACHINE_S = 90.0
+TARGET_FIRST_CLEAN_S = 45.0
+TARGET_RATIO = 1.3
+STREAM_DAYS = 2  # of each weekly batch through Kafka; the rest (and the late copies) via landing
+
+
+def parse_args(argv: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"users": 50_000, "weeks": 4, "provision": "python", "oow": None}
+    order = list(out)
+    for i, arg in enumerate(argv):
+        key, sep, value = arg.partition("=")
+        if not sep:
+            key, value = order[i], arg
+        if key not in out:
+            raise SystemExit(f"unknown argument {arg!r}; expected {', '.join(order)}")
+        out[key] = {"provision": str, "oow": float}.get(key, int)(value)
+    if out["provision"] not in {"python", "terraform"}:
+        raise SystemExit("provision= is python or terraform")
+    return out
+
+
+class CleanResults:
+    """Wraps the clean step the local dispatcher runs, to keep what ``clean.run`` returned."""
+
+    def __init__(self) -> None:
+        from segmentation.pipeline import steps
+
+        self.results: list[dict[str, Any]] = []
+        original = steps.run_clean
+
+        def recording(args: Any, spark: Any) -> dict[str, Any]:
+            result = original(args, spark)
+            self.results.append(result)
+            return result
+
+        steps.run_clean = recording  # the dispatcher looks steps.run_clean up on every task
+
+    def last_seconds(self) -> float | None:
+        return self.results[-1].get("seconds") if self.results else None
+
+
+def task_seconds(execution: dict[str, Any]) -> dict[str, float]:
+    return {s["name"]: s["duration_s"] for s in execution["states"] if s["type"] == "Task"}
+
+
+def ingest_week(settings: Any, batch: Path, window_end: Any, week: int, work: Path) -> dict:
+    """The demo's two doors for one weekly batch (distinct landing key per week: re-using one
+    would be a re-delivery, which replaces the earlier file's rows)."""
+    import json
+
+    from segmentation.awsclients import client
+    from segmentation.ingest.producer import produce_file
+    from segmentation_local.demo import _split_events
+    from segmentation_local.lambda_context import LocalContext
+    from segmentation_local.lambdas import load_handler
+    from segmentation_local.poller import Poller, PollerConfig
+
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    split = _split_events(batch, STREAM_DAYS, window_end, work)
+    produced = produce_file(
+        split["stream_file"], settings.kafka_bootstrap, settings.kafka_topic, progress=False
+    )
+    poll = Poller(
+        PollerConfig(
+            settings.kafka_bootstrap,
+            settings.kafka_topic,
+            settings.kafka_consumer_group,
+            batch_size=settings.ingest_batch_size,
+            idle_timeout=10,
+            max_records=produced.sent,
+        ),
+        load_handler("ingest"),
+        function_name="ingest",
+    ).run()
+    s3 = client("s3", settings)
+    landing, key = settings.bucket("landing"), f"incoming/week-{week:02d}.csv"
+    s3.upload_file(str(split["history_file"]), landing, key)
+    event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
+    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
+    report = json.loads(
+        s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
+    )
+    return {
+        "seconds": time.monotonic() - t0,
+        "streamed": poll.records,
+        "landed": int(report.get("rows_total", 0)),
+    }
+
+
+def weekly_runs(result: Any, cfg: dict[str, Any], recorder: CleanResults, out: dict) -> None:
+    """The on_ready callback: every service of the demo is still up."""
+    from datetime import date, datetime, timedelta
+
+    from segmentation.config import get_settings
+    from segmentation.pipeline import steps
+    from segmentation.spark import get_spark
+    from segmentation_local.demo import clean_summary
+    from segmentation_local.synthetic.params import ContinueParams, CrossBatchRates, DefectRates
+    from segmentation_local.synthetic.service import continue_to
+
+    settings = get_settings()
+    out["first_clean_result_s"] = recorder.last_seconds()
+    cross = CrossBatchRates(
+        late_into_parent=0.02, parent_duplicates=0.01, parent_conflicting_duplicates=0.005
+    )
+    defects = None  # the parent's in-batch rates
+    if cfg["oow"] is not None:
+        defects = DefectRates(out_of_window=cfg["oow"])
+    parent, work = Path(result.dataset_dir), Path(result.dataset_dir).parent / "weeks"
+    snapshot = ""
+    for week in range(1, cfg["weeks"] + 1):
+        batch = work / f"w{week}"
+        summary, gen_s = continue_to(
+            parent, ContinueParams(days=7, defects=defects, cross_batch=cross), batch
+        )
+        end = datetime.fromisoformat(summary["window"]["end_exclusive"].replace("Z", "+00:00"))
+        snapshot = (end.date() - timedelta(days=1)).isoformat()
+        ingest = ingest_week(settings, batch, end, week, work / f"ingest-w{week}")
+        t0 = time.monotonic()
+        execution = result.rerun({"snapshot_date": snapshot})
+        machine_s = time.monotonic() - t0
+        if execution.status != "SUCCEEDED":
+            raise RuntimeError(f"week {week}: {execution.error}: {execution.cause}")
+        ex = execution.to_dict()
+        out["weeks"].append(
+            {
+                "week": week,
+                "snapshot": snapshot,
+                "events": summary["counts"]["events"],
+                "generate_s": gen_s,
+                "ingest": ingest,
+                "machine_s": machine_s,
+                "tasks": task_seconds(ex),
+                "clean": clean_summary(settings, ex),
+                "clean_result_s": recorder.last_seconds(),
+            }
+        )
+        parent = batch
+    # nothing new: the clean step alone (features and clustering would run as after any run)
+    spark = get_spark("segmentation-pipeline", settings)
+    t0 = time.monotonic()
+    noop = steps.run_clean(
+        {"lake_prefix": settings.lake_prefix, "snapshot_date": snapshot, "run_id": "bench-noop"},
+        spark,
+    )
+    out["noop"] = {"seconds": time.monotonic() - t0, "result": noop}
+    # a full rebuild of curated from raw + hot, through the state machine
+    t0 = time.monotonic()
+    execution = result.rerun(
+        {"snapshot_date": snapshot or date.today().isoformat(), "rebuild": True}
+    )
+    machine_s = time.monotonic() - t0
+    if execution.status != "SUCCEEDED":
+        raise RuntimeError(f"rebuild: {execution.error}: {execution.cause}")
+    ex = execution.to_dict()
+    out["rebuild"] = {
+        "machine_s": machine_s,
+        "tasks": task_seconds(ex),
+        "clean": clean_summary(settings, ex),
+        "clean_result_s": recorder.last_seconds(),
+    }
+
+
+def _s(value: float | None) -> str:
+    return "      -" if value is None else f"{value:7.1f}"
+
+
+def _verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return ""
+    return f"(target <= {target:g}: {'met' if value <= target else 'MISSED'})"
+
+
+def report(cfg: dict[str, Any], result: Any, out: dict, total_s: float, peak_gb: float) -> None:
+    from segmentation_local.demo import clean_line
+
+    ex = result.execution
+    tasks = task_seconds(ex)
+    machine_s = next((v for k, v in result.timings.items() if k.startswith("run the state")), None)
+    print(
+        f"\nrecurring runs: {cfg['users']:,} users x 90 days, then {cfg['weeks']} weekly "
+        f"batches (provisioning {cfg['provision']}"
+        + ("" if cfg["oow"] is None else f"; weekly out-of-window rate {cfg['oow']:g}")
+        + ")"
+    )
+    print("first full load (the demo):")
+    for stage, seconds in result.timings.items():
+        print(f"  {stage:<66} {seconds:7.1f} s")
+    print(f"  state machine {_s(machine_s)} s {_verdict(machine_s, TARGET_MACHINE_S)}")
+    for name, seconds in tasks.items():
+        extra = ""
+        if name == "CleanEvents":
+            extra = (
+                f" (clean.run {_s(out.get('first_clean_result_s')).strip()} s) "
+                f"{_verdict(seconds, TARGET_FIRST_CLEAN_S)}"
+            )
+        print(f"    task {name:<20} {seconds:7.1f} s{extra}")
+    print(f"  {clean_line(result.clean)}")
+
+    print("weekly runs (7 days each; 2% late into the parent, 1% + 0.5% copies of parent events):")
+    print(
+        "  week snapshot    events   gen s  ingest s  machine s  clean s (run)   new rows"
+        "  copies  days  curated rows (days)"
+    )
+    for w in out["weeks"]:
+        c = w["clean"]
+        print(
+            f"  {w['week']:>4} {w['snapshot']} {w['events']:>8,} {w['generate_s']:7.1f} "
+            f"{w['ingest']['seconds']:9.1f} {w['machine_s']:10.1f} "
+            f"{_s(w['tasks'].get('CleanEvents'))} ({_s(w['clean_result_s']).strip():>5}) "
+            f"{c.get('rows_in', 0):>10,} {c.get('against_history', 0):>7,} "
+            f"{c.get('days_written', 0):>5} {c.get('curated_rows', 0):>13,} "
+            f"({c.get('curated_days', 0)})"
+        )
+    for w in out["weeks"]:
+        tasks_w = ", ".join(f"{k} {v:.1f}" for k, v in w["tasks"].items())
+        print(f"    week {w['week']} tasks (s): {tasks_w}")
+    weeks = out["weeks"]
+    if len(weeks) >= 2:
+        a, b = weeks[0]["tasks"]["CleanEvents"], weeks[-1]["tasks"]["CleanEvents"]
+        ratio = b / a if a else float("nan")
+        print(
+            f"  clean time week {weeks[-1]['week']} / week 1: {ratio:.2f} "
+            f"{_verdict(ratio, TARGET_RATIO)}; curated grew "
+            f"{weeks[0]['clean'].get('curated_rows', 0):,} -> "
+            f"{weeks[-1]['clean'].get('curated_rows', 0):,} rows"
+        )
+    noop = out.get("noop")
+    if noop:
+        print(
+            f"no new data: clean {noop['seconds']:.1f} s (clean.run {noop['result']['seconds']:.1f}"
+            f" s, no-op {noop['result']['noop']}, version {noop['result']['version']})"
+        )
+    rb = out.get("rebuild")
+    if rb:
+        print(
+            f"full rebuild (rebuild: true): state machine {rb['machine_s']:.1f} s, "
+            f"clean {_s(rb['tasks'].get('CleanEvents')).strip()} s "
+            f"(clean.run {_s(rb['clean_result_s']).strip()} s)"
+        )
+        print(f"  {clean_line(rb['clean'])}")
+    print(f"total {total_s:.1f} s; peak RSS of the process tree: {peak_gb:.2f} GB")
+
+
+def main() -> int:
+    from segmentation_local.demo import DemoConfig, run_demo
+
+    cfg = parse_args(sys.argv[1:])
+    recorder = CleanResults()
+    out: dict[str, Any] = {"weeks": []}
+    with tempfile.TemporaryDirectory(prefix="bench-incr-") as tmp, PeakMemory() as mem:
+        t0 = time.perf_counter()
+        result = run_demo(
+            DemoConfig(
+                users=cfg["users"],
+                days=90,
+                provision=cfg["provision"],
+                free_ports=True,
+                state_dir=Path(tmp),
+                quiet=True,
+                on_ready=lambda r: weekly_runs(r, cfg, recorder, out),
+            )
+        )
+        total = time.perf_counter() - t0
+    report(cfg, result, out, total, mem.peak_gb)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
