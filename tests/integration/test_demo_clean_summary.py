@@ -39,6 +39,7 @@ def test_clean_summary_reads_the_report_and_the_manifest(moto_env: str) -> None:
         "duplicates": {"exact": 5, "event_id": 2, "against_history": 7},
         "days_written": ["2026-09-01", "2026-09-02"],
         "rebuild": False,
+        "version": 2,
     }
     bucket, _, key = (
         LakePaths(settings).quality_report("run-2").removeprefix("s3://").partition("/")
@@ -50,8 +51,11 @@ def test_clean_summary_reads_the_report_and_the_manifest(moto_env: str) -> None:
         objects={"raw/a": "1", "raw/b": "2", "hot/c": "3", "hot/d": "4", "raw/e": "5"},
         partitions={"2026-09-01": {"location": "x", "rows": 600}, "2026-09-02": {"rows": 900}},
     )
-    rel = "_ledger/manifest-000002-run-2.json"
-    s3.put_object(Bucket=settings.bucket("curated"), Key=rel, Body=manifest.to_json().encode())
+    # the head the run started from (version 1), then the run's own commit
+    previous = Manifest(version=1, run_id="run-1", objects={"raw/a": "1", "raw/b": "2"})
+    for m in (previous, manifest):
+        rel = f"_ledger/manifest-{m.version:06d}-{m.run_id}.json"
+        s3.put_object(Bucket=settings.bucket("curated"), Key=rel, Body=m.to_json().encode())
     Ledger(ddb, settings.ledger_table).commit(0, 2, rel, "run-2")
 
     summary = clean_summary(settings, _execution("run-2", 12.5))
@@ -66,6 +70,7 @@ def test_clean_summary_reads_the_report_and_the_manifest(moto_env: str) -> None:
         "quarantined": 5,
         "against_history": 7,
         "days_written": 2,
+        "objects_before": 2,
         "version": 2,
         "curated_rows": 1500,
         "curated_days": 2,

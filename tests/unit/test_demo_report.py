@@ -12,7 +12,8 @@ FIRST = {
     "rows_in": 4_998_123,
     "new_rows": 4_950_001,
     "objects_new": 120,
-    "objects_cleaned": 120,
+    "objects_before": 0,
+    "objects_cleaned": 90,
     "version": 1,
     "curated_rows": 4_950_001,
     "curated_days": 91,
@@ -31,10 +32,10 @@ def test_the_report_shows_the_runs_new_rows_and_clean_time() -> None:
 
 
 def test_a_weekly_run_counts_the_objects_it_left_alone() -> None:
-    week = {**FIRST, "rows_in": 390_000, "objects_new": 30, "objects_cleaned": 150, "version": 2}
-    assert "390,000 new rows from 30 new objects (120 already cleaned)" in clean_line(week)
-    rebuild = {**week, "rebuild": True, "objects_new": 150}
-    assert "(0 already cleaned, full rebuild)" in clean_line(rebuild)
+    week = {**FIRST, "rows_in": 390_000, "objects_new": 30, "objects_before": 90, "version": 3}
+    assert "390,000 new rows from 30 new objects (90 already cleaned)" in clean_line(week)
+    rebuild = {**week, "rebuild": True, "objects_new": 120}
+    assert clean_line(rebuild).startswith("clean (full rebuild): 390,000 rows from 120 objects")
 
 
 def test_a_run_with_nothing_new_says_so() -> None:

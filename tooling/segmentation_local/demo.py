@@ -371,12 +371,13 @@ def _ingest(
 def clean_summary(settings: Any, execution: dict[str, Any]) -> dict[str, Any]:
     """What the execution's clean step did, from the lake: its quality report (at
     ``LakePaths(settings).quality_report(run_id)``, absent when clean had nothing new) and the
-    committed ledger manifest; the time is the ``CleanEvents`` state's duration (locally too the
-    state's output holds only the Glue job run id)."""
+    committed ledger manifest (and the one before the run: the objects it found already cleaned);
+    the time is the ``CleanEvents`` state's duration (locally too the state's output holds only
+    the Glue job run id)."""
     from botocore.exceptions import ClientError
 
     from segmentation.awsclients import client
-    from segmentation.lake import LakePaths
+    from segmentation.lake import LEDGER, LakePaths
     from segmentation.ledger import Ledger, Manifest
 
     def s3_text(uri: str) -> str:
@@ -408,7 +409,17 @@ def clean_summary(settings: Any, execution: dict[str, Any]) -> dict[str, Any]:
                 else int(quarantined),
                 against_history=int((report.get("duplicates") or {}).get("against_history", 0)),
                 days_written=len(report.get("days_written") or []),
+                objects_before=0,
             )
+            before = int(report.get("version", 1)) - 1  # the head the run started from
+            listed = s3.list_objects_v2(
+                Bucket=settings.bucket("curated"), Prefix=f"{LEDGER}/manifest-{before:06d}-"
+            ).get("Contents", [])
+            if before and listed:
+                previous = Manifest.from_json(
+                    s3_text(settings.zone_uri("curated", listed[0]["Key"]))
+                )
+                out["objects_before"] = len(previous.objects)
     head = Ledger(client("dynamodb", settings), settings.ledger_table).head()
     if head.manifest_uri:
         manifest = Manifest.from_json(s3_text(settings.zone_uri("curated", head.manifest_uri)))
@@ -422,17 +433,22 @@ def clean_summary(settings: Any, execution: dict[str, Any]) -> dict[str, Any]:
 
 
 def clean_line(clean: dict[str, Any]) -> str:
-    """``clean: 4,632,924 new rows from 97 new objects (0 already cleaned), 31.2 s; ...``."""
+    """``clean: 4,632,924 new rows from 97 new objects (0 already cleaned), 31.2 s; ...``
+
+    Already cleaned: the objects the ledger held when the run started (compaction may since have
+    merged objects, so the count after the run is not the sum)."""
     took = f"{clean['seconds']:.1f} s" if clean.get("seconds") is not None else "? s"
     if clean.get("noop", True):
         head = f"clean: nothing new (no-op), {took}"
     else:
-        already = clean.get("objects_cleaned", 0) - clean.get("objects_new", 0)
-        head = (
-            f"clean: {clean.get('rows_in', 0):,} new rows from {clean.get('objects_new', 0):,} "
-            f"new objects ({max(already, 0):,} already cleaned"
-            f"{', full rebuild' if clean.get('rebuild') else ''}), {took}"
-        )
+        rows, objects = f"{clean.get('rows_in', 0):,}", f"{clean.get('objects_new', 0):,}"
+        if clean.get("rebuild"):
+            head = f"clean (full rebuild): {rows} rows from {objects} objects, {took}"
+        else:
+            head = (
+                f"clean: {rows} new rows from {objects} new objects "
+                f"({clean.get('objects_before', 0):,} already cleaned), {took}"
+            )
     if "version" not in clean:
         return head
     return (
