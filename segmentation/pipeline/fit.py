@@ -20,7 +20,6 @@ Calinski-Harabasz, Davies-Bouldin.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -113,38 +112,62 @@ def _scale(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return (x - mean) / np.where(std > 0, std, 1.0)
 
 
-def fit_scaler(df: DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (sample) standard deviation per feature, from Spark MLlib's StandardScaler."""
-    from pyspark.ml.feature import StandardScaler, VectorAssembler
-
-    vec = VectorAssembler(inputCols=COLS, outputCol="_raw").transform(df)
-    model = StandardScaler(inputCol="_raw", outputCol="_z", withMean=True, withStd=True).fit(vec)
-    return np.asarray(model.mean.toArray()), np.asarray(model.std.toArray())
+#: Column of the seeded hash of the user id that orders the sample (:func:`collect_features`).
+HASH = "_h"
 
 
-def scaled_vectors(df: DataFrame, mean: np.ndarray, std: np.ndarray) -> DataFrame:
-    """``features`` vector column in scaled units (same formula as the numpy side)."""
-    from pyspark.ml.feature import VectorAssembler
+def collect_features(df: DataFrame, seed: int) -> pd.DataFrame:
+    """Every user's features in the driver, in user id order, with the seeded hash of the id.
 
-    safe = np.where(std > 0, std, 1.0)
-    cols = [
-        ((F.col(c) - float(m)) / float(s)).alias(f"_z_{c}")
-        for c, m, s in zip(COLS, mean, safe, strict=True)
-    ]
-    z = df.select("user_anon_id", *COLS, *cols)
-    return VectorAssembler(inputCols=[f"_z_{c}" for c in COLS], outputCol="features").transform(z)
+    The fit runs on this frame, so it sees the same rows in the same order however the lake and
+    the features happen to be laid out: Spark's K-Means started from its own initialisation over
+    data whose partitioning differed from run to run, and the same data set gave two different
+    segmentations (silhouette 0.372 and 0.302, both k = 6). The driver already held every user
+    for the metrics and the profiles, so this costs no more memory than before.
+    """
+    key = F.xxhash64(F.col("user_anon_id"), F.lit(seed)).alias(HASH)
+    local = df.select("user_anon_id", *COLS, key).toPandas()
+    return local.sort_values("user_anon_id", kind="stable").reset_index(drop=True)
 
 
-def sample(df: DataFrame, n_total: int, size: int, seed: int) -> DataFrame:
-    """The ``size`` users with the smallest seeded hash of their id, in that order.
+def scaler(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation per feature (StandardScaler's definition), in numpy
+    over the rows in id order: a Spark aggregation sums in partition order, and the last bits of
+    the scale would move with the layout."""
+    if len(raw) < 2:
+        return raw.mean(axis=0), np.zeros(raw.shape[1])
+    return raw.mean(axis=0), raw.std(axis=0, ddof=1)
+
+
+def sample_positions(local: pd.DataFrame, size: int) -> np.ndarray:
+    """Rows (of :func:`collect_features`' frame) of the ``size`` users with the smallest seeded
+    hash of their id, in that order.
 
     Chosen by content, not by position: a Bernoulli sample plus ``limit`` depends on how the
     rows happen to be partitioned and ordered, which changes with the lake's object layout
     (e.g. how the stream was batched), and the k sweep and the DBSCAN fit on it changed with it
     (measured: the same generated data gave auto k = 6 in two demo runs and 5 in a third). The
     same users in the same order give the same sweep, the same k and the same fit."""
-    key = F.xxhash64(F.col("user_anon_id"), F.lit(seed))
-    return df.orderBy(key, "user_anon_id").limit(min(size, n_total))
+    order = local.sort_values([HASH, "user_anon_id"], kind="stable").index.to_numpy()
+    return order[: min(size, len(local))]
+
+
+def final_kmeans(
+    x_all: np.ndarray, x_sample: np.ndarray, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Labels, centres and cost of K-Means on every user, best of starts and deterministic.
+
+    The starts are scikit-learn's k-means++ on the sample (SWEEP_STARTS of them, seeded; the
+    lowest cost wins); Lloyd's iterations then run on all users from those centres. Same
+    features in the same order -> the same centres, labels and cost.
+    """
+    from sklearn.cluster import KMeans
+
+    starts = KMeans(n_clusters=k, n_init=SWEEP_STARTS, max_iter=50, random_state=seed).fit(x_sample)
+    model = KMeans(
+        n_clusters=k, init=starts.cluster_centers_, n_init=1, max_iter=300, random_state=seed
+    ).fit(x_all)
+    return model.labels_.astype(np.int64), model.cluster_centers_, float(model.inertia_)
 
 
 def kmeans_sweep(x_sample: np.ndarray, params: FitParams) -> list[dict[str, Any]]:
@@ -184,22 +207,11 @@ def kmeans_sweep(x_sample: np.ndarray, params: FitParams) -> list[dict[str, Any]
     return rows
 
 
-def assign_dbscan(
-    df: DataFrame, model: DbscanModel, mean: np.ndarray, std: np.ndarray
-) -> DataFrame:
-    """Every user's DBSCAN cluster, computed in the executors against the broadcast core points."""
-    schema = T.StructType(
-        [T.StructField("user_anon_id", T.StringType())]
-        + [T.StructField(c, T.DoubleType()) for c in COLS]
-        + [T.StructField("prediction", T.LongType())]
-    )
-
-    def assign(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for pdf in batches:
-            x = _scale(pdf[COLS].to_numpy(dtype=float), mean, std)
-            yield pdf.assign(prediction=model.assign(x))
-
-    return df.mapInPandas(assign, schema)
+_LABELED = T.StructType(
+    [T.StructField("user_anon_id", T.StringType())]
+    + [T.StructField(c, T.DoubleType()) for c in COLS]
+    + [T.StructField("prediction", T.LongType())]
+)
 
 
 def fit(features: DataFrame, params: FitParams, source: str = "the features") -> FitResult:
@@ -225,13 +237,11 @@ def _fit(df: DataFrame, params: FitParams, source: str, cached: list[DataFrame])
     if n < need:
         raise ValueError(f"{n} users in {source}; expected at least {need} for {algorithm}")
 
-    mean, std = fit_scaler(df)
-    scaled = scaled_vectors(df, mean, std).cache()
-    cached.append(scaled)
-    samp = sample(scaled, n, params.sample_size, params.seed)  # collected once: no cache
-    x_sample = np.asarray(
-        samp.select([F.col(f"_z_{c}") for c in COLS]).toPandas().to_numpy(dtype=float)
-    )
+    local = collect_features(df, params.seed)
+    raw = local[COLS].to_numpy(dtype=float)
+    mean, std = scaler(raw)
+    x_all = _scale(raw, mean, std)
+    x_sample = x_all[sample_positions(local, params.sample_size)]
 
     run_params: dict[str, Any] = {
         "algorithm": algorithm,
@@ -249,8 +259,6 @@ def _fit(df: DataFrame, params: FitParams, source: str, cached: list[DataFrame])
     centers = None
     dbscan_model = None
     if algorithm == "kmeans":
-        from pyspark.ml.clustering import KMeans
-
         if params.k is None:
             sweep = kmeans_sweep(x_sample, params)
             choice = choose_k(
@@ -271,9 +279,8 @@ def _fit(df: DataFrame, params: FitParams, source: str, cached: list[DataFrame])
             k = params.k
             run_params.update(k_mode="given")
         run_params["k"] = k
-        km = KMeans(k=k, seed=params.seed, maxIter=50, featuresCol="features").fit(scaled)
-        centers = np.asarray(km.clusterCenters())
-        labeled = km.transform(scaled).select("user_anon_id", *COLS, "prediction")
+        run_params["final_fit"] = "k-means++ best of starts on the sample, Lloyd on all users"
+        labels, centers, _ = final_kmeans(x_all, x_sample, k, params.seed)
     else:
         if params.eps is None:
             dbscan_model, eps_rows, curve = choose_eps(
@@ -292,13 +299,11 @@ def _fit(df: DataFrame, params: FitParams, source: str, cached: list[DataFrame])
             run_params["eps_mode"] = "given"
             dbscan_model = fit_dbscan(x_sample, eps, params.min_samples)
         run_params.update(eps=eps, min_samples=params.min_samples)
-        labeled = assign_dbscan(df, dbscan_model, mean, std)
-    labeled = labeled.withColumn("prediction", F.col("prediction").cast("long")).cache()
+        labels = np.asarray(dbscan_model.assign(x_all), dtype=np.int64)
+    local = local.drop(columns=[HASH]).assign(prediction=labels)
+    labeled = df.sparkSession.createDataFrame(local, schema=_LABELED).cache()
     cached.append(labeled)
 
-    local = labeled.select(*COLS, "prediction").toPandas()
-    labels = local["prediction"].to_numpy(dtype=np.int64)
-    x_all = _scale(local[COLS].to_numpy(dtype=float), mean, std)
     scores = metrics(x_all, labels, params.silhouette_sample, params.seed)
     profiles = build_profiles(local, labels, COLS)
     seg_model = SegmentModel(

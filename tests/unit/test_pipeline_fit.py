@@ -159,3 +159,31 @@ def test_the_document_of_a_fit_validates_and_reads_back(auto_k) -> None:
     assert [s.name for s in doc.segments] == [p.name for p in result.profiles]
     assert [f.name for f in doc.features] == COLS
     assert [r.k for r in doc.k_sweep] == [2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "dbscan"])
+def test_the_fit_does_not_depend_on_the_layout(spark, algorithm) -> None:
+    """The same features, partitioned and ordered three ways, give the same labels, centres and
+    metrics: the fit sees the users in id order, whatever the lake's layout."""
+    from pyspark.sql import functions as F
+
+    from segmentation.pipeline.fit import fit
+
+    df, _ = blobs_by_user(per=50, seed=4)
+    base = spark.createDataFrame(df)
+    layouts = [base, base.repartition(5), base.orderBy(F.rand(9)).coalesce(2)]
+    kw = {"k": 4} if algorithm == "kmeans" else {"eps": None}
+    results = [fit(layout, params(algorithm=algorithm, **kw)) for layout in layouts]
+    try:
+        first, labels = assigned(results[0])
+        for other in results[1:]:
+            _, other_labels = assigned(other)
+            assert np.array_equal(other_labels, labels)
+            assert other.scores == results[0].scores
+            if algorithm == "kmeans":
+                np.testing.assert_allclose(other.centers, results[0].centers, rtol=0, atol=1e-9)
+            np.testing.assert_allclose(other.mean, results[0].mean, rtol=0, atol=1e-12)
+        assert len(set(labels)) >= 3
+    finally:
+        for r in results:
+            r.release()

@@ -196,13 +196,21 @@ def test_the_sample_depends_on_the_users_not_on_the_layout(spark):
     however the features happen to be partitioned and ordered."""
     from pyspark.sql import functions as F
 
-    from segmentation.pipeline.fit import sample
+    from segmentation.pipeline.features import FEATURE_COLUMNS
+    from segmentation.pipeline.fit import collect_features, sample_positions
 
-    users = spark.range(5000).select(F.sha2(F.col("id").cast("string"), 256).alias("user_anon_id"))
+    users = spark.range(5000).select(
+        F.sha2(F.col("id").cast("string"), 256).alias("user_anon_id"),
+        *(F.lit(1.0).alias(c) for c in FEATURE_COLUMNS),
+    )
     layouts = [users, users.repartition(7), users.orderBy(F.rand(3)).coalesce(3)]
-    picked = [[r[0] for r in sample(df, 5000, 800, seed=42).collect()] for df in layouts]
+
+    def sample(df, size: int, seed: int) -> list[str]:
+        local = collect_features(df, seed)
+        return local["user_anon_id"].iloc[sample_positions(local, size)].tolist()
+
+    picked = [sample(df, 800, seed=42) for df in layouts]
     assert len(picked[0]) == 800 == len(set(picked[0]))
     assert picked[0] == picked[1] == picked[2]
-    other_seed = [r[0] for r in sample(users, 5000, 800, seed=7).collect()]
-    assert set(other_seed) != set(picked[0])  # the seed still chooses
-    assert len(sample(users, 5000, 9000, seed=42).collect()) == 5000  # all when size > users
+    assert set(sample(users, 800, seed=7)) != set(picked[0])  # the seed still chooses
+    assert len(sample(users, 9000, seed=42)) == 5000  # all when size > users
