@@ -3,15 +3,16 @@ out. No lake paths, no MLflow: the cluster step (:mod:`.cluster_step`) reads the
 tracks the result (:mod:`.tracking`) and writes it (:mod:`.cluster_outputs`), so the fit itself
 runs on any SparkSession and any DataFrame, e.g. one built with ``createDataFrame`` in a test.
 
-Standard scaling (Spark MLlib StandardScaler, mean and std), then either
+The features are collected to the driver in user id order (:func:`collect_features`) and every
+step below runs on that frame, so the result does not depend on the lake's layout. Standard
+scaling (mean and sample std), then either
 
-* K-Means (Spark MLlib) with ``k`` given, or chosen by an elbow + silhouette sweep over
-  ``k_min..k_max`` on a sample of ``sample_size`` users (scikit-learn, several starts per k, in
-  the driver); the final model is fitted on everyone;
+* K-Means (scikit-learn) with ``k`` given, or chosen by an elbow + silhouette sweep over
+  ``k_min..k_max`` on a sample of ``sample_size`` users (several starts per k); the final model
+  starts from the best of several k-means++ starts on the sample and iterates on everyone;
 * DBSCAN (scikit-learn) fitted on a sample of ``sample_size`` users, with eps at the knee of the
   k-distance curve unless given; every user then takes the cluster of the nearest core point if
-  it lies within eps, else noise (-1). The assignment runs in Spark (mapInPandas), so the fit
-  costs the same at 50k and 5M users.
+  it lies within eps, else noise (-1).
 
 Metrics (scikit-learn, on the non-noise users): silhouette (on ``silhouette_sample`` users),
 Calinski-Harabasz, Davies-Bouldin.
