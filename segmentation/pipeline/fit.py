@@ -178,7 +178,7 @@ def kmeans_sweep(x_sample: np.ndarray, params: FitParams) -> list[dict[str, Any]
     with scikit-learn, from SWEEP_STARTS k-means++ starts per k: one Spark fit per k, as before,
     kept whichever local optimum its one start fell into, and a bad one at the right k (cost
     barely below k - 1) hides the elbow (seen on four well-separated blobs: auto k = 3). The
-    final model is still Spark MLlib's, fitted on every user with the chosen k.
+    final model (:func:`final_kmeans`) is fitted on every user with the chosen k.
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
