@@ -134,6 +134,38 @@ def parse_value(value: bytes) -> tuple[Any, str | None]:
         return UNPARSED, f"invalid JSON: {message}"
 
 
+def duplicate_keys(value: bytes, obj: Any) -> dict[str, list[Any]]:
+    """Contract fields a JSON object names more than once, with every value given for them.
+
+    JSON parsers keep the last of a repeated key silently, so ``{"user_id": "a", "user_id":
+    "b"}`` would become user b's event; the contract takes one value per field, and a record that
+    gives two is refused. The check is a byte count per field name (cheap, and no record without
+    a repeated name pays more); only a record whose bytes name a field twice is parsed again
+    to tell a repeated key from the name appearing inside a value.
+    """
+    if not isinstance(obj, dict):
+        return {}
+    from segmentation.contract import COLUMNS
+
+    if not any(value.count(b'"' + c.encode() + b'"') > 1 for c in COLUMNS):
+        return {}
+    # object_pairs_hook runs innermost first: the top-level object is the last one built
+    top: list[tuple[str, Any]] = []
+
+    def last(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        top[:] = items
+        return dict(items)
+
+    try:
+        json.loads(value.decode("utf-8-sig"), object_pairs_hook=last)
+    except (ValueError, RecursionError):
+        return {}
+    values: dict[str, list[Any]] = {}
+    for k, v in top:
+        values.setdefault(k, []).append(v)
+    return {k: v for k, v in values.items() if len(v) > 1 and k in COLUMNS}
+
+
 def build_event(
     messages: Iterable[tuple[str, int, int, int | None, bytes | None, bytes | None]],
     bootstrap: str,

@@ -29,6 +29,7 @@ REASONS = {
     "too_large": "the Kafka value exceeds Settings.ingest_max_record_bytes; not parsed",
     "invalid_json": "the value is not UTF-8 JSON",
     "not_an_object": "the JSON value is not an object",
+    "duplicate_key": "the JSON object names a contract field twice (parsers keep the last)",
     "contract": "the record breaks the event contract (see errors)",
 }
 VALUE_LIMIT = 200

@@ -21,7 +21,13 @@ import pyarrow.compute as pc
 from segmentation.anonymise import Anonymiser
 from segmentation.config import Settings
 from segmentation.ingest import quarantine
-from segmentation.ingest.kafka import UNPARSED, KafkaBatch, decode_event, parse_value
+from segmentation.ingest.kafka import (
+    UNPARSED,
+    KafkaBatch,
+    decode_event,
+    duplicate_keys,
+    parse_value,
+)
 from segmentation.ingest.lakewrite import split_s3_uri, to_lake, write_partitioned
 from segmentation.ingest.validate import ROW, validate_records
 from segmentation.lake import LakePaths
@@ -83,6 +89,20 @@ def ingest_kafka_event(
             if obj is UNPARSED:
                 bad[i] = _entry(batch, i, "invalid_json", anonymiser, now, detail=problem)
                 continue
+        repeated = duplicate_keys(value, obj)
+        if repeated:
+            names = ", ".join(sorted(repeated))
+            bad[i] = _entry(
+                batch,
+                i,
+                "duplicate_key",
+                anonymiser,
+                now,
+                record=obj,
+                detail=f"the object names {names} more than once (one value per field)",
+                extra_ids=[v for vs in repeated.values() for v in vs if isinstance(v, str)],
+            )
+            continue
         parsed.append(obj)
         parsed_at.append(i)
 
@@ -145,6 +165,7 @@ def _entry(
     record: Any = None,
     errors: Any = (),
     detail: str | None = None,
+    extra_ids: list[str] | None = None,
 ) -> dict[str, Any]:
     key = batch.key(i)
     key_anon, key_text = None, ""
@@ -161,7 +182,7 @@ def _entry(
         anonymiser=anonymiser,
         ingest_ts=now,
         detail=detail,
-        other_ids=[key_text] if key_text else [],
+        other_ids=([key_text] if key_text else []) + [x.strip() for x in extra_ids or []],
         context={
             "source": "kafka",
             "topic": topic,

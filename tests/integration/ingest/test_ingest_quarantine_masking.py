@@ -51,3 +51,25 @@ def test_a_non_json_value_keeps_no_text_of_it(lake: Any, ingest_module: Any) -> 
     (key,) = read_objects(lake, "quarantine")
     body = client("s3", lake).get_object(Bucket=lake.bucket("quarantine"), Key=key)["Body"]
     assert RAW not in body.read().decode()
+
+
+def test_a_field_given_twice_is_refused_and_both_ids_are_masked(
+    lake: Any, ingest_module: Any
+) -> None:
+    """``{"user_id": A, ..., "user_id": B}``: a parser keeps B silently and the event would be
+    B's; it is quarantined instead, and neither id (A sits in another field too) is kept."""
+    other = "u-other-0077"
+    head = '"timestamp": "2026-08-01T00:00:00Z", "event_type": "play"'
+    value = f'{{"user_id": "{RAW}", {head}, "session_id": "{RAW}", "user_id": "{other}"}}'
+    fine = f'{{"user_id": "u-1", {head}, "content_id": "\\"user_id\\""}}'.encode()
+    event = build_event(
+        [("raw-events", 0, 3, None, None, value.encode()), ("raw-events", 0, 4, None, None, fine)],
+        bootstrap="b",
+    )
+    summary = ingest_module.handler(event, LocalContext("ingest"))
+    assert summary["quarantined"] == 1 and summary["valid"] == 1  # a name inside a value is fine
+    (key,) = [k for k in read_objects(lake, "quarantine")]
+    text = client("s3", lake).get_object(Bucket=lake.bucket("quarantine"), Key=key)["Body"].read()
+    entry = json.loads(text)
+    assert entry["reason"] == "duplicate_key" and "user_id" in entry["detail"]
+    assert RAW not in text.decode() and other not in text.decode()
