@@ -20,7 +20,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 #: The shape written by this code. Bump it (and say what changed) when a field changes.
-SCHEMA_VERSION = 1
+#: 2: stable segment identities (``segment_key``, ``since``, ``previous_size``, ``renamed_from``),
+#: the scaler, the previous version, retired segments and the run-over-run comparison. A version-1
+#: document still reads (those fields are empty in it).
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 #: A parameter of the run as MLflow records it: a scalar.
 ParamValue = int | float | str | bool | None
@@ -47,6 +51,18 @@ class SegmentProfile(_Strict):
     )
     distinguishing: list[str] = Field(description="The three largest |z| as 'feature +z sd'.")
     actions: list[str] = Field(description="Recommended marketing actions.")
+    segment_key: str | None = Field(
+        None,
+        pattern=r"^(S[1-9][0-9]*|noise)$",
+        description="Durable key of the segment across model versions (S1, S2, ...; noise).",
+    )
+    since: str | None = Field(None, description="Model version the key first appeared in.")
+    previous_size: int | None = Field(
+        None, ge=0, description="Users of this key in the previous version (None: a new key)."
+    )
+    renamed_from: str | None = Field(
+        None, description="The key's name in the previous version, when its profile changed."
+    )
 
     def summary(self) -> str:
         """The one line publish stores: why the name, and what sets the segment apart."""
@@ -78,10 +94,40 @@ class EpsSweepRow(_Strict):
     score: float
 
 
+class RetiredSegment(_Strict):
+    """A key of the previous version no new segment matched."""
+
+    segment_key: str
+    name: str
+    since: str
+    last_size: int = Field(ge=0)
+
+
+class Comparison(_Strict):
+    """The version against the previous one, for the users in both."""
+
+    previous_model_version: str
+    common_users: int = Field(ge=0)
+    ari: float | None = Field(description="Adjusted Rand index of the two assignments.")
+    transitions: dict[str, dict[str, float]] = Field(
+        description="Per previous key: the share of its users now in each key."
+    )
+    largest_share_shift: float = Field(
+        ge=0, description="Largest absolute change of a key's share of the users."
+    )
+
+
+class Scaler(_Strict):
+    """The standard scaling the model was fitted in (original units -> z)."""
+
+    mean: dict[str, float]
+    std: dict[str, float]
+
+
 class ModelDocument(_Strict):
     """Everything about a model version that is not per user (the segment map holds those)."""
 
-    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Shape of this document.")
+    schema_version: Literal[1, 2] = Field(SCHEMA_VERSION, description="Shape of this document.")
     model_version: str = Field(min_length=1)
     algorithm: Literal["kmeans", "dbscan"]
     snapshot_date: date
@@ -100,6 +146,16 @@ class ModelDocument(_Strict):
         description="What the run's data lacked (e.g. no catalog: unique_genres is 0 for "
         "everyone), from the features step's report; shown with the segments.",
     )
+    scaler: Scaler | None = Field(None, description="The scaling the centres are read in.")
+    previous_model_version: str | None = Field(
+        None, description="The version this one's segments were matched to (None: the first)."
+    )
+    next_key: int = Field(1, ge=1, description="First key number no segment has had yet.")
+    retired_segments: list[RetiredSegment] = Field(default_factory=list)
+    comparison: Comparison | None = None
+
+    def by_key(self, segment_key: str) -> SegmentProfile | None:
+        return next((s for s in self.segments if s.segment_key == segment_key), None)
 
     def segment(self, segment_id: int) -> SegmentProfile | None:
         return next((s for s in self.segments if s.segment_id == segment_id), None)
@@ -124,10 +180,11 @@ class ModelDocument(_Strict):
                 f"{source}: expected a model document (a JSON object), got {type(raw).__name__}"
             )
         found = raw.get("schema_version")
-        if found != SCHEMA_VERSION:
+        if found not in READABLE_VERSIONS:
             raise ModelDocumentError(
                 f"{source}: schema_version {found!r}; this code reads schema_version "
-                f"{SCHEMA_VERSION} (re-run the cluster step to rewrite the document)"
+                f"{' or '.join(map(str, READABLE_VERSIONS))} (re-run the cluster step to rewrite "
+                "the document)"
             )
         try:
             return cls.model_validate(raw)

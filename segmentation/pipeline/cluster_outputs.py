@@ -8,26 +8,44 @@ from the fit, and the same object goes to MLflow and to the lake.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from segmentation.lake import LakePaths
 from segmentation.model_document import (
+    Comparison,
     EpsSweepRow,
     FeatureDescription,
     KSweepRow,
     ModelDocument,
+    RetiredSegment,
+    Scaler,
+    SegmentProfile,
 )
 from segmentation.pipeline import lakeio
 from segmentation.pipeline.features import FEATURES
 from segmentation.pipeline.fit import FitResult
 from segmentation.pipeline.profiles import NOISE_NAME
+from segmentation.pipeline.tables import SEGMENT_MAP_SCHEMA
 
 #: Users per part file of the segment map (Spark writes one file per partition).
 USERS_PER_FILE = 2_000_000
+
+
+def _with_version() -> T.StructType:
+    from segmentation.pipeline.tables import SEGMENT_MAP_SCHEMA
+
+    return T.StructType(
+        [*SEGMENT_MAP_SCHEMA.fields, T.StructField("model_version", T.StringType())]
+    )
+
+
+SEGMENT_MAP_SCHEMA_V = _with_version()
 
 
 def build_document(
@@ -40,7 +58,12 @@ def build_document(
     mlflow_run_id: str,
     registered_model: str | None,
     data_warnings: list[str] | None = None,
+    identity: Identified | None = None,
 ) -> ModelDocument:
+    """``identity``: the keyed profiles and what the matching found; without it (a caller that
+    does not match) the fit's profiles go in as they are."""
+    identity = identity or Identified(list(result.profiles))
+    cols = list(result.model.columns)
     return ModelDocument(
         model_version=model_version,
         algorithm=result.algorithm,
@@ -54,29 +77,65 @@ def build_document(
         k_sweep=[KSweepRow(**row) for row in result.k_sweep],
         eps_sweep=[EpsSweepRow(**row) for row in result.eps_sweep],
         features=[FeatureDescription(**f.__dict__) for f in FEATURES],
-        segments=result.profiles,
+        segments=identity.profiles,
         data_warnings=data_warnings or [],
+        scaler=Scaler(
+            mean={c: float(v) for c, v in zip(cols, result.mean, strict=True)},
+            std={c: float(v) for c, v in zip(cols, result.std, strict=True)},
+        ),
+        previous_model_version=identity.previous_model_version,
+        next_key=identity.next_key,
+        retired_segments=identity.retired,
+        comparison=identity.comparison,
     )
 
 
-def _name_expr(names: dict[int, str]) -> Any:
-    expr = F.lit(NOISE_NAME)
-    for seg, name in names.items():
-        expr = F.when(F.col("prediction") == seg, F.lit(name)).otherwise(expr)
-    return expr
+@dataclass
+class Identified:
+    """The profiles with their durable keys (:mod:`.segment_identity`) and the comparison with
+    the previous version."""
+
+    profiles: list[SegmentProfile]
+    retired: list[RetiredSegment] = field(default_factory=list)
+    next_key: int = 1
+    previous_model_version: str | None = None
+    comparison: Comparison | None = None
+    #: user_anon_id -> key in the previous version (empty: no predecessor)
+    before: dict[str, str] = field(default_factory=dict)
 
 
-def write_segment_map(result: FitResult, model_version: str, paths: LakePaths) -> str:
-    """user_anon_id, segment_id, segment_name, model_version of every user; returns the URI."""
+def assignments(result: FitResult, identity: Identified) -> pd.DataFrame:
+    """Every user's segment: id, name and key, and whether the user changed key since the
+    previous version (null for a user new in this one)."""
+    pdf = result.labeled.select("user_anon_id", "prediction").toPandas()
+    names = {p.segment_id: p.name for p in identity.profiles}
+    keys = {p.segment_id: p.segment_key for p in identity.profiles}
+    out = pd.DataFrame(
+        {
+            "user_anon_id": pdf["user_anon_id"],
+            "segment_id": pdf["prediction"].astype("int32"),
+            "segment_name": pdf["prediction"].map(names).fillna(NOISE_NAME),
+            "segment_key": pdf["prediction"].map(keys),
+        }
+    )
+    before = out["user_anon_id"].map(identity.before) if identity.before else None
+    moved = pd.array([None] * len(out), dtype="boolean")
+    if before is not None:
+        known = before.notna().to_numpy()
+        moved[known] = (before[known] != out["segment_key"][known]).to_numpy()
+    out["moved_since_previous"] = moved
+    return out
+
+
+def write_segment_map(
+    spark: SparkSession, frame: pd.DataFrame, model_version: str, paths: LakePaths
+) -> str:
+    """The :func:`assignments` of every user under the model version; returns the URI."""
     uri = paths.segment_map(model_version)
+    df = spark.createDataFrame(frame.assign(model_version=model_version), SEGMENT_MAP_SCHEMA_V)
     (
-        result.labeled.select(
-            "user_anon_id",
-            F.col("prediction").cast("int").alias("segment_id"),
-            _name_expr(result.names).alias("segment_name"),
-            F.lit(model_version).alias("model_version"),
-        )
-        .coalesce(max(1, math.ceil(result.n_users / USERS_PER_FILE)))
+        df.select(*SEGMENT_MAP_SCHEMA.names, "model_version")
+        .coalesce(max(1, math.ceil(len(frame) / USERS_PER_FILE)))
         .write.mode("overwrite")
         .parquet(uri)
     )

@@ -17,10 +17,18 @@ from pyspark.sql import functions as F
 
 from segmentation.lake import LakePaths
 from segmentation.pipeline import lakeio
-from segmentation.pipeline.cluster_outputs import build_document, write_document, write_segment_map
+from segmentation.pipeline.cluster_outputs import (
+    Identified,
+    assignments,
+    build_document,
+    write_document,
+    write_segment_map,
+)
 from segmentation.pipeline.features import FEATURE_COLUMNS
-from segmentation.pipeline.fit import FitParams, fit
+from segmentation.pipeline.fit import FitParams, FitResult, fit
 from segmentation.pipeline.params import ClusterParams
+from segmentation.pipeline.segment_history import previous_assignment, previous_document
+from segmentation.pipeline.segment_identity import compare_versions, identify_profiles
 from segmentation.pipeline.tracking import Tracker, code_version, log_document, log_fit, log_model
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,43 @@ def _attach_run_reports(
     return warnings
 
 
+def identify(
+    spark: SparkSession,
+    paths: LakePaths,
+    result: FitResult,
+    model_version: str,
+    args: ClusterParams,
+) -> Identified:
+    """Keys for the new segments, matched to the previous version's, and the comparison."""
+    previous = previous_document(spark, paths, exclude=model_version)
+    profiles, retired, next_key = identify_profiles(
+        result.profiles,
+        previous,
+        list(result.model.columns),
+        model_version,
+        args.match_max_distance,
+        args.rename_distance,
+    )
+    identity = Identified(profiles, retired, next_key)
+    if previous is None:
+        log.info("cluster: no previous model version; every segment gets a new key")
+        return identity
+    identity.previous_model_version = previous.model_version
+    identity.before = previous_assignment(spark, paths, previous)
+    keys = {p.segment_id: p.segment_key for p in profiles}
+    now = result.labeled.select("user_anon_id", "prediction").toPandas()
+    current = dict(zip(now["user_anon_id"], now["prediction"].map(keys), strict=True))
+    identity.comparison = compare_versions(previous, profiles, identity.before, current)
+    log.info(
+        "cluster: matched to %s: ARI %s on %d common users, %d retired keys",
+        previous.model_version,
+        identity.comparison.ari,
+        identity.comparison.common_users,
+        len(retired),
+    )
+    return identity
+
+
 def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str, Any]:
     snapshot_date = args.snapshot_date
     snapshot = snapshot_date.isoformat()
@@ -83,6 +128,15 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
             log_fit(tracker, result, params)
             data_warnings = _attach_run_reports(spark, tracker, paths, run_id)
             model_version = log_model(tracker, result, params, registered, f"{algorithm}-{run_id}")
+            identity = identify(spark, paths, result, model_version, args)
+            if identity.comparison is not None:
+                tracker.metrics(
+                    {
+                        "ari_vs_previous": identity.comparison.ari,
+                        "largest_share_shift": identity.comparison.largest_share_shift,
+                        "common_users": identity.comparison.common_users,
+                    }
+                )
             document = build_document(
                 result,
                 params=params,
@@ -92,9 +146,10 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
                 mlflow_run_id=mlflow_run_id,
                 registered_model=registered,
                 data_warnings=data_warnings,
+                identity=identity,
             )
             log_document(tracker, document)
-            map_uri = write_segment_map(result, model_version, paths)
+            map_uri = write_segment_map(spark, assignments(result, identity), model_version, paths)
             profiles_uri = write_document(spark, document, paths)
     finally:
         result.release()
@@ -113,8 +168,16 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
         "eps": params.get("eps"),
         "metrics": result.scores,
         "segments": [
-            {"segment_id": p.segment_id, "name": p.name, "size": p.size} for p in result.profiles
+            {
+                "segment_id": p.segment_id,
+                "segment_key": p.segment_key,
+                "name": p.name,
+                "size": p.size,
+            }
+            for p in document.segments
         ],
+        "previous_model_version": document.previous_model_version,
+        "comparison": document.comparison.model_dump() if document.comparison else None,
         "segment_map": map_uri,
         "profiles": profiles_uri,
     }

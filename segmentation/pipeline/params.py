@@ -234,6 +234,18 @@ class ClusterParams(StepParams):
         json_schema_extra={"default_text": "SEG_MLFLOW_EXPERIMENT"},
     )
     register_model: bool = Field(True, description="register the model in the MLflow registry")
+    match_max_distance: float = Field(
+        1.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="farthest (scaled units) a segment centre may move and keep its key",
+    )
+    rename_distance: float = Field(
+        0.5,
+        ge=0,
+        allow_inf_nan=False,
+        description="a kept key takes the naming rules' new name only past this move",
+    )
 
     @field_validator("algorithm", mode="before")
     @classmethod

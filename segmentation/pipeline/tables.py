@@ -30,6 +30,8 @@ SEGMENT_MAP_SCHEMA = T.StructType(
         T.StructField("user_anon_id", T.StringType()),
         T.StructField("segment_id", T.IntegerType()),
         T.StructField("segment_name", T.StringType()),
+        T.StructField("segment_key", T.StringType()),
+        T.StructField("moved_since_previous", T.BooleanType()),
     ]
 )
 

@@ -62,7 +62,7 @@ def raw(doc: ModelDocument) -> dict[str, Any]:
 def test_the_stored_form_reads_back_as_the_same_document() -> None:
     doc = document()
     text = doc.to_json()
-    assert json.loads(text)["schema_version"] == SCHEMA_VERSION == 1
+    assert json.loads(text)["schema_version"] == SCHEMA_VERSION == 2
     assert json.loads(text)["snapshot_date"] == "2026-09-30"
     again = ModelDocument.from_json(text, "here")
     assert again == doc
@@ -97,7 +97,7 @@ def test_a_synonym_of_a_field_is_refused_not_silently_read() -> None:
         ModelDocument.from_dict(listed, "x")
 
 
-@pytest.mark.parametrize(("version", "shown"), [(None, "None"), (2, "2"), ("1", "'1'")])
+@pytest.mark.parametrize(("version", "shown"), [(None, "None"), (3, "3"), ("1", "'1'")])
 def test_another_schema_version_is_refused_as_such(version: Any, shown: str) -> None:
     doc = raw(document())
     if version is None:
@@ -105,7 +105,8 @@ def test_another_schema_version_is_refused_as_such(version: Any, shown: str) -> 
     else:
         doc["schema_version"] = version
     with pytest.raises(
-        ModelDocumentError, match=f"x: schema_version {shown}; this code reads schema_version 1 "
+        ModelDocumentError,
+        match=f"x: schema_version {shown}; this code reads schema_version 1 or 2 ",
     ):
         ModelDocument.from_dict(doc, "x")
 
@@ -149,3 +150,11 @@ def test_the_published_item_takes_the_profile_and_the_map_counts() -> None:
     bare = SegmentItem.of("v1", 4, None, size=3, total=0, name_from_map=None)
     assert (bare.segment_name, bare.share, bare.profile, bare.actions) == ("segment 4", 0, {}, [])
     assert SegmentItem.of("v1", 4, None, 3, 9, "from map").segment_name == "from map"
+
+
+def test_a_version_1_document_still_reads_without_identities() -> None:
+    doc = raw(document())
+    doc["schema_version"] = 1
+    old = ModelDocument.from_dict(doc, "v1")
+    assert old.schema_version == 1 and old.comparison is None
+    assert all(s.segment_key is None for s in old.segments)

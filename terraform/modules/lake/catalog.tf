@@ -84,6 +84,8 @@ locals {
         { name = "user_anon_id", type = "string" },
         { name = "segment_id", type = "int" },
         { name = "segment_name", type = "string" },
+        { name = "segment_key", type = "string" },
+        { name = "moved_since_previous", type = "boolean" },
       ]
       prefix    = "segment_map"
       partition = "model_version"

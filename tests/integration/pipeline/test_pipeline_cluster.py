@@ -104,7 +104,7 @@ def test_kmeans_auto_k_finds_the_blobs_and_logs_everything(lake, spark, tracking
     )
     profiles = json.loads(stored)
     document = ModelDocument.from_json(stored, "the cluster step's document")
-    assert document.model_version == "segmentation-kmeans-v1" and document.schema_version == 1
+    assert document.model_version == "segmentation-kmeans-v1" and document.schema_version == 2
     assert document.mlflow_run_id == result["mlflow_run_id"]
     names = {p["name"] for p in profiles["segments"]}
     assert names == {"loyal high-value", "at-risk / lapsed", "binge watcher", "browser / searcher"}
@@ -214,3 +214,71 @@ def test_the_sample_depends_on_the_users_not_on_the_layout(spark):
     assert picked[0] == picked[1] == picked[2]
     assert set(sample(users, 800, seed=7)) != set(picked[0])  # the seed still chooses
     assert len(sample(users, 9000, seed=42)) == 5000  # all when size > users
+
+
+def _put_features_in(lake, df: pd.DataFrame, parts: int) -> None:
+    """The same features as ``parts`` objects, rows shuffled: another lake layout."""
+    s3 = boto3.client("s3", endpoint_url=lake.endpoint_url)
+    bucket, prefix = lake.bucket("features"), f"user_features/snapshot_date={SNAPSHOT}/"
+    for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+        s3.delete_object(Bucket=bucket, Key=o["Key"])
+    shuffled = df.sample(frac=1.0, random_state=parts)
+    for i, chunk in enumerate(np.array_split(shuffled, parts)):
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(chunk, preserve_index=False), buf)
+        s3.put_object(Bucket=bucket, Key=f"{prefix}part-{i}.parquet", Body=buf.getvalue())
+
+
+def test_segments_keep_their_keys_and_names_from_run_to_run(lake, spark, tracking):
+    """Same data under two layouts: identical segments and metrics, every key and name kept,
+    ARI 1 and nobody moved. Then one behaviour drifts far: its segment gets a new key, the old
+    key is retired, and the other keys hold."""
+    feats, _ = blobs()
+    common = {"algorithm": "kmeans", "k": "4", "register_model": "false"}
+    _put_features_in(lake, feats, parts=1)
+    one = run_cluster(_args(lake, tracking, run_id="w1", **common), spark)
+    _put_features_in(lake, feats, parts=5)
+    two = run_cluster(_args(lake, tracking, run_id="w2", **common), spark)
+
+    assert two["metrics"] == one["metrics"]
+    assert two["previous_model_version"] == one["model_version"]
+    key_of = {s["name"]: s["segment_key"] for s in one["segments"]}
+    assert sorted(key_of.values()) == ["S1", "S2", "S3", "S4"]
+    assert {s["name"]: s["segment_key"] for s in two["segments"]} == key_of
+    assert two["comparison"]["ari"] == 1.0 and two["comparison"]["common_users"] == len(feats)
+    assert two["comparison"]["largest_share_shift"] == 0.0
+    m1, m2 = _segment_map(spark, one), _segment_map(spark, two)
+    same = m1.merge(m2, on="user_anon_id")
+    assert (same["segment_key_x"] == same["segment_key_y"]).all()
+    assert m1["moved_since_previous"].isna().all()  # the first version has no previous
+    assert not m2["moved_since_previous"].astype(bool).any()
+
+    # the "binge watcher" users change behaviour completely: far from every old centre
+    binge = {
+        u
+        for u, k in zip(m2["user_anon_id"], m2["segment_name"], strict=True)
+        if k == "binge watcher"
+    }
+    drifted = feats.copy()
+    rows = drifted["user_anon_id"].isin(binge)
+    drifted.loc[rows, "avg_session_minutes"] = drifted["avg_session_minutes"].max() * 6
+    drifted.loc[rows, "frequency"] = 0.5
+    _put_features_in(lake, drifted, parts=3)
+    three = run_cluster(_args(lake, tracking, run_id="w3", **common), spark)
+    keys = {s["segment_key"] for s in three["segments"]}
+    assert "S5" in keys and key_of["binge watcher"] not in keys
+    assert keys - {"S5"} == set(key_of.values()) - {key_of["binge watcher"]}
+    stored = boto3.client("s3", endpoint_url=lake.endpoint_url).get_object(
+        Bucket=lake.bucket("segments"),
+        Key=f"profiles/model_version={three['model_version']}/profiles.json",
+    )["Body"]
+    document = ModelDocument.from_json(stored.read(), "w3")
+    assert [r.segment_key for r in document.retired_segments] == [key_of["binge watcher"]]
+    assert document.next_key == 6
+    # the same users still belong together (ARI 1), under a new key: the share moved is theirs
+    old_key = key_of["binge watcher"]
+    assert document.comparison.ari == 1.0
+    assert document.comparison.transitions[old_key] == {"S5": 1.0}
+    assert document.comparison.largest_share_shift == 0.25
+    moved = _segment_map(spark, three).set_index("user_anon_id")["moved_since_previous"]
+    assert moved[list(binge)].all() and not moved.drop(list(binge)).any()

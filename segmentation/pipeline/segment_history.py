@@ -1,0 +1,61 @@
+"""The previous model version as the cluster step finds it in the segments zone: its document
+(segments with keys, the scaler) and who was in which key, for the run-over-run comparison.
+
+"Previous" is the newest model document written before this run (by the object's modification
+time), whatever its algorithm: the version the new segments are matched to. A document of schema
+version 1 has no keys; a run after one starts the keys afresh, as a first run does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from segmentation.lake import PROFILES, LakePaths
+from segmentation.model_document import ModelDocument, ModelDocumentError
+from segmentation.pipeline import lakeio
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+
+def previous_document(
+    spark: SparkSession, paths: LakePaths, exclude: str | None = None
+) -> ModelDocument | None:
+    """The newest readable model document with segment keys, or None."""
+    root = paths.settings.zone_uri("segments", PROFILES, scheme=paths.scheme)
+    if not lakeio.exists(spark, root):
+        return None
+    fs, path = lakeio.fs_path(spark, root)
+    found = []
+    for status in fs.listStatus(path):
+        name = status.getPath().getName()
+        if not name.startswith("model_version=") or name == f"model_version={exclude}":
+            continue
+        doc = status.getPath().suffix("/profiles.json")
+        if fs.exists(doc):
+            found.append((fs.getFileStatus(doc).getModificationTime(), doc.toString()))
+    for _, uri in sorted(found, reverse=True):
+        try:
+            document = ModelDocument.from_json(lakeio.read_text(spark, uri), uri)
+        except ModelDocumentError as exc:
+            log.warning("previous model document unreadable, skipped: %s", exc)
+            continue
+        if all(s.segment_key for s in document.segments) and document.scaler is not None:
+            return document
+        log.info("previous document %s has no segment keys: keys start afresh", uri)
+        return None
+    return None
+
+
+def previous_assignment(
+    spark: SparkSession, paths: LakePaths, document: ModelDocument
+) -> dict[str, str]:
+    """user_anon_id -> segment key in the previous version (empty if its map is gone)."""
+    uri = paths.segment_map(document.model_version)
+    if not lakeio.exists(spark, uri):
+        return {}
+    pdf = spark.read.parquet(uri).select("user_anon_id", "segment_key").toPandas()
+    return dict(zip(pdf["user_anon_id"], pdf["segment_key"], strict=True))
