@@ -404,6 +404,15 @@ class CsvHeaderError(ValueError):
     """The CSV header lacks required columns; no row can be read."""
 
 
+def _separator_hint(header: list[str]) -> str:
+    """What a header that is one field holding the column names means: another separator (a
+    spreadsheet's semicolon or tab export), which the contract does not read."""
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if len(header) == 1 and sum(c in REQUIRED_COLUMNS for c in header[0].split(sep)) >= 2:
+            return f"; the header is separated by {name}: export the file comma-separated"
+    return ""
+
+
 def check_header(header: list[str]) -> None:
     """Refuse a file whose header misses required columns or names a column twice (which copy
     would be the value?), naming them and what is expected."""
@@ -412,7 +421,7 @@ def check_header(header: list[str]) -> None:
         raise CsvHeaderError(
             f"line 1: missing required column(s) {', '.join(missing)}; "
             f"expected a header with {', '.join(REQUIRED_COLUMNS)} "
-            f"(optional: {', '.join(OPTIONAL_COLUMNS)})"
+            f"(optional: {', '.join(OPTIONAL_COLUMNS)})" + _separator_hint(header)
         )
     counts = collections.Counter(c for c in header if c in COLUMNS)
     twice = [c for c, n in counts.items() if n > 1]

@@ -146,6 +146,13 @@ def test_csv_header_missing_required_columns() -> None:
         _csv("")
 
 
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_spreadsheet_export_with_another_separator_is_named(sep: str, name: str) -> None:
+    header = sep.join(["user_id", "timestamp", "event_type", "amount"])
+    with pytest.raises(CsvHeaderError, match=f"separated by {name}: export the file comma-sep"):
+        _csv(f"{header}\nu1{sep}2026-09-01T10:00:00Z{sep}play{sep}\n")
+
+
 def test_json_schema_lists_every_column() -> None:
     schema = Event.model_json_schema()
     assert set(schema["properties"]) == set(COLUMNS)
