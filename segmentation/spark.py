@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,9 +60,41 @@ def s3a_jars(settings: Settings) -> list[Path]:
     return jars
 
 
+#: Parent of the local sessions' scratch directories (``<pid>-<random>`` each).
+SCRATCH_ROOT = Path(tempfile.gettempdir()) / "segmentation-spark"
+
+
+def scratch_dir(root: Path = SCRATCH_ROOT) -> Path:
+    """A scratch directory (``spark.local.dir``) for this process's session, after deleting
+    those of processes that are gone.
+
+    Spark deletes its ``spark-*`` and ``blockmgr-*`` directories at a clean exit only; a driver
+    killed with SIGKILL (or out of memory) left them in /tmp, gigabytes after a paper-scale
+    clean. Under a directory named after the owning process, the next session can tell the dead
+    ones from those of sessions still running, and removes them.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for child in root.iterdir():
+        pid = child.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(child, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def local_conf(settings: Settings) -> dict[str, str]:
     """Configuration of the local session: s3a on the settings' endpoint, UTC, few partitions."""
     conf = {
+        "spark.local.dir": str(scratch_dir()),
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.memory": settings.spark_driver_memory,

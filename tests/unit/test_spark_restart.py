@@ -40,3 +40,19 @@ def test_a_dead_local_session_is_replaced() -> None:
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "rows 7" in proc.stdout
+
+
+def test_scratch_of_a_killed_session_is_removed_by_the_next(tmp_path) -> None:
+    """A driver killed with SIGKILL cannot delete its spark-*/blockmgr-* directories; the next
+    session deletes those of dead processes and leaves the live ones alone."""
+    from segmentation.spark import scratch_dir
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / f"{gone.pid}-abc"
+    (dead / "blockmgr-1").mkdir(parents=True)
+    live = tmp_path / f"{os.getppid()}-def"
+    live.mkdir()
+    mine = scratch_dir(tmp_path)
+    assert not dead.exists() and live.exists() and mine.exists()
+    assert mine.name.startswith(f"{os.getpid()}-")
