@@ -103,6 +103,14 @@ class RetiredSegment(_Strict):
     last_size: int = Field(ge=0)
 
 
+class FeatureBins(_Strict):
+    """One feature's decile bins in the model's scaled space, and the share of its users in each
+    (``len(shares) == len(edges) + 1``): what the next version's drift is measured against."""
+
+    edges: list[float]
+    shares: list[float]
+
+
 class Comparison(_Strict):
     """The version against the previous one, for the users in both."""
 
@@ -114,6 +122,10 @@ class Comparison(_Strict):
     )
     largest_share_shift: float = Field(
         ge=0, description="Largest absolute change of a key's share of the users."
+    )
+    feature_psi: dict[str, float] = Field(
+        default_factory=dict,
+        description="Population stability index per feature vs the previous version's bins.",
     )
 
 
@@ -153,6 +165,9 @@ class ModelDocument(_Strict):
     next_key: int = Field(1, ge=1, description="First key number no segment has had yet.")
     retired_segments: list[RetiredSegment] = Field(default_factory=list)
     comparison: Comparison | None = None
+    feature_bins: dict[str, FeatureBins] = Field(
+        default_factory=dict, description="Per feature: decile bins of this version's users."
+    )
 
     def by_key(self, segment_key: str) -> SegmentProfile | None:
         return next((s for s in self.segments if s.segment_key == segment_key), None)

@@ -20,6 +20,7 @@ from segmentation.lake import LakePaths
 from segmentation.model_document import (
     Comparison,
     EpsSweepRow,
+    FeatureBins,
     FeatureDescription,
     KSweepRow,
     ModelDocument,
@@ -87,6 +88,7 @@ def build_document(
         next_key=identity.next_key,
         retired_segments=identity.retired,
         comparison=identity.comparison,
+        feature_bins=identity.feature_bins,
     )
 
 
@@ -102,6 +104,7 @@ class Identified:
     comparison: Comparison | None = None
     #: user_anon_id -> key in the previous version (empty: no predecessor)
     before: dict[str, str] = field(default_factory=dict)
+    feature_bins: dict[str, FeatureBins] = field(default_factory=dict)
 
 
 def assignments(result: FitResult, identity: Identified) -> pd.DataFrame:

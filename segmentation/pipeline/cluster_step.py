@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -24,6 +25,7 @@ from segmentation.pipeline.cluster_outputs import (
     write_document,
     write_segment_map,
 )
+from segmentation.pipeline.drift import feature_bins, feature_psi
 from segmentation.pipeline.features import FEATURE_COLUMNS
 from segmentation.pipeline.fit import FitParams, FitResult, fit
 from segmentation.pipeline.params import ClusterParams
@@ -85,16 +87,23 @@ def identify(
         args.match_max_distance,
         args.rename_distance,
     )
+    columns = list(result.model.columns)
+    now = result.labeled.select("user_anon_id", "prediction", *columns).toPandas()
+    raw = now[columns].to_numpy(dtype=float)
     identity = Identified(profiles, retired, next_key)
+    identity.feature_bins = feature_bins(
+        (raw - result.mean) / np.where(result.std > 0, result.std, 1.0), columns
+    )
     if previous is None:
         log.info("cluster: no previous model version; every segment gets a new key")
         return identity
     identity.previous_model_version = previous.model_version
     identity.before = previous_assignment(spark, paths, previous)
     keys = {p.segment_id: p.segment_key for p in profiles}
-    now = result.labeled.select("user_anon_id", "prediction").toPandas()
     current = dict(zip(now["user_anon_id"], now["prediction"].map(keys), strict=True))
-    identity.comparison = compare_versions(previous, profiles, identity.before, current)
+    identity.comparison = compare_versions(previous, profiles, identity.before, current).model_copy(
+        update={"feature_psi": feature_psi(previous, raw, columns)}
+    )
     log.info(
         "cluster: matched to %s: ARI %s on %d common users, %d retired keys",
         previous.model_version,
@@ -135,6 +144,7 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
                         "ari_vs_previous": identity.comparison.ari,
                         "largest_share_shift": identity.comparison.largest_share_shift,
                         "common_users": identity.comparison.common_users,
+                        **{f"psi_{k}": v for k, v in identity.comparison.feature_psi.items()},
                     }
                 )
             document = build_document(

@@ -247,6 +247,8 @@ def test_segments_keep_their_keys_and_names_from_run_to_run(lake, spark, trackin
     assert {s["name"]: s["segment_key"] for s in two["segments"]} == key_of
     assert two["comparison"]["ari"] == 1.0 and two["comparison"]["common_users"] == len(feats)
     assert two["comparison"]["largest_share_shift"] == 0.0
+    psi = two["comparison"]["feature_psi"]
+    assert set(psi) == set(COLS) and max(psi.values()) == 0.0  # the same users: no drift
     m1, m2 = _segment_map(spark, one), _segment_map(spark, two)
     same = m1.merge(m2, on="user_anon_id")
     assert (same["segment_key_x"] == same["segment_key_y"]).all()
@@ -280,5 +282,8 @@ def test_segments_keep_their_keys_and_names_from_run_to_run(lake, spark, trackin
     assert document.comparison.ari == 1.0
     assert document.comparison.transitions[old_key] == {"S5": 1.0}
     assert document.comparison.largest_share_shift == 0.25
+    psi = document.comparison.feature_psi
+    assert psi["avg_session_minutes"] > 0.25 and psi["frequency"] > 0.25  # the drifted features
+    assert psi["recency_days"] < 0.1
     moved = _segment_map(spark, three).set_index("user_anon_id")["moved_since_previous"]
     assert moved[list(binge)].all() and not moved.drop(list(binge)).any()
