@@ -53,6 +53,12 @@ UserIdPath = Annotated[
 ]
 
 
+SEGMENT_KEY = (
+    "Durable key of the segment across model versions (S1, S2, ...; 'noise' for DBSCAN noise): "
+    "bind campaigns to it, not to segment_id. Null for a version published without keys."
+)
+
+
 class Segment(BaseModel):
     """One segment of the current model."""
 
@@ -63,12 +69,24 @@ class Segment(BaseModel):
     summary: str = Field(description="One-sentence profile summary.")
     profile: dict[str, Any] = Field(description="Feature averages that characterise the segment.")
     recommended_actions: list[str] = Field(description="Marketing actions suggested for it.")
+    segment_key: str | None = Field(description=SEGMENT_KEY)
+    since: str | None = Field(
+        description="The model version the segment's key first appeared in (null when unknown)."
+    )
+    previous_size: int | None = Field(
+        description="Users of the key in the previous model version; null for a key new in this "
+        "version, and when unknown."
+    )
 
 
 class SegmentList(BaseModel):
     model_version: str = Field(description="The model version currently served.")
     published_at: str | None = Field(None, description="When that version was published (UTC).")
     users: int = Field(description="Users segmented in that version.")
+    previous_model_version: str | None = Field(
+        description="The version this one's segments were matched to (their keys and "
+        "previous_size); null for a first version, and when unknown."
+    )
     segments: list[Segment]
 
 
@@ -81,6 +99,11 @@ class UserSegment(BaseModel):
     summary: str
     profile: dict[str, Any]
     recommended_actions: list[str]
+    segment_key: str | None = Field(description=SEGMENT_KEY)
+    moved_since_previous: bool | None = Field(
+        description="Whether the user's segment key differs from the one in the previous model "
+        "version; null for a user new in this version, a first version, or when unknown."
+    )
 
 
 class ApiError(BaseModel):
@@ -142,6 +165,9 @@ def _segment(item: SegmentItem) -> Segment:
         summary=item.summary,
         profile=item.profile,
         recommended_actions=item.actions,
+        segment_key=item.segment_key,
+        since=item.since,
+        previous_size=item.previous_size,
     )
 
 
@@ -190,6 +216,8 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         summary=profile.summary if profile else "",
         profile=profile.profile if profile else {},
         recommended_actions=profile.actions if profile else [],
+        segment_key=item.get("segment_key") or (profile.segment_key if profile else None),
+        moved_since_previous=item.get("moved_since_previous"),
     )
 
 
@@ -210,6 +238,7 @@ def list_segments() -> SegmentList:
         model_version=version,
         published_at=pointer.get("published_at"),
         users=int(pointer.get("users", 0)),
+        previous_model_version=pointer.get("previous_model_version"),
         segments=[_segment(segments[k]) for k in sorted(segments)],
     )
 

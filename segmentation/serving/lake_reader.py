@@ -22,6 +22,9 @@ from segmentation.lake import LakePaths
 from segmentation.model_document import ModelDocument
 
 SEGMENT_MAP_COLUMNS = ("user_anon_id", "segment_id", "segment_name")
+#: Columns of the maps the cluster step writes since stable segment keys (issue 13); read when
+#: present, so a map written before them still publishes (its users get no key).
+OPTIONAL_SEGMENT_MAP_COLUMNS = ("segment_key", "moved_since_previous")
 
 
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
@@ -50,7 +53,8 @@ def iter_segment_map(
     batch_size: int = 5000,
     filesystem: pafs.FileSystem | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Record batches of (user_anon_id, segment_id, segment_name) of one model version."""
+    """Record batches of (user_anon_id, segment_id, segment_name) of one model version, plus
+    whichever of :data:`OPTIONAL_SEGMENT_MAP_COLUMNS` the map has."""
     fs = filesystem or s3_filesystem(settings)
     uri = LakePaths(settings).segment_map(model_version)
     path = _strip_scheme(uri)
@@ -72,7 +76,8 @@ def iter_segment_map(
             f"segment map at {uri} lacks column(s) {', '.join(missing)}; expected "
             f"{', '.join(SEGMENT_MAP_COLUMNS)}"
         )
-    yield from dataset.to_batches(columns=list(SEGMENT_MAP_COLUMNS), batch_size=batch_size)
+    optional = [c for c in OPTIONAL_SEGMENT_MAP_COLUMNS if c in dataset.schema.names]
+    yield from dataset.to_batches(columns=[*SEGMENT_MAP_COLUMNS, *optional], batch_size=batch_size)
 
 
 def read_model_document(

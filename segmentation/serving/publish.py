@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from segmentation.config import Settings, get_settings
-from segmentation.model_document import ModelDocumentError, SegmentProfile
+from segmentation.model_document import ModelDocument, ModelDocumentError, SegmentProfile
 from segmentation.serving import table as t
 from segmentation.serving.lake_reader import (
     find_model_version,
@@ -112,16 +112,28 @@ class Publisher:
 
     def _load_version(
         self, model_version: str, writer: t.BatchWriter, expires_at: int | None
-    ) -> tuple[int, Counter[int], dict[int, str]]:
-        """Write every user item (and then every segment item) of one version."""
+    ) -> tuple[int, Counter[int], ModelDocument | None]:
+        """Write every user item (and then every segment item) of one version; returns the
+        users, the size of each segment and the model document (None only when retiring a
+        version whose document is gone)."""
         sizes: Counter[int] = Counter()
         names: dict[int, str] = {}
+        keys: dict[int, str] = {}
         users = 0
         extra = {"expires_at": expires_at} if expires_at else {}
         for batch in iter_segment_map(self.settings, model_version, filesystem=self.fs):
             cols = batch.to_pydict()
-            for n, (anon, sid, name) in enumerate(
-                zip(cols["user_anon_id"], cols["segment_id"], cols["segment_name"], strict=True)
+            # a map written before stable keys has neither column: its users get no key
+            none = [None] * batch.num_rows
+            for n, (anon, sid, name, key, moved) in enumerate(
+                zip(
+                    cols["user_anon_id"],
+                    cols["segment_id"],
+                    cols["segment_name"],
+                    cols.get("segment_key", none),
+                    cols.get("moved_since_previous", none),
+                    strict=True,
+                )
             ):
                 if not anon or sid is None:
                     raise ValueError(
@@ -132,17 +144,24 @@ class Publisher:
                 sizes[sid] += 1
                 if name is not None:
                     names.setdefault(sid, str(name))
-                writer.put(
-                    {
-                        **t.user_key(str(anon), model_version),
-                        "segment_id": sid,
-                        "segment_name": names.get(sid, f"segment {sid}"),
-                        "model_version": model_version,
-                        **extra,
-                    }
-                )
+                if key is not None:
+                    keys.setdefault(sid, str(key))
+                item: dict[str, Any] = {
+                    **t.user_key(str(anon), model_version),
+                    "segment_id": sid,
+                    "segment_name": names.get(sid, f"segment {sid}"),
+                    "model_version": model_version,
+                    **extra,
+                }
+                # unknown (an old map, a user new in this version) is left out, not NULL
+                if keys.get(sid) is not None:
+                    item["segment_key"] = keys[sid]
+                if moved is not None:
+                    item["moved_since_previous"] = bool(moved)
+                writer.put(item)
             users += batch.num_rows
         profiles: dict[int, SegmentProfile] = {}
+        document: ModelDocument | None = None
         try:
             document = read_model_document(self.settings, model_version, filesystem=self.fs)
             profiles = {p.segment_id: p for p in document.segments}
@@ -153,12 +172,18 @@ class Publisher:
             # must still expire
             log.warning("retiring %s without its model document", model_version, exc_info=True)
         for sid in sorted(set(sizes) | set(profiles)):
-            item = SegmentItem.of(
-                model_version, sid, profiles.get(sid), sizes.get(sid, 0), users, names.get(sid)
+            segment = SegmentItem.of(
+                model_version,
+                sid,
+                profiles.get(sid),
+                sizes.get(sid, 0),
+                users,
+                names.get(sid),
+                key_from_map=keys.get(sid),
             )
-            writer.put({**item.to_item(), **extra})
+            writer.put({**segment.to_item(), **extra})
         writer.flush()
-        return users, sizes, names
+        return users, sizes, document
 
     def publish(self, model_version: str) -> PublishResult:
         t0 = time.monotonic()
@@ -173,7 +198,7 @@ class Publisher:
             }
         )
         writer = t.BatchWriter(self.dynamo, self.table)
-        users, sizes, _ = self._load_version(model_version, writer, expires_at=None)
+        users, sizes, document = self._load_version(model_version, writer, expires_at=None)
         if users == 0:
             raise ValueError(f"segment map of {model_version!r} is empty; nothing to publish")
         published_at = _iso(datetime.now(UTC))
@@ -191,7 +216,8 @@ class Publisher:
         previous = before.get("model_version") if before else None
         if previous == model_version:  # a retry after the flip already happened
             previous = before.get("previous_version") if before else None
-        self._flip(model_version, before, previous, users, len(sizes), published_at)
+        matched_to = document.previous_model_version if document else None
+        self._flip(model_version, before, previous, users, len(sizes), published_at, matched_to)
         retired = self._retire_superseded(model_version)
         result = PublishResult(
             model_version=model_version,
@@ -216,6 +242,7 @@ class Publisher:
         users: int,
         segments: int,
         published_at: str,
+        matched_to: str | None = None,
     ) -> None:
         item = {
             **t.CURRENT_KEY,
@@ -226,6 +253,8 @@ class Publisher:
         }
         if previous:
             item["previous_version"] = previous
+        if matched_to:  # the version its segment keys were matched to (the document's)
+            item["previous_model_version"] = matched_to
         if before is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
         else:

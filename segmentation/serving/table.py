@@ -5,13 +5,16 @@ One DynamoDB table, hash key ``pk`` (S), range key ``sk`` (S), TTL attribute ``e
 ================================  ==================================================================
 pk / sk                           attributes
 ================================  ==================================================================
-``META`` / ``CURRENT``            model_version, previous_version, published_at, users, segments —
+``META`` / ``CURRENT``            model_version, previous_version, published_at, users, segments,
+                                  previous_model_version (the version the keys were matched to) —
                                   the pointer every lookup starts from; flipped only after a whole
                                   version is loaded, so no reader ever sees half a version
 ``META`` / ``VERSION#<v>``        status (loading | complete | retired), started_at, published_at,
                                   users, segments, expires_at once retired — the version registry
-``MODEL#<v>`` / ``SEGMENT#<id>``  segment_id, segment_name, size, share, profile, summary, actions
-``USER#<anon>`` / ``V#<v>``       segment_id, segment_name, model_version
+``MODEL#<v>`` / ``SEGMENT#<id>``  segment_id, segment_name, size, share, profile, summary, actions,
+                                  segment_key, since, previous_size (each absent when unknown)
+``USER#<anon>`` / ``V#<v>``       segment_id, segment_name, model_version, segment_key,
+                                  moved_since_previous (each absent when unknown)
 ================================  ==================================================================
 
 Items of the current version carry no ``expires_at``, so it never expires; when a newer version
@@ -44,7 +47,8 @@ def user_key(user_anon_id: str, model_version: str) -> dict[str, str]:
     return {"pk": f"USER#{user_anon_id}", "sk": f"V#{model_version}"}
 
 
-def segment_key(model_version: str, segment_id: int) -> dict[str, str]:
+def segment_item_key(model_version: str, segment_id: int) -> dict[str, str]:
+    """The DynamoDB key of a segment's item (not the segment's durable ``segment_key``)."""
     return {"pk": f"MODEL#{model_version}", "sk": f"SEGMENT#{segment_id}"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,6 +18,8 @@ from segmentation.serving.table import ensure_table
 
 KEY = bytes(range(32))
 NAMES = {0: "Binge watchers", 1: "Casual browsers", 2: "Premium buyers"}
+#: The durable key of each segment id (in these maps a segment keeps its id across versions).
+KEYS = {0: "S1", 1: "S2", 2: "S3"}
 
 
 def raw_ids(n: int) -> list[str]:
@@ -47,15 +50,28 @@ def write_version(
     with_profiles: bool = True,
     run_id: str | None = None,
     custom_ids: list[str] | None = None,
+    schema: int = 2,
+    previous: tuple[str, dict[str, int]] | None = None,
+    since: str | None = None,
+    placed: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """Write a segment map of ``n_users`` (ids HMAC'd like ingest) and its profiles; returns
     raw id -> segment id so tests know the truth. ``custom_ids`` replace the first generated
-    ids (ids of unusual characters, as ingest stored them)."""
+    ids (ids of unusual characters, as ingest stored them).
+
+    ``schema=2`` writes what the cluster step writes since stable keys (the map's
+    ``segment_key`` and ``moved_since_previous``, the document's keys, ``since`` and
+    ``previous_size``); ``schema=1`` a map and a document from before them. ``previous`` is
+    (version, its truth): users in it get ``moved_since_previous``, segments a
+    ``previous_size``. ``since`` is every key's first version (default: this one, or the
+    previous one's when given). ``placed`` puts the given raw ids in the given segments."""
     anon = anonymiser or Anonymiser(KEY)
     ids = raw_ids(n_users)
     if custom_ids:
         ids = [*custom_ids, *ids[len(custom_ids) :]]
     truth = {u: (segment_of(i) + shift) % 3 for i, u in enumerate(ids)}
+    truth.update(placed or {})
+    before = previous[1] if previous else {}
     s3 = client("s3", settings)
     bucket = settings.bucket("segments")
     prefix = f"segment_map/model_version={model_version}"
@@ -64,13 +80,18 @@ def write_version(
         sl = ids[p * chunk : (p + 1) * chunk]
         if not sl:
             continue
-        table = pa.table(
-            {
-                "user_anon_id": anon.anon_many(sl),
-                "segment_id": pa.array([truth[u] for u in sl], pa.int32()),
-                "segment_name": [NAMES[truth[u]] for u in sl],
-            }
-        )
+        columns = {
+            "user_anon_id": anon.anon_many(sl),
+            "segment_id": pa.array([truth[u] for u in sl], pa.int32()),
+            "segment_name": [NAMES[truth[u]] for u in sl],
+        }
+        if schema >= 2:
+            columns["segment_key"] = [KEYS[truth[u]] for u in sl]
+            columns["moved_since_previous"] = pa.array(
+                [before[u] != truth[u] if u in before else None for u in sl], pa.bool_()
+            )
+            columns["model_version"] = [model_version] * len(sl)
+        table = pa.table(columns)
         buf = io.BytesIO()
         pq.write_table(table, buf)
         s3.put_object(
@@ -79,7 +100,22 @@ def write_version(
     s3.put_object(Bucket=bucket, Key=f"{prefix}/_SUCCESS", Body=b"")
     if with_profiles:  # the document the cluster step writes (segmentation.pipeline)
         sizes = {sid: sum(1 for v in truth.values() if v == sid) for sid in NAMES}
+        identity: dict[str, Any] = {}
+        if schema >= 2:
+            first = since or (previous[0] if previous else model_version)
+            identity = {
+                sid: {
+                    "segment_key": KEYS[sid],
+                    "since": first,
+                    "previous_size": (
+                        sum(1 for v in before.values() if v == sid) if previous else None
+                    ),
+                }
+                for sid in NAMES
+            }
         document = ModelDocument(
+            schema_version=2 if schema >= 2 else 1,
+            previous_model_version=previous[0] if previous and schema >= 2 else None,
             model_version=model_version,
             algorithm="kmeans",
             snapshot_date=date(2026, 9, 30),
@@ -103,6 +139,7 @@ def write_version(
                     z_scores={"recency_days": -0.5 + sid, "monetary": 0.1 * sid},
                     distinguishing=[f"recency_days {sid - 0.5:+.2f} sd"],
                     actions=[f"action for {name}"],
+                    **identity.get(sid, {}),
                 )
                 for sid, name in NAMES.items()
             ],

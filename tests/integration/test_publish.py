@@ -46,7 +46,7 @@ def test_publish_loads_every_user_and_flips_the_pointer(settings: Settings) -> N
         assert "expires_at" not in item  # the current version never expires
     current = get(settings, t.CURRENT_KEY)
     assert current["model_version"] == "v1" and current["users"] == 120
-    seg1 = get(settings, t.segment_key("v1", 1))
+    seg1 = get(settings, t.segment_item_key("v1", 1))
     assert seg1["size"] == 40 and seg1["segment_name"] == "Casual browsers"
     assert seg1["actions"] == ["action for Casual browsers"]
     assert seg1["profile"]["recency_days"] == 4.5
@@ -68,7 +68,7 @@ def test_second_version_becomes_current_and_the_first_expires(settings: Settings
     new = get(settings, t.user_key(anon.anon(raw), "v2"))
     expected_expiry = int((now + timedelta(days=settings.segments_retention_days)).timestamp())
     assert old["expires_at"] == expected_expiry
-    assert get(settings, t.segment_key("v1", 0))["expires_at"] == expected_expiry
+    assert get(settings, t.segment_item_key("v1", 0))["expires_at"] == expected_expiry
     assert "expires_at" not in new and new["segment_id"] == truth2[raw]
     assert get(settings, t.version_key("v1"))["status"] == "retired"
     ttl = client("dynamodb", settings).describe_time_to_live(TableName=settings.segments_table)
@@ -119,7 +119,7 @@ def test_a_document_of_another_shape_fails_the_publish_naming_the_field(
     assert "segments.1.name: Field required" in str(err.value)
     assert "segments.1.segment_name: Extra inputs are not permitted" in str(err.value)
     assert get(settings, t.CURRENT_KEY) is None
-    assert get(settings, t.segment_key("v1", 0)) is None
+    assert get(settings, t.segment_item_key("v1", 0)) is None
 
 
 def test_a_version_whose_document_no_longer_reads_is_still_retired(settings: Settings) -> None:
@@ -135,7 +135,7 @@ def test_a_version_whose_document_no_longer_reads_is_still_retired(settings: Set
     result = publish("v2", settings)
     assert result.retired == ["v1"]
     assert get(settings, t.version_key("v1"))["status"] == "retired"
-    assert "expires_at" in get(settings, t.segment_key("v1", 0))
+    assert "expires_at" in get(settings, t.segment_item_key("v1", 0))
 
 
 def test_concurrent_flip_is_detected(settings: Settings) -> None:
@@ -227,3 +227,61 @@ def test_persistently_unprocessed_items_fail_loudly() -> None:
         writer.put({"pk": "a", "sk": "b"})
         with pytest.raises(RuntimeError, match="unprocessed after 2 attempts"):
             writer.flush()
+
+
+def test_items_carry_the_durable_keys_of_a_schema_2_version(settings: Settings) -> None:
+    """Segment items take key, since and previous size from the document; user items take the
+    key and moved_since_previous from the map (left out when unknown: a user new here)."""
+    truth1 = write_version(settings, "v1", 9)
+    publish("v1", settings)
+    anon = Anonymiser(KEY)
+    first = get(settings, t.segment_item_key("v1", 1))
+    assert (first["segment_key"], first["since"]) == ("S2", "v1")
+    assert "previous_size" not in first  # a new key
+    user = get(settings, t.user_key(anon.anon("user-00001"), "v1"))
+    assert user["segment_key"] == "S2" and "moved_since_previous" not in user
+    assert "previous_model_version" not in get(settings, t.CURRENT_KEY)
+
+    truth2 = write_version(settings, "v2", 12, shift=1, previous=("v1", truth1))
+    publish("v2", settings)
+    seg = get(settings, t.segment_item_key("v2", 1))
+    assert (seg["segment_key"], seg["since"], seg["previous_size"]) == ("S2", "v1", 3)
+    assert get(settings, t.CURRENT_KEY)["previous_model_version"] == "v1"
+    for raw, sid in truth2.items():
+        item = get(settings, t.user_key(anon.anon(raw), "v2"))
+        assert item["segment_key"] == f"S{sid + 1}"
+        if raw in truth1:
+            assert item["moved_since_previous"] is True  # shifted: every common user moved
+        else:
+            assert "moved_since_previous" not in item
+    write_version(settings, "v3", 12, shift=1, previous=("v2", truth2))
+    publish("v3", settings)
+    assert all(
+        get(settings, t.user_key(anon.anon(raw), "v3"))["moved_since_previous"] is False
+        for raw in truth2
+    )
+
+
+def test_a_map_and_document_from_before_keys_still_publish(settings: Settings) -> None:
+    """A schema-1 document and a map without segment_key / moved_since_previous: published as
+    before, the identity left out (the API serves it as null)."""
+    from segmentation.serving.store import SegmentStore
+
+    truth = write_version(settings, "v1", 12, schema=1)
+    result = publish("v1", settings)
+    assert (result.users, result.segments) == (12, 3)
+    seg = get(settings, t.segment_item_key("v1", 0))
+    assert seg["segment_name"] == "Binge watchers" and seg["size"] == 4
+    assert not {"segment_key", "since", "previous_size"} & set(seg)
+    raw = next(iter(truth))
+    user = get(settings, t.user_key(Anonymiser(KEY).anon(raw), "v1"))
+    assert user["segment_id"] == truth[raw]
+    assert not {"segment_key", "moved_since_previous"} & set(user)
+    items = SegmentStore(settings).segments("v1")
+    assert [(i.segment_key, i.since, i.previous_size) for i in items.values()] == [
+        (None, None, None)
+    ] * 3
+    # and a schema-2 version after it (its keys matched to nothing) replaces it
+    write_version(settings, "v2", 12)
+    assert publish("v2", settings).retired == ["v1"]
+    assert get(settings, t.segment_item_key("v2", 0))["segment_key"] == "S1"

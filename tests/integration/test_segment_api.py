@@ -93,6 +93,65 @@ def test_lookup_follows_the_published_version(settings: Settings, local_api: str
     assert body["segment_id"] == truth2["user-00000"]
 
 
+def test_segments_and_users_carry_their_durable_keys(settings: Settings, local_api: str) -> None:
+    """/segments gives each segment's key, since and previous size; a user's segment its key and
+    whether the user moved since the previous version (true / false / null for a new user)."""
+    anon = load_anonymiser(settings)
+    truth1 = write_version(settings, "v1", 9, anonymiser=anon)
+    publish("v1", settings)
+    status, body, _ = call(f"{local_api}/segments")
+    assert status == 200 and body["previous_model_version"] is None
+    assert [(s["segment_key"], s["since"], s["previous_size"]) for s in body["segments"]] == [
+        ("S1", "v1", None),
+        ("S2", "v1", None),
+        ("S3", "v1", None),
+    ]
+    status, body, _ = call(f"{local_api}/users/user-00001/segment")
+    assert (body["segment_key"], body["moved_since_previous"]) == ("S2", None)
+
+    # v2: users 0-8 again (0-5 in the same segment, 6-8 moved) and 9-11 new
+    moved = {u: (truth1[u] + 1) % 3 for u in ("user-00006", "user-00007", "user-00008")}
+    truth2 = write_version(
+        settings, "v2", 12, anonymiser=anon, previous=("v1", truth1), placed=moved
+    )
+    publish("v2", settings)
+    api.state.get_store().current(refresh=True)  # skip the warm-Lambda pointer cache
+    status, body, _ = call(f"{local_api}/segments")
+    assert body["model_version"] == "v2" and body["previous_model_version"] == "v1"
+    assert [(s["segment_key"], s["since"], s["previous_size"]) for s in body["segments"]] == [
+        ("S1", "v1", 3),
+        ("S2", "v1", 3),
+        ("S3", "v1", 3),
+    ]
+    answers = {}
+    for raw, sid in truth2.items():
+        status, body, text = call(f"{local_api}/users/{raw}/segment")
+        assert status == 200 and body["segment_key"] == f"S{sid + 1}"
+        assert raw not in text
+        answers[raw] = body["moved_since_previous"]
+    assert answers == {
+        **{f"user-{i:05d}": False for i in range(6)},
+        **dict.fromkeys(moved, True),
+        **{f"user-{i:05d}": None for i in range(9, 12)},
+    }
+
+
+def test_a_version_published_without_keys_serves_them_as_null(
+    settings: Settings, local_api: str
+) -> None:
+    """A map and document from before stable keys still serve: the new fields are null."""
+    truth = write_version(settings, "v1", 6, anonymiser=load_anonymiser(settings), schema=1)
+    publish("v1", settings)
+    status, body, _ = call(f"{local_api}/segments")
+    assert status == 200 and body["previous_model_version"] is None
+    assert body["segments"][0]["segment_name"] == "Binge watchers"
+    for s in body["segments"]:
+        assert (s["segment_key"], s["since"], s["previous_size"]) == (None, None, None)
+    status, body, _ = call(f"{local_api}/users/user-00002/segment")
+    assert status == 200 and body["segment_id"] == truth["user-00002"]
+    assert (body["segment_key"], body["moved_since_previous"]) == (None, None)
+
+
 @pytest.mark.parametrize(
     ("user_id", "status"),
     [
