@@ -22,13 +22,13 @@ are dated up to a year before the data set, so each week touches old days all ov
 
 from __future__ import annotations
 
+import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import PeakMemory
+from _common import ROOT, PeakMemory
 
 TARGET_MACHINE_S = 90.0
 TARGET_FIRST_CLEAN_S = 45.0
@@ -281,7 +281,10 @@ def main() -> int:
     cfg = parse_args(sys.argv[1:])
     recorder = CleanResults()
     out: dict[str, Any] = {"weeks": []}
-    with tempfile.TemporaryDirectory(prefix="bench-incr-") as tmp, PeakMemory() as mem:
+    # kept after the run (the logs say where the time went); wiped when the next run starts
+    state = ROOT / ".local" / "bench-incremental"
+    shutil.rmtree(state, ignore_errors=True)
+    with PeakMemory() as mem:
         t0 = time.perf_counter()
         result = run_demo(
             DemoConfig(
@@ -289,13 +292,14 @@ def main() -> int:
                 days=90,
                 provision=cfg["provision"],
                 free_ports=True,
-                state_dir=Path(tmp),
+                state_dir=state,
                 quiet=True,
                 on_ready=lambda r: weekly_runs(r, cfg, recorder, out),
             )
         )
         total = time.perf_counter() - t0
     report(cfg, result, out, total, mem.peak_gb)
+    print(f"logs (Spark, services): {state / 'logs'}")
     return 0
 
 
