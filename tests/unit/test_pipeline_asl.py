@@ -44,6 +44,7 @@ def test_rendered_definition_passes_statelint(tmp_path: Path, values: str) -> No
             "validate_input_function_arn": (
                 "arn:aws:lambda:eu-west-1:111122223333:function:validate-input"
             ),
+            "monitor_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:monitor",
             "notify_topic_arn": "arn:aws:sns:eu-west-1:111122223333:segmentation-alerts",
             "lake_prefix": "segmentation-prod",
             "mlflow_tracking_uri": "http://mlflow.internal:5000",
@@ -74,6 +75,7 @@ def test_every_task_retries_with_backoff_and_is_caught() -> None:
         "CleanEvents",
         "BuildFeatures",
         "ClusterUsers",
+        "MonitorRun",
         "PublishSegments",
         "ValidateInput",
         "NotifyFailure",
@@ -88,6 +90,28 @@ def test_every_task_retries_with_backoff_and_is_caught() -> None:
             assert "ResultSelector" in task, name  # keep the execution history small
     assert states["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
     assert states["PipelineFailed"]["Type"] == "Fail"
+
+
+def test_the_monitor_gates_publish_after_clustering() -> None:
+    """MonitorRun: its own Lambda Task between ClusterUsers and PublishSegments, invoking the
+    monitor function with the run and its drift gate; publish receives the monitor's flip."""
+    values = local_values(Settings())
+    states = render_definition(values)["States"]
+    assert states["ClusterUsers"]["Next"] == "MonitorRun"
+    monitor = states["MonitorRun"]
+    assert monitor["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert monitor["Next"] == "PublishSegments"
+    assert monitor["Parameters"]["FunctionName"] == values["monitor_function_arn"]
+    assert monitor["Parameters"]["Payload"] == {
+        "lake_prefix": values["lake_prefix"],
+        "run_id.$": "$.params.run_id",
+        "drift_gate.$": "$.params.drift_gate",
+    }
+    assert monitor["ResultPath"] == "$.steps.monitor"
+    assert monitor["ResultSelector"]["flip.$"] == "$.Payload.flip"
+    publish = states["PublishSegments"]["Parameters"]
+    assert publish["FunctionName"] == values["publish_function_arn"]
+    assert publish["Payload"]["flip.$"] == "$.steps.monitor.flip"
 
 
 def test_render_template_is_strict() -> None:

@@ -26,6 +26,8 @@ VALUES = local_values(Settings(lake_prefix="unit"))
 DEFINITION = render_definition(VALUES)
 #: The input check is the real validate_input Lambda handler, run as `segmentation run` runs it.
 LOCAL_LAMBDAS = LocalDispatcher.from_values(Settings(lake_prefix="unit"), VALUES)
+#: The scripted functions, by the key the Script records their calls under.
+FUNCTIONS = {VALUES["monitor_function_arn"]: "monitor", VALUES["publish_function_arn"]: "publish"}
 HAPPY = [
     "ApplyDefaults",
     "MergeInput",
@@ -37,6 +39,7 @@ HAPPY = [
     "CleanEvents",
     "BuildFeatures",
     "ClusterUsers",
+    "MonitorRun",
     "PublishSegments",
     "Summarise",
 ]
@@ -45,15 +48,18 @@ HAPPY = [
 class Script:
     """A dispatcher whose outcome per task is scripted: a list of errors to raise first."""
 
-    def __init__(self, failures: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, failures: dict[str, list[str]] | None = None, flip: bool = True) -> None:
         self.failures = {k: list(v) for k, v in (failures or {}).items()}
+        self.flip = flip  # the monitor's answer: False when the drift gate holds the pointer
         self.calls: list[tuple[str, Any]] = []
         self.validated: list[Any] = []  # payloads of the (real) input check, not scripted
 
     def key(self, resource: str, params: dict[str, Any]) -> str:
         if resource == GLUE_SYNC:
             return params["JobName"]
-        return {EMR_SYNC: "emr", LAMBDA_INVOKE: "publish", SNS_PUBLISH: "sns"}[resource]
+        if resource == LAMBDA_INVOKE:
+            return FUNCTIONS[params["FunctionName"]]
+        return {EMR_SYNC: "emr", SNS_PUBLISH: "sns"}[resource]
 
     def __call__(self, resource: str, params: Any, context: dict[str, Any]) -> Any:
         if (
@@ -76,11 +82,23 @@ class Script:
             }
         if resource == EMR_SYNC:
             return {"ApplicationId": params["ApplicationId"], "JobRunId": "j1", "Arn": "arn:x"}
+        if resource == LAMBDA_INVOKE and key == "monitor":
+            payload = params["Payload"]
+            answer = {"flip": self.flip, "crossed": [], "figures": {}}
+            return {
+                "StatusCode": 200,
+                "Payload": {**answer, "model_version": f"m-{payload['run_id']}"},
+            }
         if resource == LAMBDA_INVOKE:
             payload = params["Payload"]
             return {
                 "StatusCode": 200,
-                "Payload": {"model_version": f"m-{payload['run_id']}", "users": 7, "segments": 3},
+                "Payload": {
+                    "model_version": f"m-{payload['run_id']}",
+                    "flipped": payload["flip"],
+                    "users": 7,
+                    "segments": 3,
+                },
             }
         return {"MessageId": "m-1"}
 
@@ -96,15 +114,28 @@ def test_happy_path_runs_every_step_in_the_definitions_order() -> None:
     result = machine(script).execute({"algorithm": "kmeans"}, "run-1")
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.path == HAPPY
-    assert [k for k, _ in script.calls] == ["unit-clean", "unit-features", "emr", "publish"]
+    assert [k for k, _ in script.calls] == [
+        "unit-clean",
+        "unit-features",
+        "emr",
+        "monitor",
+        "publish",
+    ]
     assert result.output["model_version"] == "m-run-1"
     assert result.output["steps"]["clean"] == {
         "job_run_id": "jr_1",
         "state": "SUCCEEDED",
         "execution_time": 1,
     }
+    assert result.output["steps"]["monitor"] == {
+        "model_version": "m-run-1",
+        "crossed": [],
+        "flip": True,
+        "figures": {},
+    }
     assert result.output["steps"]["publish"] == {
         "model_version": "m-run-1",
+        "flipped": True,
         "users": 7,
         "segments": 3,
     }
@@ -114,7 +145,7 @@ def test_happy_path_runs_every_step_in_the_definitions_order() -> None:
 def test_parameters_reach_the_tasks_with_defaults_applied() -> None:
     script = Script()
     machine(script).execute({"algorithm": "dbscan", "eps": 0.8, "snapshot_date": "2026-01-31"}, "r")
-    clean, features, emr, publish = (p for _, p in script.calls)
+    clean, features, emr, monitor, publish = (p for _, p in script.calls)
     common = {"--lake_prefix": "unit", "--run_id": "r", "--snapshot_date": "2026-01-31"}
     assert clean["Arguments"] == {**common, "--rebuild": "false"}
     assert features["Arguments"] == {**common, "--window_days": "90"}
@@ -130,7 +161,25 @@ def test_parameters_reach_the_tasks_with_defaults_applied() -> None:
         "min_samples": "24",
         "mlflow_tracking_uri": VALUES["mlflow_tracking_uri"],
     }
-    assert publish["Payload"] == {"lake_prefix": "unit", "run_id": "r"}
+    assert monitor["FunctionName"] == VALUES["monitor_function_arn"]
+    assert monitor["Payload"] == {"lake_prefix": "unit", "run_id": "r", "drift_gate": "alert"}
+    assert publish["FunctionName"] == VALUES["publish_function_arn"]
+    assert publish["Payload"] == {"lake_prefix": "unit", "run_id": "r", "flip": True}
+
+
+@pytest.mark.parametrize("flip", [True, False])
+def test_the_monitor_runs_after_clustering_and_its_gate_reaches_publish(flip: bool) -> None:
+    """MonitorRun sits between ClusterUsers and PublishSegments; publish flips the pointer only
+    when the monitor says so (drift_gate hold with a crossed threshold: flip false)."""
+    script = Script(flip=flip)
+    result = machine(script).execute({"drift_gate": "hold"}, "r")
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    at = result.path.index("MonitorRun")
+    assert result.path[at - 1 : at + 2] == ["ClusterUsers", "MonitorRun", "PublishSegments"]
+    calls = dict(script.calls)
+    assert calls["monitor"]["Payload"]["drift_gate"] == "hold"
+    assert calls["publish"]["Payload"]["flip"] is flip
+    assert result.output["steps"]["publish"]["flipped"] is flip
 
 
 @pytest.mark.parametrize(
@@ -247,6 +296,8 @@ def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
         ({"snapshot_date": 20260101}, "InvalidCommonParameters", "snapshot_date"),
         ({"snapshot_date": None}, "InvalidCommonParameters", "snapshot_date"),
         ({"run_id": 7}, "InvalidCommonParameters", "run_id"),
+        ({"drift_gate": "block"}, "InvalidCommonParameters", "drift_gate"),
+        ({"drift_gate": True}, "InvalidCommonParameters", "drift_gate"),
     ],
 )
 def test_bad_input_fails_before_any_task(
@@ -313,6 +364,7 @@ def test_the_input_check_sees_the_merged_parameters() -> None:
         "min_samples",
         "window_days",
         "rebuild",
+        "drift_gate",
         "snapshot_date",
         "run_id",
     }

@@ -26,6 +26,7 @@ TEMPLATE_VARIABLES: tuple[str, ...] = (
     "emr_spark_submit_parameters",
     "publish_function_arn",
     "validate_input_function_arn",
+    "monitor_function_arn",
     "notify_topic_arn",
     "lake_prefix",
     "mlflow_tracking_uri",
@@ -89,6 +90,9 @@ def local_values(settings: Settings) -> dict[str, str]:
         ),
         "validate_input_function_arn": (
             f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{settings.lake_prefix}-validate-input"
+        ),
+        "monitor_function_arn": (
+            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{settings.lake_prefix}-monitor"
         ),
         "notify_topic_arn": f"arn:aws:sns:{region}:{LOCAL_ACCOUNT}:{settings.lake_prefix}-alerts",
         "lake_prefix": settings.lake_prefix,

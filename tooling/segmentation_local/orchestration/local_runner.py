@@ -8,7 +8,7 @@ state is dispatched by its resource ARN to the local code behind that AWS resour
                                           called with the Task's ``Arguments``
 - ``emr-serverless:startJobRun.sync``  -> the cluster step, with the ``EntryPointArguments``
 - ``lambda:invoke``                    -> the local Lambda handler of that function ARN
-                                          (publish, validate_input)
+                                          (validate_input, monitor, publish)
 - ``sns:publish``                      -> logged (and published when the topic exists locally)
 
 so the order, parameters, retries and failure path are the definition's, never Python's.
@@ -87,6 +87,7 @@ class LocalDispatcher:
             {
                 values["publish_function_arn"]: "publish",
                 values["validate_input_function_arn"]: "validate_input",
+                values["monitor_function_arn"]: "monitor",
             },
         )
 
