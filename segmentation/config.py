@@ -115,6 +115,37 @@ class Settings(BaseSettings):
         description="Local Spark only: the JVM's log (log4j, WARN and above) goes to this file "
         "instead of the console (the demo sets it to a file beside its own log).",
     )
+    alert_topic_arn: str | None = Field(
+        None,
+        description="SNS topic the Monitor state publishes a crossed drift/quality threshold to "
+        "(Terraform sets it to the alerts topic).",
+    )
+    pipeline_name: str = Field(
+        "segmentation-pipeline",
+        description="The `pipeline` dimension of the Monitor state's CloudWatch metrics.",
+    )
+    monitor_psi_max: float = Field(
+        0.25, gt=0, description="Monitor: a feature's PSI above this is drift worth acting on."
+    )
+    monitor_share_shift_max: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="Monitor: a segment's share of the users moving more than this is a shift.",
+    )
+    monitor_quarantine_rate_max: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Monitor: more than this share of a run's new rows quarantined by clean.",
+    )
+    monitor_users_drop_max: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Monitor: segmented users falling by more than this share since the "
+        "previous version.",
+    )
     segments_retention_days: int = Field(
         7,
         ge=1,

@@ -305,6 +305,11 @@ class ExecutionInput(BaseModel):
         description="rebuild curated from every raw + hot object instead of cleaning only the "
         "new ones (after a changed cleaning rule)",
     )
+    drift_gate: Literal["alert", "hold"] = Field(
+        "alert",
+        description="a crossed drift/quality threshold: alert = publish and notify; hold = load "
+        "the version, notify, and keep serving the previous one until `segmentation release`",
+    )
     snapshot_date: str = Field(
         default_factory=lambda: _today().isoformat(),
         description="day the features describe",

@@ -48,6 +48,8 @@ class PublishResult:
     items_written: int = 0
     batch_retries: int = 0
     seconds: float = 0.0
+    #: False when the version was loaded but held (the drift gate): the pointer did not move.
+    flipped: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,7 +187,9 @@ class Publisher:
         writer.flush()
         return users, sizes, document
 
-    def publish(self, model_version: str) -> PublishResult:
+    def publish(self, model_version: str, flip: bool = True) -> PublishResult:
+        """Load the version; with ``flip`` make it current, else leave it ``held`` (the drift
+        gate): the previous version keeps serving until :meth:`release`."""
         t0 = time.monotonic()
         model_version = validate_model_version(model_version)
         before = self.current()
@@ -206,13 +210,30 @@ class Publisher:
             {
                 **t.version_key(model_version),
                 "model_version": model_version,
-                "status": "complete",
+                "status": "complete" if flip else "held",
                 "started_at": _iso(self.now),
                 "published_at": published_at,
                 "users": users,
                 "segments": len(sizes),
+                **(
+                    {"previous_model_version": document.previous_model_version}
+                    if document and document.previous_model_version
+                    else {}
+                ),
             }
         )
+        if not flip:
+            log.warning("model version %s loaded but held: the pointer stays", model_version)
+            return PublishResult(
+                model_version=model_version,
+                users=users,
+                segments=len(sizes),
+                previous_version=before.get("model_version") if before else None,
+                items_written=writer.written,
+                batch_retries=writer.retries,
+                seconds=round(time.monotonic() - t0, 3),
+                flipped=False,
+            )
         previous = before.get("model_version") if before else None
         if previous == model_version:  # a retry after the flip already happened
             previous = before.get("previous_version") if before else None
@@ -233,6 +254,50 @@ class Publisher:
             "published model version %s: %d users, %d segments", model_version, users, len(sizes)
         )
         return result
+
+    def release(self, model_version: str) -> PublishResult:
+        """Make a loaded (held or superseded but unexpired) version current: the drift gate's
+        second half, after a person looked at the figures."""
+        t0 = time.monotonic()
+        model_version = validate_model_version(model_version)
+        item = self._version_item(model_version)
+        if item is None or item.get("status") not in {"held", "complete"}:
+            status = item.get("status") if item else "not loaded"
+            raise ValueError(
+                f"model version {model_version!r} is {status}; expected a version publish "
+                "loaded (held or complete) to release"
+            )
+        before = self.current()
+        if before and before.get("model_version") == model_version:
+            raise ValueError(f"model version {model_version!r} is already current")
+        previous = before.get("model_version") if before else None
+        published_at = _iso(datetime.now(UTC))
+        self._put({**item, "status": "complete", "published_at": published_at})
+        self._flip(
+            model_version,
+            before,
+            previous,
+            int(item["users"]),
+            int(item["segments"]),
+            published_at,
+            item.get("previous_model_version"),
+        )
+        retired = self._retire_superseded(model_version)
+        log.info("released model version %s (was %s)", model_version, previous)
+        return PublishResult(
+            model_version=model_version,
+            users=int(item["users"]),
+            segments=int(item["segments"]),
+            previous_version=previous,
+            retired=retired,
+            seconds=round(time.monotonic() - t0, 3),
+        )
+
+    def _version_item(self, model_version: str) -> dict[str, Any] | None:
+        found = self.dynamo.get_item(
+            TableName=self.table, Key=t.serialize(t.version_key(model_version)), ConsistentRead=True
+        ).get("Item")
+        return t.deserialize(found) if found else None
 
     def _flip(
         self,
@@ -310,18 +375,29 @@ class Publisher:
         )
 
 
-def publish(model_version: str, settings: Settings | None = None, **kwargs: Any) -> PublishResult:
-    """Load ``model_version`` from the lake into DynamoDB and make it current."""
-    return Publisher(settings or get_settings(), **kwargs).publish(model_version)
+def publish(
+    model_version: str, settings: Settings | None = None, flip: bool = True, **kwargs: Any
+) -> PublishResult:
+    """Load ``model_version`` from the lake into DynamoDB and (with ``flip``) make it current."""
+    return Publisher(settings or get_settings(), **kwargs).publish(model_version, flip=flip)
+
+
+def release(model_version: str, settings: Settings | None = None, **kwargs: Any) -> PublishResult:
+    """Make a held version current (``segmentation release``)."""
+    return Publisher(settings or get_settings(), **kwargs).release(model_version)
 
 
 def lambda_entry(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """The publish Lambda's body.
 
-    Event ``{"run_id", "lake_prefix"?}`` (from the state machine: the version is looked up from
-    the run) or ``{"model_version", "lake_prefix"?}`` (re-publishing / rolling back by hand)."""
+    Event ``{"run_id", "lake_prefix"?, "flip"?}`` (from the state machine: the version is looked
+    up from the run; ``flip`` false is the drift gate holding it) or ``{"model_version",
+    "lake_prefix"?}`` (re-publishing / rolling back by hand)."""
     if not isinstance(event, dict) or not (event.get("model_version") or event.get("run_id")):
         raise ValueError("publish event must be a JSON object with a run_id or a model_version")
+    flip = event.get("flip", True)
+    if not isinstance(flip, bool):
+        raise ValueError(f"publish event: flip must be true or false, got {flip!r}")
     settings = get_settings()
     prefix = event.get("lake_prefix")
     if prefix and prefix != settings.lake_prefix:
@@ -329,7 +405,7 @@ def lambda_entry(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     version = event.get("model_version")
     if not version:
         version = find_model_version(settings, str(event["run_id"]))
-    result = publish(version, settings).to_dict()
+    result = publish(version, settings, flip=flip).to_dict()
     if event.get("run_id"):
         result["run_id"] = str(event["run_id"])
     return result
