@@ -127,6 +127,12 @@ class Comparison(_Strict):
         default_factory=dict,
         description="Population stability index per feature vs the previous version's bins.",
     )
+    features_added: list[str] = Field(
+        default_factory=list, description="Model features the previous version did not have."
+    )
+    features_removed: list[str] = Field(
+        default_factory=list, description="Features of the previous version this one lacks."
+    )
 
 
 class Scaler(_Strict):

@@ -101,8 +101,17 @@ def identify(
     identity.before = previous_assignment(spark, paths, previous)
     keys = {p.segment_id: p.segment_key for p in profiles}
     current = dict(zip(now["user_anon_id"], now["prediction"].map(keys), strict=True))
+    before_features = list(previous.scaler.mean) if previous.scaler else []
+    added = [c for c in columns if c not in before_features]
+    removed = [c for c in before_features if c not in columns]
+    if added or removed:
+        log.warning("cluster: the feature set changed: +%s -%s", added, removed)
     identity.comparison = compare_versions(previous, profiles, identity.before, current).model_copy(
-        update={"feature_psi": feature_psi(previous, raw, columns)}
+        update={
+            "feature_psi": feature_psi(previous, raw, columns),
+            "features_added": added,
+            "features_removed": removed,
+        }
     )
     log.info(
         "cluster: matched to %s: ARI %s on %d common users, %d retired keys",
