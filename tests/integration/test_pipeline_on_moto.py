@@ -126,6 +126,7 @@ def run_on_moto(client: Any, arn: str, name: str, payload: dict[str, Any]) -> di
         {"k": 1},
         {"algorithm": "dbscan", "eps": 0},
         {"window_days": "90"},
+        {"drift_gate": "block"},
     ],
 )
 def test_bad_input_takes_the_same_path_on_moto(sfn: tuple[Any, str], payload: dict) -> None:

@@ -46,7 +46,7 @@ def deploy(settings: Settings) -> dict[str, str]:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("handler.py", "def handler(e, c):\n    return e\n")
-    fn, check = (
+    fn, check, monitor = (
         client("lambda", settings).create_function(
             FunctionName=name,
             Runtime="python3.11",
@@ -54,7 +54,7 @@ def deploy(settings: Settings) -> dict[str, str]:
             Handler="handler.handler",
             Code={"ZipFile": buf.getvalue()},
         )["FunctionArn"]
-        for name in ("acme-publish", "acme-validate-input")
+        for name in ("acme-publish", "acme-validate-input", "acme-monitor")
     )
     topic = client("sns", settings).create_topic(Name="acme-alerts")["TopicArn"]
     values = {
@@ -66,6 +66,7 @@ def deploy(settings: Settings) -> dict[str, str]:
         "emr_spark_submit_parameters": "",
         "publish_function_arn": fn,
         "validate_input_function_arn": check,
+        "monitor_function_arn": monitor,
         "notify_topic_arn": topic,
         "lake_prefix": settings.lake_prefix,
         "mlflow_tracking_uri": "http://mlflow:5000",
@@ -86,6 +87,7 @@ def test_deployed_definition_and_resource_mapping(moto_env: str) -> None:
     assert dispatcher.functions == {
         values["publish_function_arn"]: "publish",
         values["validate_input_function_arn"]: "validate_input",
+        values["monitor_function_arn"]: "monitor",
     }
     with pytest.raises(FileNotFoundError, match="no state machine named 'nope'"):
         deployed_dispatcher(settings, "nope")
@@ -117,9 +119,10 @@ def test_deployed_run_calls_the_mapped_steps_and_notifies_the_deployed_topic(
     assert [c[0] for c in calls] == ["clean", "features", "cluster"]
     assert calls[0][1]["lake_prefix"] == settings.lake_prefix
     assert calls[2][1]["k"] == "4" and calls[2][1]["mlflow_tracking_uri"] == "http://mlflow:5000"
-    # the real publish handler ran and failed (nothing in the lake): caught, notified, failed
+    # the real monitor handler ran after the cluster step and failed (no model version in the
+    # lake): caught, notified, failed, and publish never ran
     assert result.status == "FAILED" and result.error == "PipelineFailed"
     assert "FileNotFoundError" in result.cause
-    assert result.path[-3:] == ["PublishSegments", "NotifyFailure", "PipelineFailed"]
+    assert result.path[-4:] == ["ClusterUsers", "MonitorRun", "NotifyFailure", "PipelineFailed"]
     messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
     assert messages and "r1" in json.loads(messages[0]["Body"])["Message"]
