@@ -29,7 +29,9 @@ module "deployment" {
   schedule         = { expression = var.schedule_expression, input = var.schedule_input }
   extra_layer_arns = [var.aws_sdk_pandas_layer_arn]
   alarm_emails     = var.alarm_emails
-  protect_data     = var.protect_data
+  # The Monitor task's thresholds, one set for its function and its alarms.
+  monitor_thresholds = var.monitor_thresholds
+  protect_data       = var.protect_data
 
   log_retention_days = var.log_retention_days
 }

@@ -121,6 +121,12 @@ variable "alarm_emails" {
   default     = []
 }
 
+variable "monitor_thresholds" {
+  description = "Thresholds of the pipeline's Monitor task and of its alarms (psi_max, share_shift_max, quarantine_rate_max, users_drop_max); unset keys keep the deployment module's defaults (0.25, 0.15, 0.05, 0.5)."
+  type        = map(number)
+  default     = {}
+}
+
 variable "mlflow_client_cidrs" {
   description = "Networks (e.g. a VPN) allowed to open the MLflow UI on its internal load balancer."
   type        = list(string)

@@ -50,6 +50,7 @@ output "functions" {
     batch_ingest = module.deployment.streaming.batch_ingest_function_name
     publish      = module.deployment.serving.publish_function_name
     segment_api  = module.deployment.serving.segment_api_function_name
+    monitor      = module.deployment.orchestration.monitor_function_name
   }
 }
 

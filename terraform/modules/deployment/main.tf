@@ -13,7 +13,7 @@ locals {
   # preconditions then fail the plan with "run `make package` first" (the emulator lets the
   # Spark artifacts be missing: the local runner runs the steps itself).
   lambda_packages = {
-    for n in ["ingest", "batch_ingest", "publish", "segment_api", "validate_input"] : n => {
+    for n in ["ingest", "batch_ingest", "publish", "segment_api", "validate_input", "monitor"] : n => {
       path = "${local.build}/lambda/${n}.zip"
       hash = try(filebase64sha256("${local.build}/lambda/${n}.zip"), null)
     }
@@ -197,6 +197,10 @@ module "orchestration" {
   emr_spark_submit_parameters = module.processing.emr_spark_submit_parameters
   publish_function_arn        = module.serving.publish_function_arn
   validate_input_package      = local.lambda_packages["validate_input"]
+  monitor_package             = local.lambda_packages["monitor"]
+  monitor_role                = { arn = module.lake.stage_role_arns["monitor"], name = module.lake.stage_role_names["monitor"] }
+  monitor_thresholds          = var.monitor_thresholds
+  vpc                         = local.workload_vpc
   layer_arns                  = local.layers
   function_environment        = local.function_env
   notify_topic_arn            = module.monitoring.topic_arn
@@ -220,6 +224,9 @@ module "monitoring" {
   failure_queue_name         = module.streaming.failure_queue_name
   api_name                   = module.serving.api_name
   api_stage                  = module.serving.stage_name
+  # The Monitor task's metrics: the same dimension and thresholds its function is given.
+  pipeline_name      = module.orchestration.pipeline_name
+  monitor_thresholds = var.monitor_thresholds
 }
 
 # A warning, not an error: the deployment works without the venv, but the EMR clustering step

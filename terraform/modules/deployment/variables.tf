@@ -125,6 +125,22 @@ variable "extra_layer_arns" {
   default     = []
 }
 
+variable "monitor_thresholds" {
+  description = "The pipeline's Monitor task, defined once: its function compares each run against these (SEG_MONITOR_*) and the monitoring module's alarms hold the same values. psi_max: a feature's PSI against the previous model version; share_shift_max: the largest change of a segment's share; quarantine_rate_max: the clean step's quarantined share of a run's new rows; users_drop_max: the fall of segmented users since the previous version (a share)."
+  type = object({
+    psi_max             = optional(number, 0.25)
+    share_shift_max     = optional(number, 0.15)
+    quarantine_rate_max = optional(number, 0.05)
+    users_drop_max      = optional(number, 0.5)
+  })
+  default = {}
+
+  validation {
+    condition     = var.monitor_thresholds.psi_max > 0 && alltrue([for v in [var.monitor_thresholds.share_shift_max, var.monitor_thresholds.quarantine_rate_max, var.monitor_thresholds.users_drop_max] : v > 0 && v <= 1])
+    error_message = "monitor_thresholds: psi_max > 0; share_shift_max, quarantine_rate_max and users_drop_max are shares in (0, 1]."
+  }
+}
+
 variable "alarm_emails" {
   description = "Addresses receiving alarms and failed-run notifications."
   type        = list(string)

@@ -52,6 +52,9 @@ variable "stage_access" {
     etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"], ledger = true, partitions = ["curated_events"] }
     ml      = { read = ["features", "artifacts"], write = ["segments"] }
     serving = { read = ["segments"], write = [] }
+    # The pipeline's Monitor task: a run's model document and profiles (segments) and the clean
+    # step's quality report (curated); a role of its own, so the API's role never reads curated.
+    monitor = { read = ["curated", "segments"], write = [] }
     analyst = { read = ["curated", "features", "segments"], write = [] }
   }
 
@@ -83,6 +86,7 @@ variable "stage_trust" {
     etl     = { services = ["glue.amazonaws.com"] }
     ml      = { services = ["emr-serverless.amazonaws.com"] }
     serving = { services = ["lambda.amazonaws.com"] }
+    monitor = { services = ["lambda.amazonaws.com"] }
     analyst = {}
   }
 }

@@ -1,5 +1,7 @@
 # Monitoring: one alert topic, the alarms that matter (failed pipeline runs, ingest errors, stream
-# lag, API 5xx, quarantine rate, dead letters) all wired to it, and a dashboard.
+# lag, API 5xx, quarantine rate, dead letters; and on the data, the Monitor task's feature drift,
+# segment share shift, run quarantine rate and segmented-users drop) all wired to it, and a
+# dashboard.
 
 data "aws_region" "current" {}
 
@@ -154,8 +156,67 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   ok_actions          = local.actions
 }
 
+# The pipeline's Monitor task (segmentation.monitoring) sends each run's figures with dimension
+# pipeline = the state machine's name, and publishes one SNS message itself when a threshold is
+# crossed; these alarms hold the same thresholds (monitor_thresholds, also the function's
+# SEG_MONITOR_*), so a dashboard, an alarm history and AWS's own notification see what it saw.
+# One datapoint per run: Maximum (Minimum for a drop) over monitor_period_seconds, missing data is
+# not breaching (no run, no alarm).
+locals {
+  monitor_alarms = {
+    feature-drift = {
+      metric      = "FeaturePsiMax"
+      statistic   = "Maximum"
+      comparison  = "GreaterThanThreshold"
+      threshold   = var.monitor_thresholds.psi_max
+      description = "A feature drifted: its PSI against the previous model version is above ${var.monitor_thresholds.psi_max}."
+    }
+    segment-shift = {
+      metric      = "SegmentShareShiftMax"
+      statistic   = "Maximum"
+      comparison  = "GreaterThanThreshold"
+      threshold   = var.monitor_thresholds.share_shift_max
+      description = "A segment's share of the users moved by more than ${var.monitor_thresholds.share_shift_max} since the previous model version."
+    }
+    run-quarantine-rate = {
+      metric      = "CleanQuarantineRate"
+      statistic   = "Maximum"
+      comparison  = "GreaterThanThreshold"
+      threshold   = var.monitor_thresholds.quarantine_rate_max
+      description = "The clean step quarantined more than a share ${var.monitor_thresholds.quarantine_rate_max} of a run's new rows."
+    }
+    segmented-users-drop = {
+      metric      = "SegmentedUsersChange"
+      statistic   = "Minimum"
+      comparison  = "LessThanThreshold"
+      threshold   = -var.monitor_thresholds.users_drop_max
+      description = "Segmented users fell by more than a share ${var.monitor_thresholds.users_drop_max} since the previous model version."
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "monitor" {
+  for_each            = local.monitor_alarms
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = var.metrics_namespace
+  metric_name         = each.value.metric
+  dimensions          = { pipeline = var.pipeline_name }
+  statistic           = each.value.statistic
+  period              = var.monitor_period_seconds
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  comparison_operator = each.value.comparison
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
 locals {
   region = data.aws_region.current.name
+  # Monitor metrics: [namespace, name, "pipeline", <pipeline>], and a horizontal line per threshold.
+  monitor_metric = { for m in ["FeaturePsiMax", "SegmentShareShiftMax", "SegmentAriVsPrevious", "CleanQuarantineRate", "CleanDuplicateShare", "CleanNullRateMax", "CleanNewRows", "SegmentedUsers", "SegmentedUsersChange"] : m => [var.metrics_namespace, m, "pipeline", var.pipeline_name] }
+  threshold_line = { for k, a in local.monitor_alarms : a.metric => { label = "alarm: ${k}", value = a.threshold } }
   widgets = [
     {
       type = "metric", x = 0, y = 0, width = 12, height = 6
@@ -193,6 +254,45 @@ locals {
       properties = {
         title   = "Segment API", region = local.region, stat = "Sum", period = var.period_seconds
         metrics = [for m in ["Count", "4XXError", "5XXError"] : ["AWS/ApiGateway", m, "ApiName", var.api_name, "Stage", var.api_stage]]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 18, width = 12, height = 6
+      properties = {
+        title = "Feature drift (PSI vs the previous model version)", region = local.region, stat = "Maximum", period = var.monitor_period_seconds
+        metrics = [
+          [{ expression = "SEARCH('{${var.metrics_namespace},feature,pipeline} MetricName=\"FeaturePsi\" pipeline=\"${var.pipeline_name}\"', 'Maximum', ${var.monitor_period_seconds})", id = "per_feature", label = "" }],
+          concat(local.monitor_metric["FeaturePsiMax"], [{ id = "psi_max" }]),
+        ]
+        annotations = { horizontal = [local.threshold_line["FeaturePsiMax"]] }
+      }
+    },
+    {
+      type = "metric", x = 12, y = 18, width = 12, height = 6
+      properties = {
+        title       = "Segment stability (largest share shift, ARI vs previous)", region = local.region, stat = "Maximum", period = var.monitor_period_seconds
+        metrics     = [local.monitor_metric["SegmentShareShiftMax"], local.monitor_metric["SegmentAriVsPrevious"]]
+        annotations = { horizontal = [local.threshold_line["SegmentShareShiftMax"]] }
+      }
+    },
+    {
+      type = "metric", x = 0, y = 24, width = 12, height = 6
+      properties = {
+        title       = "Run data quality (clean step: quarantine rate, duplicate share, max null rate)", region = local.region, stat = "Maximum", period = var.monitor_period_seconds
+        metrics     = [local.monitor_metric["CleanQuarantineRate"], local.monitor_metric["CleanDuplicateShare"], local.monitor_metric["CleanNullRateMax"]]
+        annotations = { horizontal = [local.threshold_line["CleanQuarantineRate"]] }
+      }
+    },
+    {
+      type = "metric", x = 12, y = 24, width = 12, height = 6
+      properties = {
+        title = "Segmented users (and change vs the previous version), new rows", region = local.region, stat = "Maximum", period = var.monitor_period_seconds
+        metrics = [
+          local.monitor_metric["SegmentedUsers"],
+          local.monitor_metric["CleanNewRows"],
+          concat(local.monitor_metric["SegmentedUsersChange"], [{ stat = "Minimum", yAxis = "right" }]),
+        ]
+        annotations = { horizontal = [merge(local.threshold_line["SegmentedUsersChange"], { yAxis = "right" })] }
       }
     },
   ]

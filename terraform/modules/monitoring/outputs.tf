@@ -10,7 +10,13 @@ output "alarm_names" {
     [for a in aws_cloudwatch_metric_alarm.function_errors : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.offset_lag : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.dead_letters : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.monitor : a.alarm_name],
   )
+}
+
+output "monitor_alarms" {
+  description = "The Monitor task's alarms by key (feature-drift, segment-shift, run-quarantine-rate, segmented-users-drop): name, metric and threshold."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.monitor : k => { name = a.alarm_name, metric = a.metric_name, threshold = a.threshold } }
 }
 
 output "dashboard_name" {

@@ -51,8 +51,29 @@ variable "api_stage" {
   type        = string
 }
 
+variable "pipeline_name" {
+  description = "The `pipeline` dimension of the Monitor task's metrics (the state machine's name, its SEG_PIPELINE_NAME)."
+  type        = string
+}
+
+variable "monitor_thresholds" {
+  description = "The Monitor's thresholds, the same its function gets as SEG_MONITOR_*: alarm when a feature's PSI is above psi_max, a segment's share moved by more than share_shift_max, the clean step quarantined more than quarantine_rate_max of a run's new rows, or segmented users fell by more than users_drop_max (a share)."
+  type = object({
+    psi_max             = number
+    share_shift_max     = number
+    quarantine_rate_max = number
+    users_drop_max      = number
+  })
+}
+
+variable "monitor_period_seconds" {
+  description = "Period of the Monitor alarms and widgets: a run sends one datapoint, which keeps its alarm in ALARM for this long."
+  type        = number
+  default     = 3600
+}
+
 variable "metrics_namespace" {
-  description = "Namespace of the functions' Powertools (EMF) metrics."
+  description = "Namespace of the functions' Powertools (EMF) metrics and of the Monitor task's metrics."
   type        = string
   default     = "Segmentation"
 }

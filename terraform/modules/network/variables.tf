@@ -28,7 +28,7 @@ variable "subnet_newbits" {
 variable "interface_endpoints" {
   description = "AWS services reached through interface endpoints, so nothing needs a NAT gateway for AWS APIs."
   type        = list(string)
-  default     = ["sts", "secretsmanager", "glue", "logs", "monitoring", "kms", "lambda", "states", "ecr.api", "ecr.dkr", "emr-serverless", "xray"]
+  default     = ["sts", "secretsmanager", "glue", "logs", "monitoring", "sns", "kms", "lambda", "states", "ecr.api", "ecr.dkr", "emr-serverless", "xray"]
 }
 
 variable "gateway_endpoints" {

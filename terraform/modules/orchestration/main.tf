@@ -1,5 +1,6 @@
 # Orchestration: the pipeline state machine from the one ASL template (the local runner renders
-# the same file), its least-privilege role, execution logging, and the weekly schedule.
+# the same file), its least-privilege role, execution logging, the weekly schedule, and the two
+# functions only the definition calls: the input check and the Monitor task.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -21,12 +22,26 @@ locals {
     emr_spark_submit_parameters = var.emr_spark_submit_parameters
     publish_function_arn        = var.publish_function_arn
     validate_input_function_arn = module.validate_input.arn
+    monitor_function_arn        = module.monitor.arn
     notify_topic_arn            = var.notify_topic_arn
     lake_prefix                 = var.lake_prefix
     mlflow_tracking_uri         = var.mlflow_tracking_uri
   }
   definition = templatefile(var.definition_path, local.template_values)
-  functions  = concat([var.publish_function_arn, module.validate_input.arn], var.extra_function_arns)
+  functions  = concat([var.publish_function_arn, module.validate_input.arn, module.monitor.arn], var.extra_function_arns)
+
+  # The Monitor's metrics (segmentation.monitoring.NAMESPACE); its `pipeline` dimension is this
+  # state machine's name, which the monitoring module's alarms watch.
+  metrics_namespace = "Segmentation"
+  monitor_environment = {
+    POWERTOOLS_SERVICE_NAME         = "monitor"
+    SEG_ALERT_TOPIC_ARN             = var.notify_topic_arn
+    SEG_PIPELINE_NAME               = local.name
+    SEG_MONITOR_PSI_MAX             = tostring(var.monitor_thresholds.psi_max)
+    SEG_MONITOR_SHARE_SHIFT_MAX     = tostring(var.monitor_thresholds.share_shift_max)
+    SEG_MONITOR_QUARANTINE_RATE_MAX = tostring(var.monitor_thresholds.quarantine_rate_max)
+    SEG_MONITOR_USERS_DROP_MAX      = tostring(var.monitor_thresholds.users_drop_max)
+  }
 }
 
 # The definition's first Task: the execution input against its model, before any job starts. It
@@ -43,6 +58,59 @@ module "validate_input" {
   memory_mb          = 256
   timeout_seconds    = 30
   log_retention_days = var.log_retention_days
+}
+
+# The Monitor task, after clustering and before publish: the run's data quality, feature drift and
+# segment shift as CloudWatch metrics, one SNS message when a threshold is crossed, and the drift
+# gate's verdict (flip or hold). It reads lake data (the segments zone's model documents, the
+# curated zone's quality reports), so it runs as the lake's monitor stage role, in the VPC.
+module "monitor" {
+  source             = "../lambda_function"
+  function_name      = "${var.name_prefix}-monitor"
+  description        = "Step Functions task: a run's quality, drift and segment-shift figures -> CloudWatch, an SNS alert on a crossed threshold, the drift gate"
+  role_arn           = var.monitor_role.arn
+  role_name          = var.monitor_role.name
+  package            = var.monitor_package
+  layer_arns         = var.layer_arns
+  environment        = merge(var.function_environment, local.monitor_environment)
+  kms_key_arn        = var.kms_key_arn
+  memory_mb          = var.monitor_memory_mb
+  timeout_seconds    = var.monitor_timeout_seconds
+  log_retention_days = var.log_retention_days
+  subnet_ids         = var.vpc == null ? [] : var.vpc.subnet_ids
+  security_group_ids = var.vpc == null ? [] : var.vpc.security_group_ids
+}
+
+# What the monitor does beyond reading the lake (its stage role's lake-access policy): metrics in
+# the Segmentation namespace only, and alerts to the one topic (encrypted with the lake's key).
+resource "aws_iam_role_policy" "monitor" {
+  name = "monitor-metrics-and-alerts"
+  role = var.monitor_role.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # PutMetricData takes no resource ARN; the namespace condition scopes it.
+        Sid       = "PutMonitorMetrics"
+        Effect    = "Allow"
+        Action    = ["cloudwatch:PutMetricData"]
+        Resource  = "*"
+        Condition = { StringEquals = { "cloudwatch:namespace" = local.metrics_namespace } }
+      },
+      {
+        Sid      = "PublishAlerts"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = [var.notify_topic_arn]
+      },
+      {
+        Sid      = "EncryptedTopic"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = [var.kms_key_arn]
+      },
+    ]
+  })
 }
 
 resource "aws_cloudwatch_log_group" "pipeline" {

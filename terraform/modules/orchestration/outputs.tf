@@ -38,6 +38,21 @@ output "validate_input_function_arn" {
   value       = module.validate_input.arn
 }
 
+output "monitor_function_name" {
+  description = "Name of the monitor function (the definition's MonitorRun task)."
+  value       = module.monitor.function_name
+}
+
+output "monitor_function_arn" {
+  description = "ARN of the monitor function."
+  value       = module.monitor.arn
+}
+
+output "pipeline_name" {
+  description = "The `pipeline` dimension of the Monitor's metrics (SEG_PIPELINE_NAME): the state machine's name."
+  value       = local.name
+}
+
 output "template_values" {
   description = "The values the ASL template was rendered with (the local runner can render the same)."
   value       = local.template_values

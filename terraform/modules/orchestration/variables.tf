@@ -66,26 +66,78 @@ variable "validate_input_package" {
   })
 }
 
+variable "monitor_package" {
+  description = "Zip of lambdas/monitor (path, filebase64sha256), the definition's Monitor task."
+  type = object({
+    path = string
+    hash = optional(string)
+  })
+}
+
+variable "monitor_role" {
+  description = "Execution role of the monitor function: the lake's `monitor` stage role (reads curated and segments); this module adds PutMetricData (namespace Segmentation) and sns:Publish on notify_topic_arn."
+  type = object({
+    arn  = string
+    name = string
+  })
+}
+
+variable "monitor_thresholds" {
+  description = "The Monitor's thresholds (SEG_MONITOR_*), the same the monitoring module's alarms use: PSI of a feature, a segment's share shift, the clean step's quarantine rate, the drop of segmented users (a share)."
+  type = object({
+    psi_max             = number
+    share_shift_max     = number
+    quarantine_rate_max = number
+    users_drop_max      = number
+  })
+}
+
+variable "monitor_memory_mb" {
+  description = "Memory of the monitor function (reads a model document and a quality report)."
+  type        = number
+  default     = 1024
+}
+
+variable "monitor_timeout_seconds" {
+  description = "Timeout of the monitor function (below the MonitorRun state's TimeoutSeconds, 300)."
+  type        = number
+  default     = 120
+}
+
+variable "vpc" {
+  description = "Network the monitor function runs in (the network module's `vpc`: subnets and the workload security group); null runs it outside a VPC (emulator). validate_input reads no data and always runs outside."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.vpc == null || try(length(var.vpc.security_group_ids) > 0, false)
+    error_message = "Functions in a VPC need a security group: pass the network module's vpc (security_group_ids)."
+  }
+}
+
 variable "layer_arns" {
-  description = "Layers of validate_input (the dependency layer: the core package and pydantic)."
+  description = "Layers of validate_input and monitor (the dependency layer: the core package, pydantic, Powertools; on AWS then AWSSDKPandas for pyarrow)."
   type        = list(string)
   default     = []
 }
 
 variable "function_environment" {
-  description = "Environment of validate_input (Powertools settings); POWERTOOLS_SERVICE_NAME is added here."
+  description = "Environment of validate_input and monitor (the SEG_* settings, Powertools'); POWERTOOLS_SERVICE_NAME is added here, and for monitor SEG_ALERT_TOPIC_ARN, SEG_PIPELINE_NAME and the SEG_MONITOR_* thresholds."
   type        = map(string)
   default     = {}
 }
 
 variable "extra_function_arns" {
-  description = "Other Lambdas the definition invokes (e.g. a monitor step)."
+  description = "Other Lambdas the definition invokes, beyond publish, validate_input and monitor."
   type        = list(string)
   default     = []
 }
 
 variable "notify_topic_arn" {
-  description = "SNS topic told about failed executions."
+  description = "SNS topic told about failed executions, and the one the Monitor alerts (SEG_ALERT_TOPIC_ARN)."
   type        = string
 }
 

@@ -42,8 +42,25 @@ run "aws" {
     error_message = "the definition invokes this deployment's validate_input and publish"
   }
   assert {
-    condition     = alltrue([for n, p in local.lambda_packages : p.path == "tests/artifacts/lambda/${n}.zip" && p.hash != null]) && length(local.lambda_packages) == 5
-    error_message = "the five function zips of make package, by path and hash"
+    condition     = output.orchestration.template_values.monitor_function_arn == output.orchestration.monitor_function_arn && output.orchestration.monitor_function_name == "seg-monitor"
+    error_message = "the definition's MonitorRun invokes this deployment's monitor"
+  }
+  assert {
+    condition = (
+      output.lake.stage_role_names["monitor"] == "seg-monitor" &&
+      [var.monitor_thresholds.psi_max, var.monitor_thresholds.share_shift_max, var.monitor_thresholds.quarantine_rate_max, var.monitor_thresholds.users_drop_max] == [0.25, 0.15, 0.05, 0.5]
+    )
+    error_message = "the monitor stage of its own; the thresholds default to Settings' (SEG_MONITOR_*)"
+  }
+  assert {
+    condition = alltrue([for k, v in {
+      "feature-drift" = 0.25, "segment-shift" = 0.15, "run-quarantine-rate" = 0.05, "segmented-users-drop" = -0.5
+    } : output.monitoring.monitor_alarms[k].threshold == v])
+    error_message = "the alarms take the one set of thresholds the monitor function gets"
+  }
+  assert {
+    condition     = alltrue([for n, p in local.lambda_packages : p.path == "tests/artifacts/lambda/${n}.zip" && p.hash != null]) && length(local.lambda_packages) == 6
+    error_message = "the six function zips of make package, by path and hash"
   }
   assert {
     condition     = local.emr_venv != null
@@ -102,6 +119,26 @@ run "emulator_with_msk" {
     condition     = local.workload_vpc == null && module.processing.jobs_security_group_id == null && output.streaming.function_security_group_id != null
     error_message = "the VPC gives MSK and the ingest functions subnets, nothing else"
   }
+}
+
+run "monitor_thresholds_feed_the_function_and_the_alarms" {
+  command = apply
+  variables {
+    monitor_thresholds = { psi_max = 0.3, users_drop_max = 0.25 }
+  }
+
+  assert {
+    condition     = output.monitoring.monitor_alarms["feature-drift"].threshold == 0.3 && output.monitoring.monitor_alarms["segmented-users-drop"].threshold == -0.25 && output.monitoring.monitor_alarms["segment-shift"].threshold == 0.15
+    error_message = "alarms follow monitor_thresholds (unset ones keep their default)"
+  }
+}
+
+run "monitor_thresholds_validated" {
+  command = plan
+  variables {
+    monitor_thresholds = { share_shift_max = 1.5 }
+  }
+  expect_failures = [var.monitor_thresholds]
 }
 
 run "mlflow_service_needs_a_vpc" {

@@ -56,6 +56,10 @@ override_resource {
   values = { arn = "arn:aws:iam::123456789012:role/seg-serving" }
 }
 override_resource {
+  target = aws_iam_role.stage["monitor"]
+  values = { arn = "arn:aws:iam::123456789012:role/seg-monitor" }
+}
+override_resource {
   target = aws_iam_role.stage["analyst"]
   values = { arn = "arn:aws:iam::123456789012:role/seg-analyst" }
 }
@@ -185,6 +189,7 @@ run "each_role_is_granted_exactly_its_zones" {
       etl     = ["raw", "hot", "artifacts", "curated", "features", "quarantine"]
       ml      = ["features", "artifacts", "segments"]
       serving = ["segments"]
+      monitor = ["curated", "segments"]
       analyst = ["curated", "features", "segments"]
       } : toset([for p in aws_lakeformation_permissions.tables : one(p.table).database_name if p.principal == aws_iam_role.stage[stage].arn])
       == toset([for z in expected : "seg_test_${z}"])
@@ -198,6 +203,7 @@ run "each_role_is_granted_exactly_its_zones" {
       etl     = ["curated", "features", "quarantine"]
       ml      = ["segments"]
       serving = []
+      monitor = []
       analyst = []
       } : toset([for p in aws_lakeformation_permissions.tables : one(p.table).database_name if p.principal == aws_iam_role.stage[stage].arn && contains(p.permissions, "INSERT")])
       == toset([for z in expected : "seg_test_${z}"])
@@ -220,6 +226,16 @@ run "each_role_is_granted_exactly_its_zones" {
   assert {
     condition     = length([for s in jsondecode(aws_iam_role_policy.stage_lake["serving"].policy).Statement : s if s.Sid == "WriteZones"]) == 0
     error_message = "serving writes no zone"
+  }
+  assert {
+    condition = length([for s in jsondecode(aws_iam_role_policy.stage_lake["monitor"].policy).Statement : s if s.Sid == "WriteZones"]) == 0 && toset(one([for s in jsondecode(aws_iam_role_policy.stage_lake["monitor"].policy).Statement : s.Resource if s.Sid == "ReadZones"])) == toset([
+      "${aws_s3_bucket.zone["curated"].arn}/*", "${aws_s3_bucket.zone["segments"].arn}/*"
+    ])
+    error_message = "the monitor reads curated (quality reports) and segments (model documents), writes nothing"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.stage["monitor"].assume_role_policy).Statement[0].Principal.Service == ["lambda.amazonaws.com"]
+    error_message = "the monitor role is assumed by Lambda"
   }
   assert {
     condition     = jsondecode(aws_iam_role.stage["ml"].assume_role_policy).Statement[0].Principal.Service == ["emr-serverless.amazonaws.com"]
@@ -255,7 +271,7 @@ run "the_etl_stage_keeps_the_ledger_and_the_curated_partitions" {
     error_message = "the ledger's key, only through DynamoDB"
   }
   assert {
-    condition = alltrue([for stage in ["ingest", "ml", "serving", "analyst"] :
+    condition = alltrue([for stage in ["ingest", "ml", "serving", "monitor", "analyst"] :
       length([for s in jsondecode(aws_iam_role_policy.stage_lake[stage].policy).Statement : s if contains(["RunLedger", "RunLedgerKey", "KeepPartitions"], s.Sid)]) == 0
     ])
     error_message = "no other stage touches the ledger or keeps partitions"

@@ -10,6 +10,10 @@ override_resource {
   target = module.validate_input.aws_iam_role.own
   values = { arn = "arn:aws:iam::123456789012:role/seg-validate-input", name = "seg-validate-input" }
 }
+override_resource {
+  target = module.monitor.aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:seg-monitor" }
+}
 
 variables {
   name_prefix                 = "seg"
@@ -25,6 +29,10 @@ variables {
   emr_spark_submit_parameters = "--conf spark.executorEnv.SEG_LAKE_PREFIX=seg-prod"
   publish_function_arn        = "arn:aws:lambda:eu-west-1:123456789012:function:seg-publish"
   validate_input_package      = { path = "build/lambda/validate_input.zip", hash = "aA==" }
+  monitor_package             = { path = "build/lambda/monitor.zip", hash = "bA==" }
+  monitor_role                = { arn = "arn:aws:iam::123456789012:role/seg-monitor", name = "seg-monitor" }
+  monitor_thresholds          = { psi_max = 0.25, share_shift_max = 0.15, quarantine_rate_max = 0.05, users_drop_max = 0.5 }
+  function_environment        = { SEG_LAKE_PREFIX = "seg-prod", POWERTOOLS_LOG_LEVEL = "INFO" }
   layer_arns                  = ["arn:aws:lambda:eu-west-1:123456789012:layer:seg-dependencies:1"]
   notify_topic_arn            = "arn:aws:sns:eu-west-1:123456789012:seg-alerts"
   mlflow_tracking_uri         = "http://mlflow.internal"
@@ -49,6 +57,7 @@ run "definition_is_the_rendered_template" {
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"00abc\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, var.publish_function_arn) &&
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"arn:aws:lambda:eu-west-1:123456789012:function:seg-validate-input\"") &&
+      strcontains(aws_sfn_state_machine.pipeline.definition, "\"arn:aws:lambda:eu-west-1:123456789012:function:seg-monitor\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, var.notify_topic_arn)
     )
     error_message = "the definition runs exactly these jobs and functions"
@@ -77,8 +86,9 @@ run "role_runs_only_its_jobs_and_functions" {
   assert {
     condition = toset(one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "InvokeFunctions"])) == toset([
       var.publish_function_arn, "${var.publish_function_arn}:*", output.validate_input_function_arn, "${output.validate_input_function_arn}:*",
+      output.monitor_function_arn, "${output.monitor_function_arn}:*",
     ])
-    error_message = "Lambda: exactly publish and validate_input"
+    error_message = "Lambda: exactly publish, validate_input and monitor"
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "NotifyFailure"]) == [var.notify_topic_arn]
@@ -130,5 +140,65 @@ run "validate_input_checks_the_input_first" {
   assert {
     condition     = module.validate_input.role_arn == "arn:aws:iam::123456789012:role/seg-validate-input" && module.validate_input.vpc_config == null
     error_message = "its own role (logs and X-Ray only, see the lambda_function module's tests), outside the VPC: it reads no data"
+  }
+}
+
+run "the_monitor_task_runs_the_monitor_function" {
+  command = apply
+
+  assert {
+    condition     = output.template_values.monitor_function_arn == "arn:aws:lambda:eu-west-1:123456789012:function:seg-monitor" && output.monitor_function_name == "seg-monitor"
+    error_message = "the definition's MonitorRun invokes this module's monitor function"
+  }
+  assert {
+    condition = (
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.ClusterUsers.Next == "MonitorRun" &&
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.MonitorRun.Next == "PublishSegments" &&
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.MonitorRun.Parameters.FunctionName == output.monitor_function_arn &&
+      jsondecode(aws_sfn_state_machine.pipeline.definition).States.PublishSegments.Parameters.Payload["flip.$"] == "$.steps.monitor.flip"
+    )
+    error_message = "MonitorRun between ClusterUsers and PublishSegments, its flip reaching publish"
+  }
+  assert {
+    condition     = module.monitor.role_arn == var.monitor_role.arn && module.monitor.vpc_config == null
+    error_message = "the lake's monitor stage role; outside a VPC when none is given"
+  }
+  assert {
+    condition = (
+      local.monitor_environment["SEG_ALERT_TOPIC_ARN"] == var.notify_topic_arn &&
+      local.monitor_environment["SEG_PIPELINE_NAME"] == output.pipeline_name &&
+      output.pipeline_name == aws_sfn_state_machine.pipeline.name &&
+      local.monitor_environment["POWERTOOLS_SERVICE_NAME"] == "monitor"
+    )
+    error_message = "the function environment plus the alert topic and the pipeline dimension (the state machine's name)"
+  }
+  assert {
+    condition = alltrue([for k, v in {
+      SEG_MONITOR_PSI_MAX             = var.monitor_thresholds.psi_max
+      SEG_MONITOR_SHARE_SHIFT_MAX     = var.monitor_thresholds.share_shift_max
+      SEG_MONITOR_QUARANTINE_RATE_MAX = var.monitor_thresholds.quarantine_rate_max
+      SEG_MONITOR_USERS_DROP_MAX      = var.monitor_thresholds.users_drop_max
+    } : tonumber(local.monitor_environment[k]) == v])
+    error_message = "the thresholds the alarms use reach the function as SEG_MONITOR_*"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.monitor.policy).Statement : s if s.Sid == "PutMonitorMetrics"]).Condition.StringEquals["cloudwatch:namespace"] == "Segmentation"
+    error_message = "PutMetricData only in the Segmentation namespace"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.monitor.policy).Statement : s.Resource if s.Sid == "PublishAlerts"]) == [var.notify_topic_arn] && aws_iam_role_policy.monitor.role == "seg-monitor"
+    error_message = "sns:Publish on the alert topic only, attached to the monitor stage role"
+  }
+}
+
+run "the_monitor_runs_in_the_vpc_when_given" {
+  command = apply
+  variables {
+    vpc = { subnet_ids = ["subnet-a", "subnet-b"], security_group_ids = ["sg-workloads"] }
+  }
+
+  assert {
+    condition     = module.monitor.vpc_config != null && module.validate_input.vpc_config == null
+    error_message = "the monitor reads lake data inside the VPC; the input check stays outside"
   }
 }
