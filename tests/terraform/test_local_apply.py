@@ -39,6 +39,7 @@ STAGE_ZONES = {
     "etl": {"raw", "hot", "artifacts", "curated", "features", "quarantine"},
     "ml": {"features", "artifacts", "segments"},
     "serving": {"segments"},
+    "monitor": {"curated", "segments"},
     "analyst": {"curated", "features", "segments"},
 }
 STAGE_WRITES = {
@@ -46,6 +47,7 @@ STAGE_WRITES = {
     "etl": {"curated", "features", "quarantine"},
     "ml": {"segments"},
     "serving": set(),
+    "monitor": set(),
     "analyst": set(),
 }
 
@@ -142,6 +144,7 @@ def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
         "batch_ingest": roles["ingest"],
         "publish": roles["serving"],
         "segment_api": roles["serving"],
+        "monitor": roles["monitor"],
     }
     for key, name in outputs["functions"].items():
         config = lam.get_function_configuration(FunctionName=name)
@@ -154,6 +157,29 @@ def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
         assert config["Role"] == expected_role[key], f"{name} runs as the wrong stage role"
         assert config["Handler"] == "handler.handler" and config["Runtime"] == "python3.11"
         assert config["TracingConfig"]["Mode"] == "Active"
+    # the Monitor task: the function environment plus its topic, dimension and thresholds, the
+    # very values Settings reads (segmentation.monitoring), as Settings' defaults
+    monitor = lam.get_function_configuration(FunctionName=outputs["functions"]["monitor"])
+    env = monitor["Environment"]["Variables"]
+    assert env["SEG_ALERT_TOPIC_ARN"] == outputs["alerts_topic_arn"]
+    assert env["SEG_PIPELINE_NAME"] == settings.pipeline_name
+    assert env["POWERTOOLS_SERVICE_NAME"] == "monitor"
+    for field in (
+        "monitor_psi_max",
+        "monitor_share_shift_max",
+        "monitor_quarantine_rate_max",
+        "monitor_users_drop_max",
+    ):
+        assert float(env[f"SEG_{field.upper()}"]) == getattr(settings, field), field
+    iam = aws("iam", endpoint)
+    policy = iam.get_role_policy(
+        RoleName=roles["monitor"].rsplit("/", 1)[-1], PolicyName="monitor-metrics-and-alerts"
+    )["PolicyDocument"]
+    statements = {st["Sid"]: st for st in policy["Statement"]}
+    assert statements["PutMonitorMetrics"]["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": "Segmentation"}
+    }
+    assert statements["PublishAlerts"]["Resource"] == [outputs["alerts_topic_arn"]]
     ingest_suffix = ":function:" + outputs["functions"]["ingest"]
     [mapping] = [
         m
@@ -203,6 +229,10 @@ def check_state_machine(endpoint: str, outputs: dict) -> None:
     assert values["emr_job_role_arn"] == outputs["stage_role_arns"]["ml"]
     lam = aws("lambda", endpoint)
     assert lam.get_function(FunctionName=values["publish_function_arn"])["Configuration"]
+    monitor = lam.get_function(FunctionName=values["monitor_function_arn"])["Configuration"]
+    assert monitor["FunctionName"] == outputs["functions"]["monitor"]
+    assert definition["States"]["ClusterUsers"]["Next"] == "MonitorRun"
+    assert definition["States"]["MonitorRun"]["Next"] == "PublishSegments"
     assert values["notify_topic_arn"] == outputs["alerts_topic_arn"]
 
 
@@ -235,7 +265,7 @@ def check_lake_formation(endpoint: str, settings: Settings, outputs: dict) -> No
         assert locations == {f"arn:aws:s3:::{settings.bucket(z)}" for z in STAGE_WRITES[stage]}
 
 
-def check_api_and_alarms(endpoint: str, outputs: dict) -> None:
+def check_api_and_alarms(endpoint: str, settings: Settings, outputs: dict) -> None:
     apigw = aws("apigateway", endpoint)
     resources = apigw.get_resources(restApiId=outputs["api_id"], embed=["methods"])["items"]
     methods = {
@@ -256,8 +286,29 @@ def check_api_and_alarms(endpoint: str, outputs: dict) -> None:
     alarms = aws("cloudwatch", endpoint).describe_alarms(AlarmNamePrefix="segmentation-")[
         "MetricAlarms"
     ]
-    assert len(alarms) == 7
+    assert len(alarms) == 11
     assert all(a["AlarmActions"] == [outputs["alerts_topic_arn"]] for a in alarms)
+    # the Monitor's alarms watch the metrics segmentation.monitoring sends, with its thresholds
+    from segmentation.monitoring import METRICS, NAMESPACE
+
+    by_metric = {a["MetricName"]: a for a in alarms if a.get("Namespace") == NAMESPACE}
+    expected = {
+        METRICS["feature_psi_max"]: ("GreaterThanThreshold", settings.monitor_psi_max),
+        METRICS["segment_share_shift_max"]: (
+            "GreaterThanThreshold",
+            settings.monitor_share_shift_max,
+        ),
+        METRICS["run_quarantine_rate"]: (
+            "GreaterThanThreshold",
+            settings.monitor_quarantine_rate_max,
+        ),
+        METRICS["segmented_users_change"]: ("LessThanThreshold", -settings.monitor_users_drop_max),
+    }
+    for metric, (comparison, threshold) in expected.items():
+        alarm = by_metric[metric]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (comparison, threshold)
+        assert alarm["Dimensions"] == [{"Name": "pipeline", "Value": settings.pipeline_name}]
+        assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def test_local_environment_applies_replans_clean_and_destroys(
@@ -275,7 +326,7 @@ def test_local_environment_applies_replans_clean_and_destroys(
         check_functions(moto_endpoint, settings, outputs)
         check_state_machine(moto_endpoint, outputs)
         check_lake_formation(moto_endpoint, settings, outputs)
-        check_api_and_alarms(moto_endpoint, outputs)
+        check_api_and_alarms(moto_endpoint, settings, outputs)
 
         plan = tf.plan_local(settings, state, build_dir=build)
         assert plan.returncode == 0, f"re-plan is not empty:\n{plan.stdout[-6000:]}{plan.stderr}"

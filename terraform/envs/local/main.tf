@@ -76,4 +76,5 @@ module "deployment" {
   schedule            = { enabled = false } # local runs start from the CLI
   protect_data        = false
   enable_lifecycle    = var.enable_lifecycle
+  monitor_thresholds  = var.monitor_thresholds
 }

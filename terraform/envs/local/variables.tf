@@ -69,3 +69,9 @@ variable "build_dir" {
   type        = string
   default     = null
 }
+
+variable "monitor_thresholds" {
+  description = "Thresholds of the pipeline's Monitor task and of its alarms (psi_max, share_shift_max, quarantine_rate_max, users_drop_max); unset keys keep the deployment module's defaults, which are Settings' (SEG_MONITOR_*)."
+  type        = map(number)
+  default     = {}
+}
