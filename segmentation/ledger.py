@@ -82,6 +82,9 @@ class Manifest:
     retired: dict[str, str] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    #: Partition locations this commit replaced: deleted by the next commit (so the version
+    #: before the current one stays readable for a reader that resolved it just before).
+    superseded: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         body = {"format": MANIFEST_FORMAT, **self.__dict__}

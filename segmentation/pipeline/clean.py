@@ -48,7 +48,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from segmentation.awsclients import client
-from segmentation.lake import PARTITION_COLUMN, LakePaths
+from segmentation.ingest.lakewrite import split_s3_uri
+from segmentation.lake import CURATED_EVENT_SCHEMA, PARTITION_COLUMN, LakePaths
 from segmentation.ledger import Ledger, Manifest
 from segmentation.pipeline import compaction, lakeio
 from segmentation.pipeline import curated as lake_curated
@@ -69,6 +70,7 @@ from segmentation.pipeline.clean_rules import (
     valid_rows,
     window_bounds,
 )
+from segmentation.pipeline.dayfiles import write_day_files
 from segmentation.pipeline.params import CleanParams
 from segmentation.pipeline.quality import (
     DedupCounts,
@@ -97,6 +99,19 @@ log = logging.getLogger(__name__)
 #: How far (days) an event's copies can lie apart: conflicting copies carry timestamps up to an
 #: hour apart, so across midnight at most one day.
 COPY_SPREAD_DAYS = 1
+
+
+class Phases:
+    """Seconds per phase of a run, for its report: where a slow clean spends its time."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.monotonic()
+
+    def mark(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - self._t, 3)
+        self._t = now
 
 
 @dataclass(frozen=True)
@@ -252,8 +267,10 @@ def _run_locked(
     spark: SparkSession, args: CleanParams, paths: LakePaths, ledger: Ledger
 ) -> dict[str, Any]:
     started = time.monotonic()
+    phases = Phases()
     manifest = lake_curated.current_manifest(spark, paths, ledger)
     listed = lake_curated.list_event_objects(spark, paths, list(args.input_zones))
+    phases.mark("list")
     leftover = compaction.leftovers(manifest, listed)
     if leftover.retired or leftover.orphans:  # a compaction's unfinished business: finish it
         log.info(
@@ -317,23 +334,28 @@ def _run_locked(
     if plan.inputs:
         _delete_own_leftovers(spark, paths, label)
         events = read_objects(spark, paths, plan.inputs)
+        phases.mark("read_plan")
         with clean_events(
             events, args.iqr_k, args.session_gap_minutes, args.fence_min_rows
         ) as cleaned:
             inputs, dedup, stats = cleaned.inputs, cleaned.dedup, cleaned.stats
+            phases.mark("validate_dedup_stats")
             days = cleaned.curated.where(F.col(PARTITION_COLUMN).isin(*write_days))
             days = days.persist(StorageLevel.DISK_ONLY)
             try:
-                # One file per day: few, large objects are what S3 readers (and moto) handle best.
-                (
-                    days.drop(NEW)
-                    .withColumn(lake_curated.RUN_PARTITION, F.lit(label))
-                    .repartition(PARTITION_COLUMN)
-                    .write.mode("append")
-                    .partitionBy(PARTITION_COLUMN, lake_curated.RUN_PARTITION)
-                    .parquet(paths.events("curated"))
+                # One object per day, PUT straight into the run's version prefix (dayfiles).
+                bucket, prefix = split_s3_uri(paths.events("curated"))
+                write_day_files(
+                    days.drop(NEW),
+                    bucket,
+                    lambda day: f"{prefix}/{lake_curated.partition_rel(day, label)}/part-0.parquet",
+                    CURATED_EVENT_SCHEMA,
+                    paths.settings.endpoint_url,
+                    paths.settings.aws_region,
                 )
+                phases.mark("rules_write")
                 output = measure_output(days)
+                phases.mark("measure")
             finally:
                 days.unpersist()
             n_quarantined = sum(inputs.quarantined.values())
@@ -345,6 +367,7 @@ def _run_locked(
                     .write.mode("overwrite")
                     .parquet(q_uri)
                 )
+            phases.mark("quarantine")
     report = quality_report(inputs, dedup, stats, output)
     partitions = {} if args.rebuild else dict(manifest.partitions)
     rows_by_day = output.rows_by_day or {}
@@ -368,7 +391,13 @@ def _run_locked(
     }
     previous_totals = {} if args.rebuild else manifest.totals
     totals = {k: int(previous_totals.get(k, 0)) + v for k, v in run_counts.items()}
+    replaced = sorted(
+        p["location"]
+        for d, p in manifest.partitions.items()
+        if partitions.get(d, {}).get("location") != p["location"]
+    )
     committed = Manifest(
+        superseded=replaced,
         version=version,
         run_id=args.run_id,
         committed_at=datetime.now(UTC).isoformat(),
@@ -403,11 +432,15 @@ def _run_locked(
     rel = lake_curated.write_manifest(spark, paths, committed)
     ledger.commit(manifest.version, version, rel, args.run_id)  # the switch
     log.info("clean: committed curated version %d (%s)", version, rel)
+    phases.mark("report_commit")
     _after_commit(spark, paths, manifest, committed)
+    phases.mark("catalog_gc")
     try:
         compaction.compact(spark, paths, ledger, committed, args.compact_min_objects, args.run_id)
     except Exception as exc:
         log.warning("clean: compaction skipped (%s); the next run finishes or retries it", exc)
+    phases.mark("compaction")
+    log.info("clean: seconds per phase %s", phases.seconds)
     return {
         **base,
         "noop": False,
@@ -424,6 +457,7 @@ def _run_locked(
         "quality_report": report_uri,
         "quarantine": q_uri,
         "seconds": round(time.monotonic() - started, 3),
+        "phase_seconds": phases.seconds,
     }
 
 
@@ -454,7 +488,11 @@ def _after_commit(
     except Exception as exc:
         log.warning("clean: Glue catalog partitions not updated (%s); Athena lags one run", exc)
     try:
-        n = lake_curated.delete_unreferenced(spark, paths, [previous, committed], [])
+        if committed.runs and committed.runs[-1].get("rebuild"):
+            # a rebuild also sweeps what killed runs left behind (a listing of every day)
+            n = lake_curated.delete_unreferenced(spark, paths, [previous, committed], [])
+        else:  # what the previous commit replaced: known, no listing of the whole zone
+            n = lake_curated.delete_locations(spark, paths, previous.superseded)
         if n:
             log.info("clean: deleted %d superseded curated day versions", n)
     except Exception as exc:

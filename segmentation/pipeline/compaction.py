@@ -22,10 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from segmentation.lake import PARTITION_COLUMN, LakePaths
+from segmentation.ingest.lakewrite import split_s3_uri
+from segmentation.lake import LAKE_EVENT_SCHEMA, PARTITION_COLUMN, LakePaths
 from segmentation.ledger import Ledger, Manifest
 from segmentation.pipeline import curated as lake_curated
 from segmentation.pipeline import lakeio
+from segmentation.pipeline.dayfiles import write_day_files
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX = "compacted-"
-SCRATCH = "_compaction"
 
 
 def is_compacted(name: str) -> bool:
@@ -100,20 +101,29 @@ def compact(
     for zone in sorted({z for z, _ in todo}):
         days = {d: names for (z, d), names in todo.items() if z == zone}
         root = paths.events(zone)
-        scratch = f"{root}/{SCRATCH}/{label}"
         uris = [lake_curated.object_uri(paths, n) for names in days.values() for n in names]
         df = (
             spark.read.schema(EVENT_SCHEMA)
             .option("basePath", root)
             .parquet(*uris)
             .select(*EVENT_COLUMNS, F.col(PARTITION_COLUMN).cast("string").alias(PARTITION_COLUMN))
-        )
-        expected = {r[0]: r[1] for r in df.groupBy(PARTITION_COLUMN).count().collect()}
-        df.repartition(PARTITION_COLUMN).write.mode("overwrite").partitionBy(
-            PARTITION_COLUMN
-        ).parquet(scratch)
-        written = spark.read.parquet(scratch).groupBy(PARTITION_COLUMN).count().collect()
-        got = {str(r[0]): r[1] for r in written}
+        ).cache()
+        try:
+            expected = {r[0]: r[1] for r in df.groupBy(PARTITION_COLUMN).count().collect()}
+            bucket, prefix = split_s3_uri(LakePaths(paths.settings, "s3").events(zone))
+            written = write_day_files(
+                df,
+                bucket,
+                lambda day, prefix=prefix: (
+                    f"{prefix}/{PARTITION_COLUMN}={day}/{PREFIX}{label}.parquet"
+                ),
+                LAKE_EVENT_SCHEMA,
+                paths.settings.endpoint_url,
+                paths.settings.aws_region,
+            )
+        finally:
+            df.unpersist()
+        got = {day: rows for day, (_, rows) in written.items()}
         if got != expected:
             raise RuntimeError(
                 f"compaction of {zone} would change row counts ({expected} -> {got}); "
@@ -122,25 +132,14 @@ def compact(
         fs, _ = lakeio.fs_path(spark, root)
         jvm = spark.sparkContext._jvm
         for day, names in days.items():
-            src_dir = jvm.org.apache.hadoop.fs.Path(f"{scratch}/{PARTITION_COLUMN}={day}")
-            parts = [
-                s.getPath()
-                for s in fs.listStatus(src_dir)
-                if s.getPath().getName().endswith(".parquet")
-            ]
-            if len(parts) != 1:
-                raise RuntimeError(f"compaction of {zone}/{day} wrote {len(parts)} files, not 1")
             rel = f"{PARTITION_COLUMN}={day}/{PREFIX}{label}.parquet"
             target = jvm.org.apache.hadoop.fs.Path(f"{root}/{rel}")
-            if not fs.rename(parts[0], target):
-                raise RuntimeError(f"could not move the compacted {zone}/{day} into place")
             name = f"{zone}/{rel}"
             objects[name] = lake_curated.version_of(fs.getFileStatus(target))
             for old in names:
                 if old != name:
                     objects.pop(old, None)
                     retired[old] = name
-        fs.delete(jvm.org.apache.hadoop.fs.Path(f"{root}/{SCRATCH}"), True)
     committed = replace(
         manifest,
         version=version,

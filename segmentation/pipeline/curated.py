@@ -162,6 +162,16 @@ def write_manifest(spark: SparkSession, paths: LakePaths, manifest: Manifest) ->
     return rel
 
 
+def delete_locations(spark: SparkSession, paths: LakePaths, rels: list[str]) -> int:
+    """Delete the named day versions (relative locations); returns how many existed."""
+    deleted = 0
+    for rel in rels:
+        fs, path = lakeio.fs_path(spark, partition_uri(paths, rel))
+        if fs.delete(path, True):
+            deleted += 1
+    return deleted
+
+
 def delete_unreferenced(
     spark: SparkSession, paths: LakePaths, keep: list[Manifest], scratch: list[str]
 ) -> int:

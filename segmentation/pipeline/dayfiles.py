@@ -1,0 +1,95 @@
+"""Write one Parquet object per event day straight to S3 from the executors: one PUT per file.
+
+Spark's file commit protocol writes every file under ``_temporary`` and renames it into place, and
+on S3 a rename is a copy and a delete after several status checks: about ten requests per file
+(measured on moto: 200 day partitions in 70 s, 0.35 s each). The clean step does not need that
+protocol's atomicity: it writes under a version prefix no reader knows until the ledger commits
+(:mod:`segmentation.ledger`), so a half-written version is invisible and its re-run starts it
+again. Here each task gets whole days (the frame is repartitioned by day and sorted), builds each
+day's table with the lake's Arrow schema, and PUTs it; the driver gets back (day, key, rows).
+The same writer serves compaction (one object per raw/hot day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from segmentation.lake import PARTITION_COLUMN
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame
+
+RESULT_SCHEMA = "day string, key string, rows long"
+
+
+def write_day_files(
+    df: DataFrame,
+    bucket: str,
+    key_of: Callable[[str], str],
+    schema: pa.Schema,
+    endpoint_url: str | None,
+    region: str,
+) -> dict[str, tuple[str, int]]:
+    """Write the rows of ``df`` (``schema``'s columns plus the ``event_date`` day) as one object
+    per day at ``s3://bucket/<key_of(day)>``; returns day -> (key, rows).
+
+    ``key_of`` and the connection settings travel to the executors in the closure: on Glue the
+    executors' boto3 finds the job role's credentials itself; locally the endpoint is moto's."""
+    columns = schema.names
+
+    def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import boto3
+        import pandas as pd
+        from botocore.config import Config
+
+        from segmentation.ingest.lakewrite import parquet_bytes
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                **({"s3": {"addressing_style": "path"}} if endpoint_url else {}),
+            ),
+        )
+        day: str | None = None
+        parts: list[pd.DataFrame] = []
+        written: list[tuple[str, str, int]] = []
+
+        def flush() -> None:
+            if day is None or not parts:
+                return
+            frame = pd.concat(parts, ignore_index=True)
+            table = pa.Table.from_pandas(frame[columns], schema=schema, preserve_index=False)
+            key = key_of(day)
+            s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(table))
+            written.append((day, key, table.num_rows))
+
+        for pdf in batches:
+            if pdf.empty:
+                continue
+            for value, group in pdf.groupby(PARTITION_COLUMN, sort=False):
+                if value != day:
+                    flush()
+                    day, parts = str(value), []
+                parts.append(group)
+        flush()
+        yield pd.DataFrame(written, columns=["day", "key", "rows"])
+
+    out = (
+        df.repartition(PARTITION_COLUMN)
+        .sortWithinPartitions(PARTITION_COLUMN)
+        .mapInPandas(write, RESULT_SCHEMA)
+        .collect()
+    )
+    result: dict[str, tuple[str, int]] = {}
+    for row in out:
+        if row["day"] in result:  # a day split across tasks would be two files: never silently
+            raise RuntimeError(f"day {row['day']} was written by two tasks; expected one")
+        result[row["day"]] = (row["key"], int(row["rows"]))
+    return result
