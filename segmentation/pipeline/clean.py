@@ -49,7 +49,7 @@ from pyspark.sql import functions as F
 
 from segmentation.awsclients import client
 from segmentation.ingest.lakewrite import split_s3_uri
-from segmentation.lake import CURATED_EVENT_SCHEMA, PARTITION_COLUMN, LakePaths
+from segmentation.lake import CURATED_EVENT_SCHEMA, LAKE_EVENT_SCHEMA, PARTITION_COLUMN, LakePaths
 from segmentation.ledger import Ledger, Manifest
 from segmentation.pipeline import compaction, lakeio
 from segmentation.pipeline import curated as lake_curated
@@ -70,7 +70,7 @@ from segmentation.pipeline.clean_rules import (
     valid_rows,
     window_bounds,
 )
-from segmentation.pipeline.dayfiles import write_day_files
+from segmentation.pipeline.dayfiles import read_objects_direct, write_day_files
 from segmentation.pipeline.params import CleanParams
 from segmentation.pipeline.quality import (
     DedupCounts,
@@ -174,23 +174,28 @@ def plan_run(
 
 def read_objects(spark: SparkSession, paths: LakePaths, inputs: dict[str, bool]) -> DataFrame:
     """The events of the named objects, with their zone and whether they are new (``_new``)."""
-    groups: dict[tuple[str, bool], list[str]] = {}
+    from pyspark.sql import types as T
+
+    objects = []
     for name, is_new in sorted(inputs.items()):
-        groups.setdefault((name.split("/", 1)[0], is_new), []).append(
-            lake_curated.object_uri(paths, name)
-        )
-    frames = [
-        spark.read.schema(EVENT_SCHEMA)
-        .parquet(*uris)
-        .select(*EVENT_COLUMNS)
-        .withColumn(ZONE, F.lit(zone))
-        .withColumn(NEW, F.lit(is_new))
-        for (zone, is_new), uris in sorted(groups.items())
-    ]
-    out = frames[0]
-    for df in frames[1:]:
-        out = out.unionByName(df)
-    return out
+        bucket, key = split_s3_uri(lake_curated.object_uri(paths, name))
+        objects.append((bucket, key, {NEW: is_new, ZONE: name.split("/", 1)[0]}))
+    spark_schema = T.StructType(
+        [
+            *EVENT_SCHEMA.fields,
+            T.StructField(NEW, T.BooleanType()),
+            T.StructField(ZONE, T.StringType()),
+        ]
+    )
+    df = read_objects_direct(
+        spark,
+        objects,
+        LAKE_EVENT_SCHEMA,
+        spark_schema,
+        paths.settings.endpoint_url,
+        paths.settings.aws_region,
+    )
+    return df.select(*EVENT_COLUMNS, ZONE, NEW)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from segmentation.lake import LAKE_EVENT_SCHEMA, PARTITION_COLUMN, LakePaths
 from segmentation.ledger import Ledger, Manifest
 from segmentation.pipeline import curated as lake_curated
 from segmentation.pipeline import lakeio
-from segmentation.pipeline.dayfiles import write_day_files
+from segmentation.pipeline.dayfiles import read_objects_direct, write_day_files
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -87,9 +87,9 @@ def compact(
 ) -> Manifest:
     """Compact the crowded days of ``manifest`` and commit; returns the manifest now current
     (``manifest`` itself when nothing was crowded)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
 
-    from segmentation.pipeline.schemas import EVENT_COLUMNS, EVENT_SCHEMA
+    from segmentation.pipeline.schemas import EVENT_SCHEMA
 
     todo = candidates(manifest, min_objects)
     if not todo:
@@ -98,19 +98,29 @@ def compact(
     label = f"v{version:06d}-{run_id}"
     objects = dict(manifest.objects)
     retired = dict(manifest.retired)
+    s3_paths = LakePaths(paths.settings, "s3")
     for zone in sorted({z for z, _ in todo}):
         days = {d: names for (z, d), names in todo.items() if z == zone}
         root = paths.events(zone)
-        uris = [lake_curated.object_uri(paths, n) for names in days.values() for n in names]
-        df = (
-            spark.read.schema(EVENT_SCHEMA)
-            .option("basePath", root)
-            .parquet(*uris)
-            .select(*EVENT_COLUMNS, F.col(PARTITION_COLUMN).cast("string").alias(PARTITION_COLUMN))
+        sources = [
+            (*split_s3_uri(lake_curated.object_uri(s3_paths, n)), {PARTITION_COLUMN: day})
+            for day, names in days.items()
+            for n in names
+        ]
+        spark_schema = T.StructType(
+            [*EVENT_SCHEMA.fields, T.StructField(PARTITION_COLUMN, T.StringType())]
+        )
+        df = read_objects_direct(
+            spark,
+            sources,
+            LAKE_EVENT_SCHEMA,
+            spark_schema,
+            paths.settings.endpoint_url,
+            paths.settings.aws_region,
         ).cache()
         try:
             expected = {r[0]: r[1] for r in df.groupBy(PARTITION_COLUMN).count().collect()}
-            bucket, prefix = split_s3_uri(LakePaths(paths.settings, "s3").events(zone))
+            bucket, prefix = split_s3_uri(s3_paths.events(zone))
             written = write_day_files(
                 df,
                 bucket,
