@@ -121,6 +121,11 @@ def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     ]
     assert result.ingest["polled"] == result.ingest["streamed"] > 0
     assert "segmentation demo report" in out and "lookups" in out
+    # the report says what clean did: the first run cleans every row ingested, nothing before it
+    clean = result.clean
+    assert not clean["noop"] and clean["objects_before"] == 0 and clean["objects_new"] > 0
+    assert clean["rows_in"] > 0 and clean["curated_rows"] > 0 and clean["seconds"] > 0
+    assert f"clean: {clean['rows_in']:,} new rows from {clean['objects_new']:,} new objects" in out
 
     # raw ids appear nowhere: API responses, logs (ours and the services'), lake, table
     haystacks = {
