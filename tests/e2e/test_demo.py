@@ -117,6 +117,7 @@ def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]
         "CleanEvents",
         "BuildFeatures",
         "ClusterUsers",
+        "MonitorRun",
         "PublishSegments",
     ]
     assert result.ingest["polled"] == result.ingest["streamed"] > 0
