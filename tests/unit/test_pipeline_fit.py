@@ -175,7 +175,7 @@ def test_the_fit_does_not_depend_on_the_layout(spark, algorithm) -> None:
     kw = {"k": 4} if algorithm == "kmeans" else {"eps": None}
     results = [fit(layout, params(algorithm=algorithm, **kw)) for layout in layouts]
     try:
-        first, labels = assigned(results[0])
+        _, labels = assigned(results[0])
         for other in results[1:]:
             _, other_labels = assigned(other)
             assert np.array_equal(other_labels, labels)
