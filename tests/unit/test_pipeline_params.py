@@ -41,8 +41,11 @@ def template() -> dict[str, Any]:
 
 
 def _conditions(rule: dict[str, Any]) -> list[dict[str, Any]]:
-    if "And" in rule:
-        return [c for sub in rule["And"] for c in _conditions(sub)]
+    """The leaf comparisons of a Choice rule (And / Or flattened: each value an Or allows must
+    be one the model allows too)."""
+    for combinator in ("And", "Or"):
+        if combinator in rule:
+            return [c for sub in rule[combinator] for c in _conditions(sub)]
     return [rule]
 
 
