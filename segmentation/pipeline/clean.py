@@ -138,13 +138,6 @@ def _around(days: set[str], spread: int) -> set[str]:
     return out
 
 
-def _day_of(name: str) -> str | None:
-    for part in name.split("/"):
-        if part.startswith(PARTITION_COLUMN + "="):
-            return part.split("=", 1)[1]
-    return None
-
-
 def plan_run(
     manifest: Manifest, listed: dict[str, lake_curated.LakeObject], rebuild: bool = False
 ) -> RunPlan:
@@ -155,7 +148,7 @@ def plan_run(
     known = {} if rebuild else manifest.objects
     new = {n for n, o in dated.items() if known.get(n) != o.version}
     removed = set(known) - set(dated)
-    touched = {dated[n].day for n in new} | {d for n in removed if (d := _day_of(n))}
+    touched = {dated[n].day for n in new} | {d for n in removed if (d := lake_curated.day_of(n))}
     if rebuild:  # every day curated holds is recomputed, or dropped if nothing feeds it now
         touched |= set(manifest.partitions)
     touched.discard(None)

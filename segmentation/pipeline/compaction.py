@@ -67,11 +67,8 @@ def candidates(manifest: Manifest, min_objects: int) -> dict[tuple[str, str], li
         return {}
     groups: dict[tuple[str, str], list[str]] = {}
     for name in manifest.objects:
-        zone, rel = name.split("/", 1)
-        day = next(
-            (p.split("=", 1)[1] for p in rel.split("/") if p.startswith(PARTITION_COLUMN + "=")),
-            None,
-        )
+        zone = name.split("/", 1)[0]
+        day = lake_curated.day_of(name)
         if day is not None:
             groups.setdefault((zone, day), []).append(name)
     return {k: sorted(v) for k, v in sorted(groups.items()) if len(v) >= min_objects}

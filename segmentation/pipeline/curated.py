@@ -63,16 +63,16 @@ def list_event_objects(
             rel = status.getPath().toUri().getPath()[len(base) :]
             if any(part[:1] in {"_", "."} for part in rel.split("/")):
                 continue
-            day = next(
-                (
-                    p.split("=", 1)[1]
-                    for p in rel.split("/")
-                    if p.startswith(PARTITION_COLUMN + "=")
-                ),
-                None,
-            )
-            out[f"{zone}/{rel}"] = LakeObject(f"{zone}/{rel}", version_of(status), day)
+            out[f"{zone}/{rel}"] = LakeObject(f"{zone}/{rel}", version_of(status), day_of(rel))
     return out
+
+
+def day_of(name: str) -> str | None:
+    """The event day of an object from its ``event_date=`` path segment (None outside one)."""
+    for part in name.split("/"):
+        if part.startswith(PARTITION_COLUMN + "="):
+            return part.split("=", 1)[1]
+    return None
 
 
 def version_of(status: Any) -> str:

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 RESULT_SCHEMA = "day string, key string, rows long"
 
 
+def _s3(endpoint_url: str | None, region: str) -> object:
+    """The executors' S3 client: the project's client factory, on the driver's endpoint."""
+    from segmentation.awsclients import client
+    from segmentation.config import Settings
+
+    return client("s3", Settings(aws_endpoint_url=endpoint_url, aws_region=region))
+
+
 def write_day_files(
     df: DataFrame,
     bucket: str,
@@ -44,21 +52,11 @@ def write_day_files(
     columns = schema.names
 
     def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        import boto3
         import pandas as pd
-        from botocore.config import Config
 
         from segmentation.ingest.lakewrite import parquet_bytes
 
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            config=Config(
-                retries={"max_attempts": 5, "mode": "standard"},
-                **({"s3": {"addressing_style": "path"}} if endpoint_url else {}),
-            ),
-        )
+        s3 = _s3(endpoint_url, region)
         day: str | None = None
         parts: list[pd.DataFrame] = []
         written: list[tuple[str, str, int]] = []
@@ -126,19 +124,9 @@ def read_objects_direct(
         import io
         import json as _json
 
-        import boto3
         import pyarrow.parquet as pq
-        from botocore.config import Config
 
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            config=Config(
-                retries={"max_attempts": 5, "mode": "standard"},
-                **({"s3": {"addressing_style": "path"}} if endpoint_url else {}),
-            ),
-        )
+        s3 = _s3(endpoint_url, region)
         for batch in batches:
             for bucket, key, extra in zip(
                 batch.column("bucket").to_pylist(),
