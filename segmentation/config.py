@@ -7,6 +7,7 @@ class (``segmentation config``), so the docs cannot drift from the code.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Literal
 
@@ -85,6 +86,12 @@ class Settings(BaseSettings):
         ge=100,
         description="Rows per chunk when batch ingest streams a landing file; bounds memory (a "
         "chunk is read while up to two chunks of rows wait to be written per event day).",
+    )
+    timestamp_min: date = Field(
+        date(1990, 1, 1),
+        description="Earliest event timestamp the contract accepts (UTC midnight of this day); "
+        "older values are clock or parsing faults (epoch zero), not history. Real purchase "
+        "exports reach back decades: lower it for them.",
     )
     feature_window_days: int = Field(
         90, ge=1, le=3650, description="Days of history that features are computed over."

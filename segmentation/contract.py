@@ -47,8 +47,21 @@ EventType = Literal[
 DEVICES: tuple[str, ...] = ("tv", "mobile", "tablet", "web", "console", "unknown")
 MONEY_EVENTS: frozenset[str] = frozenset({"purchase", "subscription"})
 
-#: Earliest timestamp accepted: older values are clock or parsing faults, not history.
-TIMESTAMP_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+#: Earliest timestamp accepted by default (``Settings.timestamp_min``): older values are clock or
+#: parsing faults (the generator's epoch-zero defect), not history.
+DEFAULT_TIMESTAMP_MIN = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+def timestamp_min() -> datetime:
+    """The configured lower bound of an event's timestamp (UTC midnight of
+    ``Settings.timestamp_min``): one setting read by the contract, the ingest's batch check and
+    clean's quarantine reason, so the three cannot disagree about what is too old."""
+    from segmentation.config import get_settings
+
+    day = get_settings().timestamp_min
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 #: Tolerated clock skew of producers into the future.
 TIMESTAMP_MAX_SKEW = timedelta(days=1)
 #: Largest accepted single amount in EUR; larger values are faults, not outliers to cap.
@@ -109,7 +122,7 @@ COLUMN_DOCS: tuple[ColumnDoc, ...] = (
         True,
         "UTC",
         "When the event happened. Naive values are read as UTC. "
-        "Accepted range: 2000-01-01 .. now + 1 day.",
+        "Accepted range: {timestamp_min} .. now + 1 day (SEG_TIMESTAMP_MIN).",
         "2026-09-14T20:31:07Z",
     ),
     ColumnDoc(
@@ -199,9 +212,10 @@ class Event(BaseModel):
         if value.tzinfo is None:  # pydantic's own conversions (e.g. from a date) are naive
             value = value.replace(tzinfo=UTC)
         latest = datetime.now(UTC) + TIMESTAMP_MAX_SKEW
-        if not TIMESTAMP_MIN <= value <= latest:
+        earliest = timestamp_min()
+        if not earliest <= value <= latest:
             raise ValueError(
-                f"timestamp out of range: expected between {TIMESTAMP_MIN:%Y-%m-%d} and now + 1 day"
+                f"timestamp out of range: expected between {earliest:%Y-%m-%d} and now + 1 day"
             )
         return value
 
@@ -631,7 +645,7 @@ def contract_as_text() -> str:
                 doc.type,
                 doc.unit,
                 doc.example,
-                doc.description,
+                doc.description.format(timestamp_min=f"{timestamp_min():%Y-%m-%d}"),
             )
         )
     out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]

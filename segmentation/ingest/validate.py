@@ -27,11 +27,11 @@ import pyarrow.compute as pc
 
 from segmentation.contract import (
     TIMESTAMP_MAX_SKEW,
-    TIMESTAMP_MIN,
     Event,
     RowError,
     event_arrow_schema,
     parse_timestamp,
+    timestamp_min,
     validate_record,
 )
 
@@ -239,7 +239,7 @@ def _timestamps(col: Sequence[Any], now: datetime) -> tuple[pa.Array, np.ndarray
         values = pc.coalesce(values, pa.array(parsed, pa.timestamp("us", tz="UTC")))
     latest = now + TIMESTAMP_MAX_SKEW
     in_range = pc.and_(
-        pc.greater_equal(values, pa.scalar(TIMESTAMP_MIN, values.type)),
+        pc.greater_equal(values, pa.scalar(timestamp_min(), values.type)),
         pc.less_equal(values, pa.scalar(latest, values.type)),
     )
     return values, ok & _bool(in_range, null_is=False)

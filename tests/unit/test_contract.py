@@ -77,7 +77,7 @@ def test_unknown_fields_are_dropped() -> None:
         ("amount", "nan", "finite"),
         ("amount", "abc", "finite decimal"),
         ("timestamp", "yesterday", "ISO-8601"),
-        ("timestamp", "1970-01-01T00:00:00Z", "2000-01-01"),
+        ("timestamp", "1970-01-01T00:00:00Z", "1990-01-01"),
         ("timestamp", "2999-01-01T00:00:00Z", "now + 1 day"),
         ("user_id", "", "1 to 128"),
         ("user_id", "a b", "without whitespace"),
@@ -229,3 +229,21 @@ def test_arrow_schema_orders_and_renames_for_storage() -> None:
     assert not schema.field("user_anon_id").nullable
     with pytest.raises(KeyError, match="not contract fields: user_anon_id"):
         event_arrow_schema(["user_anon_id"])
+
+
+def test_the_timestamp_lower_bound_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from segmentation.config import get_settings
+    from segmentation.contract import contract_as_text
+
+    old = {**GOOD, "timestamp": "1997-03-04T10:00:00Z"}
+    assert not isinstance(validate_record(old), list)  # the default bound is 1990-01-01
+    assert "Accepted range: 1990-01-01 .. now + 1 day" in contract_as_text()
+    monkeypatch.setenv("SEG_TIMESTAMP_MIN", "1998-01-01")
+    get_settings.cache_clear()
+    try:
+        errors = validate_record(old)
+        assert isinstance(errors, list) and "1998-01-01" in errors[0].expected
+        assert "Accepted range: 1998-01-01 .. now + 1 day" in contract_as_text()
+    finally:
+        monkeypatch.delenv("SEG_TIMESTAMP_MIN")
+        get_settings.cache_clear()

@@ -233,3 +233,29 @@ def test_a_file_delivered_again_under_its_key_replaces_its_earlier_rows(
     s3.put_object(Bucket=landing, Key="export.csv", Body=b"\x1f\x8b not gzip at all")
     batch_module.handler(_s3_event(landing, "export.csv"), LocalContext("batch_ingest"))
     assert len(read_events(settings, "raw")) == 100
+
+
+def test_a_csv_from_1997_ingests_with_no_rejected_row(lake: Any, batch_module: Any) -> None:
+    """Real purchase exports reach back decades: the contract's lower bound is a setting
+    (``SEG_TIMESTAMP_MIN``, default 1990-01-01), not 2000, so late-1990s rows are history."""
+    from segmentation.config import get_settings
+
+    settings = get_settings()
+    events = make_events(120, seed=9)
+    for e in events:  # the same events, 29 years earlier
+        e["timestamp"] = e["timestamp"].replace("2026-", "1997-", 1)
+    body = "\n".join([",".join(COLUMNS)] + [_csv_line(e) for e in events]) + "\n"
+    s3 = client("s3", settings)
+    landing = settings.bucket("landing")
+    s3.put_object(Bucket=landing, Key="incoming/retail-1997.csv", Body=body.encode())
+    result = batch_module.handler(
+        _s3_event(landing, "incoming/retail-1997.csv"), LocalContext("batch_ingest")
+    )
+    assert result["files"][0]["status"] == "processed"
+    report = json.loads(
+        s3.get_object(Bucket=landing, Key="processed/incoming/retail-1997.csv.report.json")[
+            "Body"
+        ].read()
+    )
+    assert report["rows_total"] == 120 and report["rows_rejected"] == 0, report["errors"][:3]
+    assert len(read_events(settings, "raw")) == 120
