@@ -19,7 +19,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from segmentation.contract import AMOUNT_MAX, DEVICES, EVENT_TYPES, MONEY_EVENTS, TIMESTAMP_MIN
+from segmentation.contract import AMOUNT_MAX, DEVICES, EVENT_TYPES, MONEY_EVENTS, timestamp_min
 from segmentation.lake import PARTITION_COLUMN
 from segmentation.pipeline.schemas import CONTENT_COLUMNS, CURATED_COLUMNS
 
@@ -44,7 +44,7 @@ REASONS: tuple[str, ...] = (
     "missing_user_anon_id",
     "missing_event_ts",
     "unknown_event_type",
-    "timestamp_before_2000",
+    "timestamp_before_min",
     "timestamp_after_ingest",
     "invalid_amount",
     "invalid_watch_seconds",
@@ -68,7 +68,7 @@ def _reason() -> Column:
         (F.col("user_anon_id").isNull() | (F.trim("user_anon_id") == ""), REASONS[0]),
         (F.col("event_ts").isNull(), REASONS[1]),
         (~F.coalesce(F.col("event_type").isin(*EVENT_TYPES), F.lit(False)), REASONS[2]),
-        (ts < int(TIMESTAMP_MIN.timestamp()), REASONS[3]),
+        (ts < int(timestamp_min().timestamp()), REASONS[3]),
         (ts > ingest + FUTURE_SKEW_SECONDS, REASONS[4]),
         (amount.isNotNull() & (F.isnan(amount) | (amount < 0) | (amount > AMOUNT_MAX)), REASONS[5]),
         (

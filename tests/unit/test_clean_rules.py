@@ -71,7 +71,7 @@ def test_flag_invalid_names_the_first_reason_that_applies(spark):
         "no_user": {"user_anon_id": " ", "event_type": "teleport"},  # first reason wins
         "no_ts": {"event_ts": None},
         "type": {"event_type": "teleport"},
-        "old": {"event_ts": datetime(1999, 12, 31, tzinfo=UTC)},
+        "old": {"event_ts": datetime(1989, 12, 31, tzinfo=UTC)},
         "future": {"event_ts": INGEST + timedelta(days=1, seconds=1)},
         "amount": {"event_type": "purchase", "amount": -0.01},
         "amount_nan": {"event_type": "purchase", "amount": float("nan")},
@@ -89,7 +89,7 @@ def test_flag_invalid_names_the_first_reason_that_applies(spark):
         "no_user": "missing_user_anon_id",
         "no_ts": "missing_event_ts",
         "type": "unknown_event_type",
-        "old": "timestamp_before_2000",
+        "old": "timestamp_before_min",
         "future": "timestamp_after_ingest",
         "amount": "invalid_amount",
         "amount_nan": "invalid_amount",
