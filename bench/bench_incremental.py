@@ -70,6 +70,9 @@ class CleanResults:
     def last_seconds(self) -> float | None:
         return self.results[-1].get("seconds") if self.results else None
 
+    def last_phases(self) -> dict[str, float]:
+        return dict(self.results[-1].get("phase_seconds") or {}) if self.results else {}
+
 
 def task_seconds(execution: dict[str, Any]) -> dict[str, float]:
     return {s["name"]: s["duration_s"] for s in execution["states"] if s["type"] == "Task"}
@@ -133,6 +136,7 @@ def weekly_runs(result: Any, cfg: dict[str, Any], recorder: CleanResults, out: d
 
     settings = get_settings()
     out["first_clean_result_s"] = recorder.last_seconds()
+    out["first_clean_phases"] = recorder.last_phases()
     cross = CrossBatchRates(
         late_into_parent=0.02, parent_duplicates=0.01, parent_conflicting_duplicates=0.005
     )
@@ -166,6 +170,7 @@ def weekly_runs(result: Any, cfg: dict[str, Any], recorder: CleanResults, out: d
                 "tasks": task_seconds(ex),
                 "clean": clean_summary(settings, ex),
                 "clean_result_s": recorder.last_seconds(),
+                "clean_phases": recorder.last_phases(),
             }
         )
         parent = batch
@@ -196,6 +201,10 @@ def weekly_runs(result: Any, cfg: dict[str, Any], recorder: CleanResults, out: d
 
 def _s(value: float | None) -> str:
     return "      -" if value is None else f"{value:7.1f}"
+
+
+def _phases(phases: dict[str, float] | None) -> str:
+    return ", ".join(f"{k} {v:.1f}" for k, v in (phases or {}).items()) or "-"
 
 
 def _verdict(value: float | None, target: float) -> str:
@@ -229,6 +238,7 @@ def report(cfg: dict[str, Any], result: Any, out: dict, total_s: float, peak_gb:
             )
         print(f"    task {name:<20} {seconds:7.1f} s{extra}")
     print(f"  {clean_line(result.clean)}")
+    print(f"  clean phases (s): {_phases(out.get('first_clean_phases'))}")
 
     print("weekly runs (7 days each; 2% late into the parent, 1% + 0.5% copies of parent events):")
     print(
@@ -248,6 +258,7 @@ def report(cfg: dict[str, Any], result: Any, out: dict, total_s: float, peak_gb:
     for w in out["weeks"]:
         tasks_w = ", ".join(f"{k} {v:.1f}" for k, v in w["tasks"].items())
         print(f"    week {w['week']} tasks (s): {tasks_w}")
+        print(f"    week {w['week']} clean phases (s): {_phases(w.get('clean_phases'))}")
     weeks = out["weeks"]
     if len(weeks) >= 2:
         a, b = weeks[0]["tasks"]["CleanEvents"], weeks[-1]["tasks"]["CleanEvents"]

@@ -124,6 +124,9 @@ class RunPlan:
     write_days: frozenset[str]
     inputs: dict[str, bool] = field(default_factory=dict)  # object name -> new to this run
     undated: tuple[str, ...] = ()
+    #: Days rewritten whatever the new rows do: rows of a removed or re-delivered object leave
+    #: them (a rebuild: every day curated holds).
+    forced_days: frozenset[str] = frozenset()
 
     @property
     def changed(self) -> bool:
@@ -152,6 +155,9 @@ def plan_run(
     if rebuild:  # every day curated holds is recomputed, or dropped if nothing feeds it now
         touched |= set(manifest.partitions)
     touched.discard(None)
+    lost = {d for n in removed | (new & set(known)) if (d := lake_curated.day_of(n))}
+    if rebuild:
+        lost |= set(manifest.partitions)
     write_days = _around(touched, COPY_SPREAD_DAYS)  # type: ignore[arg-type]
     read_days = _around(touched, 2 * COPY_SPREAD_DAYS)  # type: ignore[arg-type]
     inputs = {n: n in new for n, o in dated.items() if o.day in read_days}
@@ -162,7 +168,21 @@ def plan_run(
         frozenset(write_days),
         inputs,
         undated,
+        frozenset(_around(lost, COPY_SPREAD_DAYS) & write_days),
     )
+
+
+def changed_days(plan: RunPlan, planned: list[str], new_winner_days: frozenset[str]) -> list[str]:
+    """The planned days whose curated rows can differ from what the ledger holds.
+
+    A day's rows are a function of its winners (the statistics are computed from them), so a
+    planned day changes only when a row of this run won its dedup on it or the day either side
+    (copies straddle midnight, sessions too), or when rows left it (:attr:`RunPlan.forced_days`).
+    The others are left where they are: a week of copies of old events, each losing to the copy
+    cleaned before, then rewrites nothing, and the result still equals a rebuild's.
+    """
+    near = _around(set(new_winner_days), COPY_SPREAD_DAYS) | plan.forced_days
+    return [d for d in planned if d in near]
 
 
 def read_objects(spark: SparkSession, paths: LakePaths, inputs: dict[str, bool]) -> DataFrame:
@@ -328,6 +348,7 @@ def _run_locked(
     )
     output = OutputCounts(0, 0, {}, {"amount": 0, "watch_seconds": 0, "session_id": 0}, {}, 0, {})
     q_uri = None
+    planned = write_days
     inputs, dedup, stats = InputCounts(0, {}, {}), DedupCounts(0, 0), TypeStats(())
     if plan.inputs:
         _delete_own_leftovers(spark, paths, label)
@@ -338,6 +359,14 @@ def _run_locked(
         ) as cleaned:
             inputs, dedup, stats = cleaned.inputs, cleaned.dedup, cleaned.stats
             phases.mark("validate_dedup_stats")
+            write_days = changed_days(plan, planned, dedup.new_winner_days)
+            if len(write_days) < len(planned):
+                log.info(
+                    "clean: %d of %d planned days unchanged (their new rows all lost to earlier "
+                    "copies); not rewritten",
+                    len(planned) - len(write_days),
+                    len(planned),
+                )
             days = cleaned.curated.where(F.col(PARTITION_COLUMN).isin(*write_days))
             days = days.persist(StorageLevel.DISK_ONLY)
             try:
@@ -417,6 +446,7 @@ def _run_locked(
             "objects_removed": len(plan.removed),
             "days_read": sorted(plan.read_days),
             "days_written": write_days,
+            "days_unchanged": sorted(set(planned) - set(write_days)),
             "retention_cutoff": cutoff,
             "version": version,
             "output": paths.events("curated"),

@@ -26,6 +26,7 @@ from segmentation.pipeline.clean_rules import (
     NEW,
     REASONS,
     TypeStats,
+    event_day,
 )
 from segmentation.pipeline.schemas import EVENT_COLUMNS
 
@@ -85,6 +86,10 @@ class DedupCounts:
     after_exact: int
     after_event_id: int
     against_history: int = 0
+    #: UTC days holding a row of this run that won its dedup: the only days whose curated rows
+    #: can change through new rows (a day whose new rows all lost to earlier copies keeps its
+    #: winners, hence its statistics and every value derived from them).
+    new_winner_days: frozenset[str] = frozenset()
 
 
 def measure_dedup(deduped: DataFrame) -> DedupCounts:
@@ -95,11 +100,13 @@ def measure_dedup(deduped: DataFrame) -> DedupCounts:
         F.sum(F.col(EXACT_NEW)).alias("exact"),
         F.sum(new).alias("kept"),
         F.sum(F.when(F.col(N_OLD) > 0, F.col(N_NEW) - new).otherwise(0)).alias("history"),
+        F.collect_set(F.when(F.col(NEW), event_day())).alias("days"),
     ).first()
     return DedupCounts(
         after_exact=int(row["exact"] or 0),
         after_event_id=int(row["kept"] or 0),
         against_history=int(row["history"] or 0),
+        new_winner_days=frozenset(row["days"] or ()),
     )
 
 

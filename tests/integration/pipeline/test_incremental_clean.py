@@ -16,6 +16,7 @@ from lakedata import read_curated, write_catalog, write_events
 
 from segmentation.awsclients import client
 from segmentation.ledger import Ledger, LedgerLocked
+from segmentation.pipeline import lakeio
 from segmentation.pipeline.steps import run_clean, run_features
 from segmentation_local.synthetic import GenerateParams
 from segmentation_local.synthetic.params import ContinueParams, CrossBatchRates
@@ -209,3 +210,50 @@ def test_a_redelivered_object_replaces_its_rows_and_touches_only_its_days(lake, 
         "2026-09-09",
         "2026-09-10",
     }
+
+
+def test_copies_that_lose_to_cleaned_rows_rewrite_no_day(lake, spark):
+    """A batch of later copies (exact and conflicting) of cleaned events changes no winner, so
+    the days it touches keep their curated objects; a late new event rewrites its day +-1."""
+    ts = pd.to_datetime(["2026-09-10T09:00Z", "2026-09-10T12:00Z", "2026-09-11T23:40Z"])
+    first = pd.DataFrame(
+        {
+            "event_id": ["p0", "p1", "p2"],
+            "user_id": ["u1", "u2", "u1"],
+            "timestamp": ts,
+            "event_type": ["purchase", "play", "purchase"],
+            "amount": [4.99, None, 9.99],
+            "content_id": "c1",
+            "session_id": "s",
+            "device": "tv",
+            "country": "FR",
+            "ingest_ts": pd.Timestamp("2026-09-12T00:00Z"),
+        }
+    )
+    write_events(lake, "raw", first, name="first")
+    common = {"lake_prefix": lake.lake_prefix, "snapshot_date": "2026-09-30"}
+    run_clean({**common, "run_id": "c1"}, spark)
+    before = _sorted(read_curated(spark, lake).toPandas())
+    later = pd.Timestamp("2026-09-19T00:00Z")
+    copies = pd.concat(
+        [
+            first.iloc[[0, 1]].assign(ingest_ts=later),  # exact copies, ingested a week later
+            # a conflicting copy: same event_id, 30 min later (across midnight), another amount
+            first.iloc[[2]].assign(
+                timestamp=pd.Timestamp("2026-09-12T00:10Z"), amount=12.5, ingest_ts=later
+            ),
+        ]
+    )
+    write_events(lake, "hot", copies, source="kafka", name="copies")
+    result = run_clean({**common, "run_id": "c2"}, spark)
+    assert result["duplicates"]["against_history"] == 3
+    assert result["days_written"] == [] and result["new_rows"] == 0
+    pd.testing.assert_frame_equal(_sorted(read_curated(spark, lake).toPandas()), before)
+    report = lakeio.read_json(spark, result["quality_report"])
+    assert {"2026-09-10", "2026-09-11", "2026-09-12"} <= set(report["days_unchanged"])
+    # a late event of a new id on 09-10: its day +-1 are rewritten, nothing else
+    late = first.iloc[[1]].assign(event_id="p9", ingest_ts=later)
+    write_events(lake, "hot", late, source="kafka", name="late")
+    result = run_clean({**common, "run_id": "c3"}, spark)
+    assert result["days_written"] == ["2026-09-09", "2026-09-10", "2026-09-11"]
+    assert result["new_rows"] == 1
