@@ -22,6 +22,7 @@ are dated up to a year before the data set, so each week touches old days all ov
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sys
 import time
@@ -33,6 +34,8 @@ from _common import ROOT, PeakMemory
 TARGET_MACHINE_S = 90.0
 TARGET_FIRST_CLEAN_S = 45.0
 TARGET_RATIO = 1.3
+TARGET_ARI = 0.8  # between consecutive versions, on the users in both (issue 13)
+TARGET_PSI = 0.1  # largest feature PSI between consecutive versions
 STREAM_DAYS = 2  # of each weekly batch through Kafka; the rest (and the late copies) via landing
 
 
@@ -129,12 +132,14 @@ def weekly_runs(result: Any, cfg: dict[str, Any], recorder: CleanResults, out: d
 
     from segmentation.config import get_settings
     from segmentation.pipeline import steps
+    from segmentation.serving.lake_reader import read_model_document
     from segmentation.spark import get_spark
     from segmentation_local.demo import clean_summary
     from segmentation_local.synthetic.params import ContinueParams, CrossBatchRates, DefectRates
     from segmentation_local.synthetic.service import continue_to
 
     settings = get_settings()
+    out["models"] = [model_summary(result.model)]
     out["first_clean_result_s"] = recorder.last_seconds()
     out["first_clean_phases"] = recorder.last_phases()
     cross = CrossBatchRates(
@@ -159,6 +164,9 @@ def weekly_runs(result: Any, cfg: dict[str, Any], recorder: CleanResults, out: d
         if execution.status != "SUCCEEDED":
             raise RuntimeError(f"week {week}: {execution.error}: {execution.cause}")
         ex = execution.to_dict()
+        out["models"].append(
+            model_summary(read_model_document(settings, execution.output["model_version"]))
+        )
         out["weeks"].append(
             {
                 "week": week,
@@ -191,12 +199,63 @@ def weekly_runs(result: Any, cfg: dict[str, Any], recorder: CleanResults, out: d
     if execution.status != "SUCCEEDED":
         raise RuntimeError(f"rebuild: {execution.error}: {execution.cause}")
     ex = execution.to_dict()
+    # same data and parameters as the last week, another curated layout: identical segments
+    rebuilt = model_summary(read_model_document(settings, execution.output["model_version"]))
+    out["models"].append({**rebuilt, "label": "full rebuild, same snapshot"})
     out["rebuild"] = {
         "machine_s": machine_s,
         "tasks": task_seconds(ex),
         "clean": clean_summary(settings, ex),
         "clean_result_s": recorder.last_seconds(),
     }
+
+
+def model_summary(model: Any) -> dict[str, Any]:
+    """What the key-stability part of the report needs of one model version."""
+    c = model.comparison
+    return {
+        "version": model.model_version,
+        "keys": {s.segment_key: s.name for s in model.segments},
+        "sizes": {s.segment_key: s.size for s in model.segments},
+        "ari": c.ari if c else None,
+        "psi_max": max(c.feature_psi.values(), default=None) if c else None,
+        "psi_feature": max(c.feature_psi, key=c.feature_psi.get) if c and c.feature_psi else None,
+        "share_shift": c.largest_share_shift if c else None,
+        "retired": [r.segment_key for r in model.retired_segments],
+    }
+
+
+def stability_lines(models: list[dict[str, Any]]) -> list[str]:
+    """Issue 13's figures: every key and name kept from version to version, the ARI on the
+    users in both (target >= 0.8) and the largest PSI (target < 0.1)."""
+    if len(models) < 2:
+        return []
+    lines = ["segment keys week over week (unchanged personas):"]
+    held_all = True
+    for prev, cur in itertools.pairwise(models):
+        same = prev["keys"] == cur["keys"]
+        held_all &= same
+        changed = sorted(set(prev["keys"].items()) ^ set(cur["keys"].items()))
+        ari_ok = cur["ari"] is not None and cur["ari"] >= TARGET_ARI
+        psi_ok = cur["psi_max"] is not None and cur["psi_max"] < TARGET_PSI
+        lines.append(
+            f"  {prev['version']} -> {cur['version']}"
+            + (f" ({cur['label']})" if cur.get("label") else "")
+            + ": "
+            + ("every key and name kept" if same else f"CHANGED {changed}")
+            + f"; ARI {cur['ari'] if cur['ari'] is None else round(cur['ari'], 3)} "
+            + f"(target >= {TARGET_ARI}: {'met' if ari_ok else 'MISSED'}); largest PSI "
+            + f"{cur['psi_max'] if cur['psi_max'] is None else round(cur['psi_max'], 4)} "
+            + f"({cur['psi_feature']}; target < {TARGET_PSI}: {'met' if psi_ok else 'MISSED'}); "
+            + f"largest share shift {cur['share_shift'] or 0:.2%}"
+        )
+    first = models[0]
+    lines.append(
+        "  keys: "
+        + ", ".join(f"{k} {n} ({first['sizes'][k]:,})" for k, n in first["keys"].items())
+        + f" -> {'all held' if held_all else 'NOT all held'} over {len(models) - 1} runs"
+    )
+    return lines
 
 
 def _s(value: float | None) -> str:
@@ -269,6 +328,8 @@ def report(cfg: dict[str, Any], result: Any, out: dict, total_s: float, peak_gb:
             f"{weeks[0]['clean'].get('curated_rows', 0):,} -> "
             f"{weeks[-1]['clean'].get('curated_rows', 0):,} rows"
         )
+    for line in stability_lines(out.get("models", [])):
+        print(line)
     noop = out.get("noop")
     if noop:
         print(
@@ -299,6 +360,7 @@ def main() -> int:
         t0 = time.perf_counter()
         result = run_demo(
             DemoConfig(
+                snapshots=1,  # one full run: the figures are of a first load
                 users=cfg["users"],
                 days=90,
                 provision=cfg["provision"],

@@ -43,6 +43,7 @@ def main() -> int:
         t0 = time.perf_counter()
         result = run_demo(
             DemoConfig(
+                snapshots=1,  # one full run: the figures are of a first load
                 users=cfg["users"],
                 days=cfg["days"],
                 provision=cfg["provision"],

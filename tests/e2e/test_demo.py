@@ -122,11 +122,22 @@ def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     ]
     assert result.ingest["polled"] == result.ingest["streamed"] > 0
     assert "segmentation demo report" in out and "lookups" in out
-    # the report says what clean did: the first run cleans every row ingested, nothing before it
-    clean = result.clean
-    assert not clean["noop"] and clean["objects_before"] == 0 and clean["objects_new"] > 0
-    assert clean["rows_in"] > 0 and clean["curated_rows"] > 0 and clean["seconds"] > 0
-    assert f"clean: {clean['rows_in']:,} new rows from {clean['objects_new']:,} new objects" in out
+    # the report says what clean did: the first run cleans the history, nothing before it; the
+    # second (after the last days were streamed) only the streamed rows
+    first, clean = result.previous_clean, result.clean
+    assert not first["noop"] and first["objects_before"] == 0 and first["objects_new"] > 0
+    assert first["rows_in"] > 0 and first["curated_rows"] > 0 and first["seconds"] > 0
+    assert not clean["noop"] and clean["objects_before"] > 0
+    assert 0 < clean["rows_in"] <= result.ingest["polled"]
+    assert clean["curated_rows"] > first["curated_rows"]
+    for c in (first, clean):
+        assert f"clean: {c['rows_in']:,} new rows from {c['objects_new']:,} new objects" in out
+    # two snapshots: the second version is matched to the first, and the report says how
+    prev, model = result.previous_model, result.model
+    assert prev is not None and model.previous_model_version == prev.model_version
+    assert model.comparison is not None and model.comparison.common_users > 0
+    assert "run over run: " in out and "adjusted Rand index" in out and "monitor: " in out
+    assert {s.segment_key for s in model.segments} & {s.segment_key for s in prev.segments}
 
     # raw ids appear nowhere: API responses, logs (ours and the services'), lake, table
     haystacks = {

@@ -44,3 +44,52 @@ def test_a_run_with_nothing_new_says_so() -> None:
         "clean: nothing new (no-op), 2.0 s; curated holds 10 rows in 2 days (version 3)"
     )
     assert "clean:" not in render_report(DemoResult())  # no execution, no line
+
+
+def test_the_report_says_what_the_second_run_kept_and_what_the_monitor_saw() -> None:
+    from test_model_document import document, profile
+
+    from segmentation.model_document import Comparison, RetiredSegment
+
+    prev = document(
+        model_version="segmentation-kmeans-v1",
+        segments=[
+            profile(segment_key="S1", since="segmentation-kmeans-v1"),
+            profile(segment_id=1, name="mainstream", size=60, segment_key="S2", since="v1"),
+        ],
+    )
+    model = document(
+        model_version="segmentation-kmeans-v2",
+        previous_model_version="segmentation-kmeans-v1",
+        segments=[
+            profile(size=44, segment_key="S1", since="segmentation-kmeans-v1", previous_size=40),
+            profile(segment_id=1, name="deal seeker", size=56, segment_key="S3", since="v2"),
+        ],
+        retired_segments=[
+            RetiredSegment(segment_key="S2", name="mainstream", since="v1", last_size=60)
+        ],
+        comparison=Comparison(
+            previous_model_version="segmentation-kmeans-v1",
+            common_users=98,
+            ari=0.91234,
+            transitions={"S1": {"S1": 1.0}},
+            largest_share_shift=0.04,
+            feature_psi={"monetary": 0.031, "frequency": 0.012},
+        ),
+    )
+    output = {
+        "steps": {"monitor": {"crossed": [], "flip": True, "figures": {"ari_vs_previous": 0.91}}}
+    }
+    text = render_report(
+        DemoResult(execution={"states": [], "output": output}, model=model, previous_model=prev)
+    )
+    assert (
+        "run over run: segmentation-kmeans-v1 (snapshot 2026-09-30) -> segmentation-kmeans-v2"
+        in text
+    )
+    assert "keys held: 1 of 2; new: 1; retired: 1" in text
+    assert "S1 binge watcher: 40 -> 44 users" in text
+    assert "S3 deal seeker: new, 56 users" in text and "S2 mainstream: retired (60 users)" in text
+    assert "98 users in both: adjusted Rand index 0.912" in text
+    assert "largest share shift 4.0%; largest PSI 0.031 (monetary)" in text
+    assert "monitor: no threshold crossed; pointer flipped" in text

@@ -63,6 +63,10 @@ class DemoConfig:
     #: Called with the result while every service still runs (tests inspect the live stack).
     on_ready: Callable[[DemoResult], None] | None = None
     terraform_timeout: float = 900.0
+    #: Consecutive weekly snapshots the state machine runs for (the first ``7 * (n - 1)`` days
+    #: before the data set's end): from the second on, a newcomer sees keys held across runs,
+    #: the run-over-run comparison and the monitor's figures. 1: a single run (the benches).
+    snapshots: int = 2
 
 
 @dataclass
@@ -81,6 +85,10 @@ class DemoResult:
     mlflow_url: str = ""
     #: The clean step of the execution (:func:`clean_summary`): new rows, time, curated's size.
     clean: dict[str, Any] = field(default_factory=dict)
+    #: The run before the served one (``snapshots`` >= 2): its execution and model document.
+    previous_execution: dict[str, Any] = field(default_factory=dict)
+    previous_model: ModelDocument | None = None
+    previous_clean: dict[str, Any] = field(default_factory=dict)
     #: Executes the state machine again on the live stack (same settings, dispatcher and Spark
     #: session; the input is merged over the demo's): for ``on_ready`` callbacks (the benches).
     rerun: Callable[[dict[str, Any]], Any] | None = field(default=None, repr=False)
@@ -165,7 +173,10 @@ def run_demo(config: DemoConfig) -> DemoResult:
 
 
 def _run_demo(config: DemoConfig) -> DemoResult:
-    progress = Progress(8, config.quiet)
+    if config.snapshots not in (1, 2):
+        raise ValueError(f"snapshots must be 1 or 2, got {config.snapshots}")
+    two = config.snapshots == 2
+    progress = Progress(9 if two else 8, config.quiet)
     say = progress.say
     result = DemoResult()
     config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -217,55 +228,84 @@ def _run_demo(config: DemoConfig) -> DemoResult:
             ]
             say(f"    {summary['counts']['events']:,} events of {len(result.user_ids):,} users")
 
-        with progress.step("ingest: recent events via Kafka, history via landing"):
-            result.ingest = _ingest(settings, dataset, params, config, say)
+        if two:
+            with progress.step(
+                f"ingest: history via landing (all but the last {config.stream_days} days)"
+            ):
+                result.ingest = _ingest(settings, dataset, params, config, say, ("landing",))
+        else:
+            with progress.step("ingest: recent events via Kafka, history via landing"):
+                result.ingest = _ingest(settings, dataset, params, config, say)
 
-        with progress.step("run the state machine locally (clean, features, cluster, publish)"):
-            from segmentation_local.orchestration.asl import local_values
-            from segmentation_local.orchestration.local_runner import (
-                LocalDispatcher,
-                deployed_dispatcher,
-                run_pipeline,
+        from segmentation.serving.lake_reader import read_model_document
+        from segmentation_local.orchestration.asl import local_values
+        from segmentation_local.orchestration.local_runner import (
+            LocalDispatcher,
+            deployed_dispatcher,
+            run_pipeline,
+        )
+
+        deployed = None
+        if config.provision == "terraform":
+            # Follow the definition Terraform deployed, read back from the emulator.
+            deployed = "segmentation-pipeline"
+            _, dispatcher = deployed_dispatcher(settings, deployed)
+            say("    executing the deployed state machine 'segmentation-pipeline'")
+        else:
+            dispatcher = LocalDispatcher.from_values(settings, local_values(settings))
+        snapshots = [params.end_date]
+        if two:  # the first run sees the history; the second, a stream batch later, all of it
+            snapshots.insert(0, params.end_date - timedelta(days=config.stream_days))
+        for i, snapshot in enumerate(snapshots):
+            if i:
+                with progress.step(f"ingest: the last {config.stream_days} days via Kafka"):
+                    result.ingest.update(
+                        _ingest(settings, dataset, params, config, say, ("stream",))
+                    )
+            title = (
+                "run the state machine locally (clean, features, cluster, monitor, publish)"
+                if i == 0
+                else "run it again on the new days (clean what is new, keys held, monitor)"
             )
-
-            payload = {
-                "snapshot_date": params.end_date.isoformat(),
-                "window_days": config.days,
-                **config.execution_input,
-            }
-            deployed = None
-            if config.provision == "terraform":
-                # Follow the definition Terraform deployed, read back from the emulator.
-                deployed = "segmentation-pipeline"
-                _, dispatcher = deployed_dispatcher(settings, deployed)
-                say("    executing the deployed state machine 'segmentation-pipeline'")
-            else:
-                dispatcher = LocalDispatcher.from_values(settings, local_values(settings))
-            execution = run_pipeline(payload, settings, dispatcher=dispatcher, deployed=deployed)
-            spark = dispatcher._spark
-            result.execution = execution.to_dict()
-            if execution.status != "SUCCEEDED":
-                raise RuntimeError(
-                    f"pipeline execution failed: {execution.error}: {execution.cause}"
+            with progress.step(f"{title}; snapshot {snapshot.isoformat()}"):
+                payload = {
+                    "snapshot_date": snapshot.isoformat(),
+                    "window_days": config.days,
+                    **config.execution_input,
+                }
+                execution = run_pipeline(
+                    payload, settings, dispatcher=dispatcher, deployed=deployed
                 )
-            result.clean = clean_summary(settings, result.execution)
+                spark = dispatcher._spark
+                if execution.status != "SUCCEEDED":
+                    raise RuntimeError(
+                        f"pipeline execution failed: {execution.error}: {execution.cause}"
+                    )
+                if result.execution:
+                    result.previous_execution, result.previous_model = (
+                        result.execution,
+                        result.model,
+                    )
+                result.execution = execution.to_dict()
+                if result.clean:
+                    result.previous_clean = result.clean
+                result.clean = clean_summary(settings, result.execution)
+                result.model = read_model_document(settings, execution.output["model_version"])
+                say(f"    model {result.model.model_version}: {_keys_line(result.model)}")
 
-            def rerun(extra: dict[str, Any], _payload: dict[str, Any] = payload) -> Any:
-                nonlocal spark
-                again = run_pipeline(
-                    {**_payload, **extra}, settings, dispatcher=dispatcher, deployed=deployed
-                )
-                spark = dispatcher._spark  # a retried task may have started a new session
-                return again
+        def rerun(extra: dict[str, Any], _payload: dict[str, Any] = payload) -> Any:
+            nonlocal spark
+            again = run_pipeline(
+                {**_payload, **extra}, settings, dispatcher=dispatcher, deployed=deployed
+            )
+            spark = dispatcher._spark  # a retried task may have started a new session
+            return again
 
-            result.rerun = rerun
-            from segmentation.serving.lake_reader import read_model_document
-
-            result.model = read_model_document(settings, execution.output["model_version"])
-            if result.model.mlflow_run_id:
-                result.mlflow_url = (
-                    f"{settings.mlflow_tracking_uri}/#/runs/{result.model.mlflow_run_id}"
-                )
+        result.rerun = rerun
+        if result.model.mlflow_run_id:
+            result.mlflow_url = (
+                f"{settings.mlflow_tracking_uri}/#/runs/{result.model.mlflow_run_id}"
+            )
 
         with progress.step("serve the segment API and look users up"):
             from segmentation_local.api_gateway import LocalApi
@@ -303,26 +343,50 @@ def _run_demo(config: DemoConfig) -> DemoResult:
 
 
 def _ingest(
-    settings: Any, dataset: Path, params: Any, config: DemoConfig, say: Callable[[str], None]
+    settings: Any,
+    dataset: Path,
+    params: Any,
+    config: DemoConfig,
+    say: Callable[[str], None],
+    doors: tuple[str, ...] = ("stream", "landing"),
 ) -> dict[str, Any]:
+    """The generator's events through the two doors: the last ``stream_days`` through Kafka ->
+    poller -> ingest Lambda, the history as a landing CSV -> batch ingest Lambda; ``doors``
+    picks which of them this call opens (the two-snapshot demo streams after its first run)."""
     from segmentation.awsclients import client
     from segmentation.ingest.catalog import upload_catalog
-    from segmentation.ingest.producer import produce_file
-    from segmentation_local.lambda_context import LocalContext
-    from segmentation_local.lambdas import load_handler
-    from segmentation_local.poller import Poller, PollerConfig
 
     work = config.state_dir / "ingest"
     work.mkdir(exist_ok=True)
-    t0 = time.monotonic()
-    split = _split_events(dataset, config.stream_days, params.window_end, work)
-    split_s = time.monotonic() - t0
-    s3 = client("s3", settings)
-    upload_catalog(dataset / "catalog.parquet", s3, settings)
+    out: dict[str, Any] = {}
+    split_file = work / "split.json"
+    if split_file.is_file():
+        split = json.loads(split_file.read_text())
+    else:
+        t0 = time.monotonic()
+        split = _split_events(dataset, config.stream_days, params.window_end, work)
+        split = {k: str(v) if isinstance(v, Path) else v for k, v in split.items()}
+        out["split_seconds"] = round(time.monotonic() - t0, 2)
+        split_file.write_text(json.dumps(split))
+        upload_catalog(dataset / "catalog.parquet", client("s3", settings), settings)
+    if "landing" in doors:
+        out.update(_ingest_landing(settings, split, say))
+    if "stream" in doors:
+        out.update(_ingest_stream(settings, split, config, say))
+    return out
+
+
+def _ingest_stream(
+    settings: Any, split: dict[str, Any], config: DemoConfig, say: Callable[[str], None]
+) -> dict[str, Any]:
+    from segmentation.ingest.producer import produce_file
+    from segmentation_local.lambdas import load_handler
+    from segmentation_local.poller import Poller, PollerConfig
+
     say(f"    streaming {split['streamed']:,} events of the last {config.stream_days} days")
     t0 = time.monotonic()
     produced = produce_file(
-        split["stream_file"],
+        Path(split["stream_file"]),
         settings.kafka_bootstrap,
         settings.kafka_topic,
         progress=not config.quiet,
@@ -341,6 +405,22 @@ def _ingest(
     ).run()
     stream_s = time.monotonic() - t0
     say(f"    ingest Lambda: {poll.records:,} records in {poll.batches} batches ({stream_s:.1f} s)")
+    return {
+        "stream_seconds": round(stream_s, 2),
+        "streamed": produced.sent,
+        "stream_failed": produced.failed,
+        "polled": poll.records,
+    }
+
+
+def _ingest_landing(
+    settings: Any, split: dict[str, Any], say: Callable[[str], None]
+) -> dict[str, Any]:
+    from segmentation.awsclients import client
+    from segmentation_local.lambda_context import LocalContext
+    from segmentation_local.lambdas import load_handler
+
+    s3 = client("s3", settings)
     t0 = time.monotonic()
     landing = settings.bucket("landing")
     key = "incoming/history.csv"
@@ -357,12 +437,7 @@ def _ingest(
         f"{report.get('rows_rejected', 0):,} quarantined ({batch_s:.1f} s with the upload)"
     )
     return {
-        "split_seconds": round(split_s, 2),
-        "stream_seconds": round(stream_s, 2),
         "batch_seconds": round(batch_s, 2),
-        "streamed": produced.sent,
-        "stream_failed": produced.failed,
-        "polled": poll.records,
         "history_rows": split["history_rows"],
         "batch_report": report,
     }
@@ -461,6 +536,61 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _keys_line(model: ModelDocument) -> str:
+    return ", ".join(f"{seg.segment_key} {seg.name} ({seg.size:,})" for seg in model.segments)
+
+
+def run_over_run_lines(result: DemoResult) -> list[str]:
+    """What changed between the demo's two runs: keys held, new and retired, the adjusted Rand
+    index on the users in both, the largest share shift and PSI, and what the monitor said."""
+    m, prev = result.model, result.previous_model
+    if m is None or prev is None:
+        return []
+    c = m.comparison
+    lines = [
+        f"run over run: {prev.model_version} (snapshot {prev.snapshot_date}) -> "
+        f"{m.model_version} (snapshot {m.snapshot_date})"
+    ]
+    before = {s.segment_key: s for s in prev.segments}
+    held = [s for s in m.segments if s.segment_key in before]
+    new = [s for s in m.segments if s.segment_key not in before]
+    lines.append(
+        f"  keys held: {len(held)} of {len(prev.segments)}; new: {len(new)}; retired: "
+        f"{len(m.retired_segments)}"
+    )
+    for seg in m.segments:
+        old = before.get(seg.segment_key)
+        if old is None:
+            lines.append(f"    {seg.segment_key} {seg.name}: new, {seg.size:,} users")
+            continue
+        renamed = f" (was {seg.renamed_from})" if seg.renamed_from else ""
+        lines.append(
+            f"    {seg.segment_key} {seg.name}{renamed}: {old.size:,} -> {seg.size:,} users, "
+            f"since {seg.since}"
+        )
+    for gone in m.retired_segments:
+        lines.append(f"    {gone.segment_key} {gone.name}: retired ({gone.last_size:,} users)")
+    if c is not None:
+        psi = max(c.feature_psi.items(), key=lambda kv: kv[1], default=None)
+        lines.append(
+            f"  {c.common_users:,} users in both: adjusted Rand index {_fmt(c.ari)}; largest "
+            f"share shift {c.largest_share_shift:.1%}"
+            + (f"; largest PSI {psi[1]:.3f} ({psi[0]})" if psi else "")
+        )
+    mon = (result.execution.get("output") or {}).get("steps", {}).get("monitor") or {}
+    if mon:
+        crossed = mon.get("crossed") or []
+        gate = "pointer flipped" if mon.get("flip") else "pointer held (drift_gate hold)"
+        lines.append(
+            "monitor: " + ("; ".join(crossed) if crossed else "no threshold crossed") + f"; {gate}"
+        )
+        figs = mon.get("figures") or {}
+        shown = ", ".join(f"{k} {_fmt(v)}" for k, v in figs.items() if v is not None)
+        if shown:
+            lines.append(f"  figures (CloudWatch namespace Segmentation): {shown}")
+    return lines
+
+
 def render_report(result: DemoResult) -> str:
     """The human-readable report (no raw user ids: lookups are shown by position only)."""
     lines = ["", "=" * 78, "segmentation demo report", "=" * 78]
@@ -471,8 +601,10 @@ def render_report(result: DemoResult) -> str:
         f"{batch.get('rows_total', 0):,} historical rows via landing "
         f"({batch.get('rows_rejected', 0):,} quarantined)"
     )
+    if result.previous_clean:
+        lines.append(f"first run, {clean_line(result.previous_clean)}")
     if result.clean:
-        lines.append(clean_line(result.clean))
+        lines.append(("second run, " if result.previous_clean else "") + clean_line(result.clean))
     lines.append("pipeline (local execution of step_functions/segmentation_pipeline.asl.json):")
     for s in result.execution.get("states", []):
         if s["type"] == "Task":
@@ -487,11 +619,16 @@ def render_report(result: DemoResult) -> str:
             lines.append("metrics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in m.metrics.items()))
         for warning in m.data_warnings:
             lines.append(f"warning: {warning}")
+    ror = run_over_run_lines(result)
+    if ror:
+        lines.append("")
+        lines.extend(ror)
     lines.append("")
     lines.append(f"segments (from {result.api_url}/segments):")
     for seg in result.segments.get("segments", []):
         lines.append(
-            f"  [{seg['segment_id']}] {seg['segment_name']:<28} {seg['size']:>6} users "
+            f"  [{seg.get('segment_key') or seg['segment_id']}] {seg['segment_name']:<28} "
+            f"{seg['size']:>6} users "
             f"({seg['share']:.1%})"
         )
         if seg.get("summary"):

@@ -31,6 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--stream-days", type=int, default=7, help="last days sent through Kafka (default 7)"
     )
+    p.add_argument(
+        "--snapshots",
+        type=int,
+        choices=[1, 2],
+        default=2,
+        help="2 (default): run the pipeline on the history, then stream the last days and run "
+        "it again (keys held, run over run, monitor); 1: a single run over everything",
+    )
     p.add_argument("--algorithm", choices=["kmeans", "dbscan"])
     p.add_argument("--k", help="a number or 'auto'")
     p.add_argument(
@@ -66,10 +74,15 @@ def run(args: argparse.Namespace) -> int:
             provision=args.provision or get_settings().demo_provision,
             free_ports=args.free_ports,
             keep_serving=args.serve,
+            snapshots=args.snapshots,
         )
     )
     if args.json:
-        data = {k: v for k, v in result.__dict__.items() if k not in {"user_ids", "rerun"}}
+        data = {
+            k: v
+            for k, v in result.__dict__.items()
+            if k not in {"user_ids", "rerun", "model", "previous_model"}
+        }
         data["lookups"] = [{k: v for k, v in x.items() if k != "_asked"} for x in result.lookups]
         args.json.write_text(json.dumps(data, indent=2, default=str))
     return 0
