@@ -182,6 +182,25 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown lake zone {zone!r}; expected one of {', '.join(ZONES)}")
         return f"{self.lake_prefix}-{zone}"
 
+    console_port: int = Field(
+        8081, ge=1, le=65535, description="Port of the local web console (`segmentation serve`)."
+    )
+    console_origin: str | None = Field(
+        None,
+        description="Origin of the web console, the only one CORS lets call the API (its "
+        "CloudFront address on AWS; `segmentation serve` sets the local console's).",
+    )
+    upload_max_bytes: int = Field(
+        1_073_741_824,
+        ge=1,
+        description="Largest file the console's POST /uploads accepts (bytes; CSV, CSV.gz, "
+        "Parquet).",
+    )
+    state_machine_arn: str | None = Field(
+        None,
+        description="State machine the console's POST /runs starts (Terraform sets it); unset: "
+        "the one named SEG_PIPELINE_NAME.",
+    )
     def zone_uri(self, zone: str, *parts: str, scheme: str = "s3") -> str:
         """URI under a zone, in the scheme the caller's reader speaks (s3 for Glue/boto3, s3a)."""
         tail = "/".join(p.strip("/") for p in parts if p)

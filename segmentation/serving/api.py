@@ -31,7 +31,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, Field
 
 from segmentation.config import Settings, get_settings
+from segmentation.serving import console
 from segmentation.serving import user_id as id_rule
+from segmentation.serving.access import ApiError, ConsoleCORS
 from segmentation.serving.segment_item import SegmentItem
 from segmentation.serving.store import NoCurrentVersion, SegmentStore
 
@@ -106,13 +108,6 @@ class UserSegment(BaseModel):
     )
 
 
-class ApiError(BaseModel):
-    """The body of every error response; it never repeats the id that was asked for."""
-
-    statusCode: int  # Powertools names the field so
-    message: str
-
-
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": ApiError}}}
 
@@ -153,7 +148,8 @@ class _State:
 state = _State()
 # debug off whatever POWERTOOLS_DEV says: in debug mode the resolver prints every event, and
 # the event's path holds the raw user id
-app = APIGatewayRestResolver(enable_validation=False, debug=False)
+app = APIGatewayRestResolver(enable_validation=False, debug=False, cors=ConsoleCORS())
+console.register(app)  # the web console's routes (uploads, runs, models, contract)
 
 
 def _segment(item: SegmentItem) -> Segment:
@@ -318,9 +314,10 @@ def openapi_json() -> str:
             title="segmentation segment API",
             version=__version__,
             description="Customer segments of the video-on-demand platform, by user.",
+            security_schemes=console.SECURITY_SCHEMES,
         )
     )
-    return json.dumps(_without_unused_schemas(spec), indent=2)
+    return json.dumps(console.document(_without_unused_schemas(spec)), indent=2)
 
 
 def _without_unused_schemas(spec: dict[str, Any]) -> dict[str, Any]:
