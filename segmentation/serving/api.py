@@ -34,6 +34,7 @@ from segmentation.config import Settings, get_settings
 from segmentation.serving import console
 from segmentation.serving import user_id as id_rule
 from segmentation.serving.access import ApiError, ConsoleCORS
+from segmentation.serving.reasons import sentences
 from segmentation.serving.segment_item import SegmentItem
 from segmentation.serving.store import NoCurrentVersion, SegmentStore
 
@@ -105,6 +106,13 @@ class UserSegment(BaseModel):
     moved_since_previous: bool | None = Field(
         description="Whether the user's segment key differs from the one in the previous model "
         "version; null for a user new in this version, a first version, or when unknown."
+    )
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Why this user is in this segment: the two or three features that drive "
+        "the assignment, as plain sentences with the user's own values and the average "
+        "(empty for a version published without them).",
+        examples=[["Spent 412.00 EUR in the window (average 57.30 EUR)."]],
     )
 
 
@@ -214,6 +222,7 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         recommended_actions=profile.actions if profile else [],
         segment_key=item.get("segment_key") or (profile.segment_key if profile else None),
         moved_since_previous=item.get("moved_since_previous"),
+        reasons=sentences(item.get("reasons")),
     )
 
 
