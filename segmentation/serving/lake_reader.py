@@ -30,7 +30,7 @@ OPTIONAL_SEGMENT_MAP_COLUMNS = ("segment_key", "moved_since_previous", "reasons"
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     """pyarrow's S3 client on the configured endpoint (moto locally), region pinned."""
     options: dict[str, Any] = {"region": settings.aws_region}
-    endpoint = settings.endpoint_url
+    endpoint = settings.service_endpoint("s3")
     if endpoint:
         parsed = urlparse(endpoint)
         options["endpoint_override"] = parsed.netloc
