@@ -14,7 +14,7 @@ one-time        40 %  one purchase, any time in the period
 repeat          20 %  6-15 purchases spread over the period, the last one recent
 new             12 %  1-2 purchases, all in the last 30 days
 big spender      8 %  2-4 purchases of 5-20x the usual amount
-lapsed          20 %  3-8 purchases, none in the last 6 months
+lapsed          20 %  3-8 purchases, none in the last 6 months (of a shorter period: half)
 =============== ===== ======================================================================
 
 Every timestamp is a UTC midnight (dates only) and every event a ``purchase``; amounts are
@@ -63,8 +63,8 @@ def purchase_events(
             n, lo, hi, scale = int(rng.integers(1, 3)), days - 30, days, 1.0
         elif name == "big spender":
             n, lo, hi, scale = int(rng.integers(2, 5)), 0, days, float(rng.uniform(5, 20))
-        else:  # lapsed
-            n, lo, hi, scale = int(rng.integers(3, 9)), 0, days - 180, 1.0
+        else:  # lapsed: nothing in the last 6 months (the last half of a shorter period)
+            n, lo, hi, scale = int(rng.integers(3, 9)), 0, days - min(180, days // 2), 1.0
         day = np.sort(rng.integers(lo, hi, size=n))
         if name == "repeat":
             day[-1] = int(rng.integers(days - 30, days))  # still buying
