@@ -288,3 +288,34 @@ def test_purchase_only_features_leave_the_empty_ones_out_and_name_segments_disti
     names = [p.name for p in result.profiles]
     assert len(set(names)) == len(names) and not any(ch.isdigit() for n in names for ch in n)
     assert "mainstream" not in names[:1]
+
+
+def test_kmeans_warm_starts_from_the_previous_segments_read_in_this_space(spark, feats) -> None:
+    """Issue 13: the previous version's keys (user -> key) give the initial centres; the given
+    k is then the previous version's, and a too-thin predecessor falls back to a cold start."""
+    from segmentation.pipeline.fit import fit
+
+    df, truth = feats
+    previous = {u: f"S{t + 1}" for u, t in truth.items()}
+    previous.update(dict.fromkeys(list(previous)[:5], "noise"))  # noise is no centre
+    warm = fit(spark.createDataFrame(df), params(k=2), previous=previous)
+    warm.release()
+    assert warm.params["k_mode"] == "warm start" and warm.params["k"] == 4
+    assert warm.params["warm_keys"] == "S1,S2,S3,S4" and warm.k_sweep == []
+    users, labels = assigned(warm)
+    assert adjusted_rand_score([truth[u] for u in users["user_anon_id"]], labels) > 0.95
+    # the initial centres are the previous groups' means in this run's space, in key order:
+    # segment i is key S(i+1)
+    keyed = pd.Series(labels, index=users["user_anon_id"]).groupby(
+        users["user_anon_id"].map(previous).to_numpy()
+    )
+    assert {k: int(v.mode()[0]) for k, v in keyed if k != "noise"} == {
+        "S1": 0,
+        "S2": 1,
+        "S3": 2,
+        "S4": 3,
+    }
+    thin = fit(spark.createDataFrame(df), params(k=2), previous={df["user_anon_id"][0]: "S1"})
+    thin.release()
+    assert thin.params["k_mode"] == "given" and thin.params["k"] == 2
+    assert any(n.startswith("warm start skipped") for n in thin.notes)
