@@ -274,6 +274,20 @@ def test_cors_is_the_console_origin_only(
     assert headers["Access-Control-Allow-Origin"] == local.origin
 
 
+def test_the_site_serves_the_page_its_config_and_the_parameter_schema(
+    settings: Settings, console: tuple[LocalConsole, GatedRunner]
+) -> None:
+    local, _ = console
+    config = requests.get(local.url + "config.json", timeout=10).json()
+    assert config["api_url"] == local.api.url
+    assert config["cognito"]["client_id"] == ensure_pool(settings).client_id
+    schema = requests.get(local.url + "params.schema.json", timeout=10).json()
+    assert schema == json.loads((ROOT / "docs" / "params.schema.json").read_text())
+    page = requests.get(local.url, timeout=10)
+    assert page.status_code == 200 and '<script type="module"' in page.text
+    assert requests.get(local.url + "js/", timeout=10).status_code == 404
+
+
 def test_spec_declares_the_console_routes_answers_and_security() -> None:
     spec = json.loads((ROOT / "docs" / "openapi.json").read_text())
     declared = {

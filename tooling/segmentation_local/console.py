@@ -194,8 +194,9 @@ class LocalConsole:
         return self.origin + "/"
 
     def __enter__(self) -> LocalConsole:
-        from segmentation.serving import runs, uploads
+        from segmentation.serving import api, runs, uploads
 
+        api.state.reset(self.settings)
         runs.state.reset(self.settings, sfn=self.executions)
         runs.state.machine_arn = self.executions.machine_arn
         uploads.state.reset(self.settings)
@@ -207,12 +208,13 @@ class LocalConsole:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from segmentation.serving import runs, uploads
+        from segmentation.serving import api, runs, uploads
 
         self.watcher.stop()
         self.site.shutdown()
         self.site.server_close()
         self.api.__exit__(*exc)
+        api.state.reset()
         runs.state.reset()
         uploads.state.reset()
         if self._saved_origin is None:
