@@ -196,3 +196,35 @@ def report(result: Backtest, rows: int = 12) -> str:
         if len(g.table) > rows:
             lines.append(f"  ... {len(g.table) - rows} more groups")
     return "\n".join(lines)
+
+
+def log_to_mlflow(
+    result: Backtest, tracking_uri: str, experiment: str, model_version: str, snapshot: str
+) -> str:
+    """One MLflow run of the backtest: ``r2_<grouping>_<outcome>`` metrics, the overall rates,
+    both tables as ``backtest.json``, tagged with the model version and snapshot; returns the
+    run id (so the figures sit beside the model's own run in the experiment)."""
+    from segmentation.pipeline.tracking import Tracker
+
+    tracker = Tracker(tracking_uri, experiment)
+    tags = {
+        "kind": "backtest",
+        "model_version": model_version,
+        "snapshot_date": snapshot,
+        "horizon_days": str(result.horizon_days),
+    }
+    with tracker.started(f"backtest-{model_version}-{snapshot}", tags) as run_id:
+        tracker.params({"horizon_days": result.horizon_days, "users": result.users})
+        slug = {"segments": "segments", "RFM 5x5x5": "rfm"}
+        tracker.metrics(
+            {
+                f"r2_{slug.get(g.name, g.name)}_{c}": v
+                for g in result.groupings
+                for c, v in g.r2.items()
+                if v is not None
+            }
+            | {f"overall_{c}": v for c, v in result.overall.items()}
+            | {f"groups_{slug.get(g.name, g.name)}": g.groups for g in result.groupings}
+        )
+        tracker.json_artifact("backtest.json", result.to_dict())
+    return run_id

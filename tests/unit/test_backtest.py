@@ -101,3 +101,32 @@ def test_a_backtest_compares_the_segments_with_the_rfm_cells() -> None:
     assert "RFM 5x5x5" in text and "out-of-sample variance explained" in text
     with pytest.raises(ValueError, match="no user is in both"):
         backtest(features, segments.rename(lambda u: u + "x"), events, 28)
+
+
+def test_the_figures_go_to_an_mlflow_run(tmp_path) -> None:
+    import mlflow
+
+    from segmentation.pipeline.backtest import log_to_mlflow
+
+    rng = np.random.default_rng(2)
+    ids = pd.Index([f"u{i}" for i in range(400)], name="user_anon_id")
+    features = pd.DataFrame(
+        {
+            "recency_days": rng.uniform(0, 90, 400),
+            "frequency": rng.poisson(4, 400).astype(float),
+            "monetary": rng.lognormal(3, 1, 400),
+        },
+        index=ids,
+    )
+    segments = pd.Series(np.where(features["frequency"] > 4, "repeat", "rare"), index=ids)
+    events = pd.DataFrame(
+        {"user_anon_id": ids[features["frequency"] > 5], "event_type": "purchase", "amount": 5.0}
+    )
+    result = backtest(features, segments, events, 28)
+    uri = f"sqlite:///{tmp_path}/m.db"
+    run_id = log_to_mlflow(result, uri, "bt", "kmeans-v1", "2026-09-30")
+    run = mlflow.MlflowClient(uri).get_run(run_id)
+    assert run.data.tags["model_version"] == "kmeans-v1" and run.data.tags["kind"] == "backtest"
+    seg = result.groupings[0].r2["bought_again"]
+    assert run.data.metrics["r2_segments_bought_again"] == pytest.approx(seg)
+    assert "r2_rfm_spend" in run.data.metrics and run.data.metrics["groups_segments"] == 2

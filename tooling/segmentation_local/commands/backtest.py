@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--splits", type=int, default=5, help="seeded half splits (default 5)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument(
+        "--mlflow",
+        action="store_true",
+        help="also log the figures as an MLflow run (SEG_MLFLOW_TRACKING_URI / _EXPERIMENT)",
+    )
     p.set_defaults(func=run)
 
 
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from segmentation.config import get_settings
     from segmentation.lake import LakePaths
     from segmentation.ledger import Ledger
-    from segmentation.pipeline.backtest import backtest, report
+    from segmentation.pipeline.backtest import backtest, log_to_mlflow, report
     from segmentation.pipeline.clean_rules import window_bounds
     from segmentation.pipeline.curated import current_manifest, read_curated
     from segmentation.spark import get_spark
@@ -122,6 +127,15 @@ def run(args: argparse.Namespace) -> int:
         .toPandas()
     )
     result = backtest(features, segments, horizon, args.horizon_days, args.splits, args.seed)
+    if args.mlflow:
+        run_id = log_to_mlflow(
+            result,
+            settings.mlflow_tracking_uri,
+            settings.mlflow_experiment,
+            version,
+            snapshot.isoformat(),
+        )
+        print(f"logged to MLflow run {run_id}")
     if args.json:
         print(json.dumps({"model_version": version, **result.to_dict()}, default=float))
     else:
