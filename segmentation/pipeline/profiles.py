@@ -196,7 +196,8 @@ RULES: tuple[NameRule, ...] = (
     NameRule(
         "banner responsive",
         (("banner_ctr", 1),),
-        lambda z: z["banner_ctr"],
+        # money outranks clicks: a segment that spends and clicks is the spenders' segment
+        lambda z: z["banner_ctr"] - max(0.0, _g(z, "monetary")),
         "clicks promotional banners well above average",
         ("more in-app promotions and rental offers", "test banner creatives on this group"),
     ),
