@@ -80,7 +80,7 @@ def _provider(settings: Settings) -> Any:
 
     from segmentation.awsclients import client
 
-    cache_key = (settings.endpoint_url, settings.aws_region)
+    cache_key = (settings.service_endpoint("secretsmanager"), settings.aws_region)
     if cache_key not in _PROVIDERS:
         _PROVIDERS[cache_key] = SecretsProvider(boto3_client=client("secretsmanager", settings))
     return _PROVIDERS[cache_key]

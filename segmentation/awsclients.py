@@ -2,6 +2,9 @@
 
 Every module that talks to AWS takes its clients from here, so pointing the whole system at moto
 is one setting (``SEG_AWS_ENDPOINT_URL`` or the SDK's ``AWS_ENDPOINT_URL``) and never a code path.
+One service can be sent elsewhere (``SEG_AWS_SERVICE_ENDPOINTS``, or the SDK's
+``AWS_ENDPOINT_URL_<SERVICE>``): the LocalStack test keeps DynamoDB on moto that way, because
+LocalStack's DynamoDB fetches a jar at first use.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from segmentation.config import Settings, get_settings
 
 
 def client(service: str, settings: Settings | None = None, **config: Any) -> Any:
-    """A boto3 client for ``service`` in the configured region and endpoint.
+    """A boto3 client for ``service`` in the configured region, on that service's endpoint
+    (:meth:`Settings.service_endpoint`).
 
     S3 uses path-style addressing when an endpoint is set: moto and LocalStack listen on one
     host, where virtual-hosted bucket names would not resolve.
     """
     settings = settings or get_settings()
-    endpoint = settings.endpoint_url
+    endpoint = settings.service_endpoint(service)
     options: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}, **config}
     if endpoint and service == "s3":
         options.setdefault("s3", {"addressing_style": "path"})
@@ -44,7 +48,7 @@ def cached_client(service: str, settings: Settings | None = None) -> Any:
     moto server, or the demo's — never talks to a server that is gone.
     """
     settings = settings or get_settings()
-    key = (service, settings.aws_region, settings.endpoint_url)
+    key = (service, settings.aws_region, settings.service_endpoint(service))
     if key not in _CLIENTS:
         _CLIENTS[key] = client(service, settings)
     return _CLIENTS[key]

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         description="AWS API endpoint override (moto server or LocalStack); unset on real AWS. "
         "Falls back to the standard AWS_ENDPOINT_URL.",
     )
+    aws_service_endpoints: dict[str, str] = Field(
+        {},
+        description="Per-service endpoint overrides, a JSON object keyed by boto3 service name, "
+        'e.g. {"dynamodb": "http://127.0.0.1:5000"} to keep DynamoDB on moto while the rest '
+        "goes to LocalStack. Falls back to the SDK's AWS_ENDPOINT_URL_<SERVICE>, then to the "
+        "endpoint above.",
+    )
     lake_prefix: str = Field(
         "segmentation-local",
         description="Bucket name prefix; each lake zone is the bucket '<lake_prefix>-<zone>'.",
@@ -182,6 +189,25 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown lake zone {zone!r}; expected one of {', '.join(ZONES)}")
         return f"{self.lake_prefix}-{zone}"
 
+    console_port: int = Field(
+        8081, ge=1, le=65535, description="Port of the local web console (`segmentation serve`)."
+    )
+    console_origin: str | None = Field(
+        None,
+        description="Origin of the web console, the only one CORS lets call the API (its "
+        "CloudFront address on AWS; `segmentation serve` sets the local console's).",
+    )
+    upload_max_bytes: int = Field(
+        1_073_741_824,
+        ge=1,
+        description="Largest file the console's POST /uploads accepts (bytes; CSV, CSV.gz, "
+        "Parquet).",
+    )
+    state_machine_arn: str | None = Field(
+        None,
+        description="State machine the console's POST /runs starts (Terraform sets it); unset: "
+        "the one named SEG_PIPELINE_NAME.",
+    )
     def zone_uri(self, zone: str, *parts: str, scheme: str = "s3") -> str:
         """URI under a zone, in the scheme the caller's reader speaks (s3 for Glue/boto3, s3a)."""
         tail = "/".join(p.strip("/") for p in parts if p)
@@ -194,6 +220,34 @@ class Settings(BaseSettings):
         import os
 
         return self.aws_endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def service_endpoint(self, service: str) -> str | None:
+        """Endpoint of one AWS service (boto3 name: ``s3``, ``dynamodb``, ``stepfunctions``...).
+
+        Most specific first: ``aws_service_endpoints[service]``, the SDK's own
+        ``AWS_ENDPOINT_URL_<SERVICE_ID>`` (boto3 reads it only when no endpoint is passed, and the
+        client factory always passes one), then :attr:`endpoint_url`.
+        """
+        import os
+
+        explicit = self.aws_service_endpoints.get(service)
+        if explicit:
+            return explicit
+        sdk = os.environ.get(f"AWS_ENDPOINT_URL_{_sdk_service_id(service)}")
+        return sdk or self.endpoint_url
+
+
+@lru_cache(maxsize=64)
+def _sdk_service_id(service: str) -> str:
+    """The suffix of the SDK's per-service endpoint variable: the service id, upper case, spaces
+    as underscores (``secretsmanager`` -> ``SECRETS_MANAGER``, ``stepfunctions`` -> ``SFN``)."""
+    import botocore.session
+
+    try:
+        service_id = botocore.session.get_session().get_service_model(service).service_id
+    except Exception:  # an unknown name: no such variable can exist for it
+        return service.upper().replace("-", "_")
+    return str(service_id).upper().replace(" ", "_").replace("-", "_")
 
 
 @lru_cache(maxsize=1)

@@ -23,8 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 #: 2: stable segment identities (``segment_key``, ``since``, ``previous_size``, ``renamed_from``),
 #: the scaler, the previous version, retired segments and the run-over-run comparison. A version-1
 #: document still reads (those fields are empty in it).
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+#: 3: the feature space (``feature_space``: the features the model used, those left out and why,
+#: the log1p transforms and the shrinkage of shares; ``scaler`` is over the transformed values),
+#: ``z_scores`` in that space, and the segment-size floor's report (``merged_segments``). A
+#: version-1 or -2 document still reads (no transforms: the identity over its scaler's columns).
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 #: A parameter of the run as MLflow records it: a scalar.
 ParamValue = int | float | str | bool | None
@@ -47,7 +51,9 @@ class SegmentProfile(_Strict):
     share: float = Field(ge=0, le=1, description="Fraction of the users segmented.")
     means: dict[str, float] = Field(description="Feature means in original units.")
     z_scores: dict[str, float] = Field(
-        description="(segment mean - population mean) / population std, per feature."
+        description="(segment mean - population mean) / population std, per model feature, in "
+        "the model's feature space (after shrinkage and log1p; schema 1-2: raw values). It is "
+        "the segment's centre in the scaled space the model clusters in."
     )
     distinguishing: list[str] = Field(description="The three largest |z| as 'feature +z sd'.")
     actions: list[str] = Field(description="Recommended marketing actions.")
@@ -83,6 +89,9 @@ class KSweepRow(_Strict):
     k: int
     wsse: float
     silhouette: float
+    smallest_share: float | None = Field(
+        None, description="Share of the sample in the smallest cluster (the floor's check)."
+    )
 
 
 class EpsSweepRow(_Strict):
@@ -135,6 +144,34 @@ class Comparison(_Strict):
     )
 
 
+class Shrinkage(_Strict):
+    """A share over few events pulled toward the population's: ``(n s + m p) / (n + m)``."""
+
+    count: str = Field(description="Feature-table column with the events the share is over (n).")
+    prior_events: float = Field(ge=0, description="Pseudo-events m of the population's share.")
+    prior_share: float = Field(description="The population's pooled share p.")
+
+
+class FeatureSpaceDoc(_Strict):
+    """Which features the model used, and how each was transformed before the scaler."""
+
+    features: list[str] = Field(min_length=1, description="Model features, in matrix order.")
+    log1p: list[str] = Field(default_factory=list, description="Features taken as log(1 + x).")
+    shrinkage: dict[str, Shrinkage] = Field(default_factory=dict)
+    left_out: dict[str, str] = Field(
+        default_factory=dict, description="Features left out of this run's model, and why."
+    )
+
+
+class MergedSegment(_Strict):
+    """A cluster under the segment-size floor, folded into its nearest segment (K-Means) or
+    declared noise (DBSCAN): no profile is published from so few users."""
+
+    cluster: int = Field(description="The fit's cluster number before the merge.")
+    size: int = Field(ge=0)
+    into: int = Field(description="Segment id it joined; -1 = noise.")
+
+
 class Scaler(_Strict):
     """The standard scaling the model was fitted in (original units -> z)."""
 
@@ -145,7 +182,7 @@ class Scaler(_Strict):
 class ModelDocument(_Strict):
     """Everything about a model version that is not per user (the segment map holds those)."""
 
-    schema_version: Literal[1, 2] = Field(SCHEMA_VERSION, description="Shape of this document.")
+    schema_version: Literal[1, 2, 3] = Field(SCHEMA_VERSION, description="Shape of this document.")
     model_version: str = Field(min_length=1)
     algorithm: Literal["kmeans", "dbscan"]
     snapshot_date: date
@@ -165,6 +202,18 @@ class ModelDocument(_Strict):
         "everyone), from the features step's report; shown with the segments.",
     )
     scaler: Scaler | None = Field(None, description="The scaling the centres are read in.")
+    feature_space: FeatureSpaceDoc | None = Field(
+        None, description="Features and transforms before the scaler (None: schema 1-2)."
+    )
+    min_segment_users: int | None = Field(
+        None, ge=0, description="The segment-size floor of this run (users)."
+    )
+    merged_segments: list[MergedSegment] = Field(default_factory=list)
+    fit_notes: list[str] = Field(
+        default_factory=list,
+        description="What the data made the fit do: features left out and why, shares left "
+        "unshrunk, clusters under the size floor merged, a warm start skipped.",
+    )
     previous_model_version: str | None = Field(
         None, description="The version this one's segments were matched to (None: the first)."
     )

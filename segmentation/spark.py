@@ -127,7 +127,7 @@ def local_conf(settings: Settings) -> dict[str, str]:
     if settings.spark_log_file:
         config = log4j_file_config(Path(settings.spark_log_file))
         conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{config}"
-    endpoint = settings.endpoint_url
+    endpoint = settings.service_endpoint("s3")
     if endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
         conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(
@@ -186,7 +186,9 @@ def get_spark(app_name: str = "segmentation", settings: Settings | None = None) 
         builder = builder.master(settings.spark_master)
     for key, value in local_conf(settings).items():
         builder = builder.config(key, value)
-    log.info("starting local Spark (s3a endpoint %s)", settings.endpoint_url or "AWS default")
+    log.info(
+        "starting local Spark (s3a endpoint %s)", settings.service_endpoint("s3") or "AWS default"
+    )
     spark = builder.getOrCreate()
     _quiet_known_noise(spark)
     return spark

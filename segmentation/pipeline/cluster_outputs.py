@@ -29,6 +29,7 @@ from segmentation.model_document import (
     SegmentProfile,
 )
 from segmentation.pipeline import lakeio
+from segmentation.pipeline.explain import reasons_json, segment_centres
 from segmentation.pipeline.features import FEATURES
 from segmentation.pipeline.fit import FitResult
 from segmentation.pipeline.profiles import NOISE_NAME
@@ -36,13 +37,19 @@ from segmentation.pipeline.tables import SEGMENT_MAP_SCHEMA
 
 #: Users per part file of the segment map (Spark writes one file per partition).
 USERS_PER_FILE = 2_000_000
+#: Segment-map column: the user's reasons as JSON (:mod:`.explain`; publish stores them).
+REASONS = "reasons"
 
 
 def _with_version() -> T.StructType:
     from segmentation.pipeline.tables import SEGMENT_MAP_SCHEMA
 
     return T.StructType(
-        [*SEGMENT_MAP_SCHEMA.fields, T.StructField("model_version", T.StringType())]
+        [
+            *SEGMENT_MAP_SCHEMA.fields,
+            T.StructField(REASONS, T.StringType()),
+            T.StructField("model_version", T.StringType()),
+        ]
     )
 
 
@@ -84,6 +91,10 @@ def build_document(
             mean={c: float(v) for c, v in zip(cols, result.mean, strict=True)},
             std={c: float(v) for c, v in zip(cols, result.std, strict=True)},
         ),
+        feature_space=result.space.document() if result.space is not None else None,
+        min_segment_users=result.floor,
+        merged_segments=list(result.merged),
+        fit_notes=list(result.notes),
         previous_model_version=identity.previous_model_version,
         next_key=identity.next_key,
         retired_segments=identity.retired,
@@ -108,9 +119,9 @@ class Identified:
 
 
 def assignments(result: FitResult, identity: Identified) -> pd.DataFrame:
-    """Every user's segment: id, name and key, and whether the user changed key since the
-    previous version (null for a user new in this one)."""
-    pdf = result.labeled.select("user_anon_id", "prediction").toPandas()
+    """Every user's segment: id, name and key, whether the user changed key since the previous
+    version (null for a user new in this one), and the features driving the assignment."""
+    pdf = result.labeled.toPandas()
     names = {p.segment_id: p.name for p in identity.profiles}
     keys = {p.segment_id: p.segment_key for p in identity.profiles}
     out = pd.DataFrame(
@@ -127,6 +138,13 @@ def assignments(result: FitResult, identity: Identified) -> pd.DataFrame:
         known = before.notna().to_numpy()
         moved[known] = (before[known] != out["segment_key"][known]).to_numpy()
     out["moved_since_previous"] = moved
+    if result.space is not None:
+        x = result.space.transform(pdf)
+        labels = pdf["prediction"].to_numpy()
+        centres, ids = segment_centres(labels, x, result.centers)
+        out[REASONS] = reasons_json(pdf, x, labels, list(result.space.columns), centres, ids)
+    else:
+        out[REASONS] = None
     return out
 
 
@@ -137,7 +155,7 @@ def write_segment_map(
     uri = paths.segment_map(model_version)
     df = spark.createDataFrame(frame.assign(model_version=model_version), SEGMENT_MAP_SCHEMA_V)
     (
-        df.select(*SEGMENT_MAP_SCHEMA.names, "model_version")
+        df.select(*SEGMENT_MAP_SCHEMA.names, REASONS, "model_version")
         .coalesce(max(1, math.ceil(len(frame) / USERS_PER_FILE)))
         .write.mode("overwrite")
         .parquet(uri)

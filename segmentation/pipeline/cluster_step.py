@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from segmentation.lake import LakePaths
+from segmentation.model_document import ModelDocument
 from segmentation.pipeline import lakeio
 from segmentation.pipeline.cluster_outputs import (
     Identified,
@@ -26,9 +27,11 @@ from segmentation.pipeline.cluster_outputs import (
     write_segment_map,
 )
 from segmentation.pipeline.drift import feature_bins, feature_psi
-from segmentation.pipeline.features import FEATURE_COLUMNS
+from segmentation.pipeline.feature_space import FeatureSpace
+from segmentation.pipeline.features import COUNT_COLUMNS, FEATURE_COLUMNS
 from segmentation.pipeline.fit import FitParams, FitResult, fit
 from segmentation.pipeline.params import ClusterParams
+from segmentation.pipeline.profiles import data_kind
 from segmentation.pipeline.segment_history import previous_assignment, previous_document
 from segmentation.pipeline.segment_identity import compare_versions, identify_profiles
 from segmentation.pipeline.tracking import Tracker, code_version, log_document, log_fit, log_model
@@ -49,7 +52,8 @@ def read_features(spark: SparkSession, uri: str) -> DataFrame:
             f"features at {uri} lack column(s) {', '.join(missing)}; expected user_anon_id and "
             + ", ".join(COLS)
         )
-    return df.select("user_anon_id", *[F.col(c).cast("double") for c in COLS])
+    counts = [c for c in COUNT_COLUMNS if c in df.columns]  # absent in older features
+    return df.select("user_anon_id", *[F.col(c).cast("double") for c in [*COLS, *counts]])
 
 
 def _attach_run_reports(
@@ -76,42 +80,63 @@ def identify(
     result: FitResult,
     model_version: str,
     args: ClusterParams,
+    previous: ModelDocument | None = None,
+    before: dict[str, str] | None = None,
 ) -> Identified:
-    """Keys for the new segments, matched to the previous version's, and the comparison."""
-    previous = previous_document(spark, paths, exclude=model_version)
+    """Keys for the new segments, matched to the previous version's, and the comparison.
+
+    ``previous`` / ``before``: the previous document and its assignment when the caller has
+    already read them (warm start); else they are read here."""
+    if previous is None:
+        previous = previous_document(spark, paths, exclude=model_version)
+    space = result.space
+    assert space is not None
+    columns = list(space.columns)
+    now = result.labeled.toPandas()
+    labels = now["prediction"].to_numpy()
+    prev_space = FeatureSpace.of_document(previous) if previous is not None else None
+    new_centres: dict[int, np.ndarray] = {}
+    x_prev = None
+    if prev_space is not None:
+        try:
+            x_prev = prev_space.transform(now)
+        except ValueError as exc:  # e.g. its shrinkage needs counts these features lack
+            log.warning("cluster: this run's users cannot be read in the previous space: %s", exc)
+    if x_prev is not None:
+        for p in result.profiles:
+            members = labels == p.segment_id
+            if p.means and members.any():
+                new_centres[p.segment_id] = x_prev[members].mean(axis=0)
     profiles, retired, next_key = identify_profiles(
         result.profiles,
         previous,
-        list(result.model.columns),
         model_version,
+        new_centres,
         args.match_max_distance,
         args.rename_distance,
+        data_kind(columns),
     )
-    columns = list(result.model.columns)
-    now = result.labeled.select("user_anon_id", "prediction", *columns).toPandas()
-    raw = now[columns].to_numpy(dtype=float)
     identity = Identified(profiles, retired, next_key)
-    identity.feature_bins = feature_bins(
-        (raw - result.mean) / np.where(result.std > 0, result.std, 1.0), columns
-    )
+    identity.feature_bins = feature_bins(space.transform(now), columns)
     if previous is None:
         log.info("cluster: no previous model version; every segment gets a new key")
         return identity
     identity.previous_model_version = previous.model_version
-    identity.before = previous_assignment(spark, paths, previous)
+    identity.before = before if before is not None else previous_assignment(spark, paths, previous)
     keys = {p.segment_id: p.segment_key for p in profiles}
     current = dict(zip(now["user_anon_id"], now["prediction"].map(keys), strict=True))
-    before_features = list(previous.scaler.mean) if previous.scaler else []
+    before_features = list(prev_space.columns) if prev_space else []
     added = [c for c in columns if c not in before_features]
     removed = [c for c in before_features if c not in columns]
     if added or removed:
         log.warning("cluster: the feature set changed: +%s -%s", added, removed)
+    psi = (
+        feature_psi(previous, prev_space.unscaled(now), list(prev_space.columns))
+        if prev_space is not None and x_prev is not None
+        else {}
+    )
     identity.comparison = compare_versions(previous, profiles, identity.before, current).model_copy(
-        update={
-            "feature_psi": feature_psi(previous, raw, columns),
-            "features_added": added,
-            "features_removed": removed,
-        }
+        update={"feature_psi": psi, "features_added": added, "features_removed": removed}
     )
     log.info(
         "cluster: matched to %s: ARI %s on %d common users, %d retired keys",
@@ -128,7 +153,15 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
     snapshot = snapshot_date.isoformat()
     run_id = args.run_id
     features_uri = paths.features(snapshot)
-    result = fit(read_features(spark, features_uri), FitParams.from_args(args), features_uri)
+    previous = before = None
+    if args.warm_start and args.algorithm == "kmeans":
+        previous = previous_document(spark, paths)
+        before = previous_assignment(spark, paths, previous) if previous else {}
+        if previous is None:
+            log.info("cluster: warm start asked for, but no previous version: a cold start")
+    result = fit(
+        read_features(spark, features_uri), FitParams.from_args(args), features_uri, before
+    )
     algorithm = result.algorithm
     params = {"algorithm": algorithm, "snapshot_date": snapshot, **result.params}
     registered = f"segmentation-{algorithm}" if args.register_model else None
@@ -145,8 +178,12 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
         with tracker.started(f"{algorithm}-{snapshot}-{run_id}", tags) as mlflow_run_id:
             log_fit(tracker, result, params)
             data_warnings = _attach_run_reports(spark, tracker, paths, run_id)
+            tracker.json_artifact(
+                "feature_space.json",
+                {"notes": result.notes, **(result.space.describe() if result.space else {})},
+            )
             model_version = log_model(tracker, result, params, registered, f"{algorithm}-{run_id}")
-            identity = identify(spark, paths, result, model_version, args)
+            identity = identify(spark, paths, result, model_version, args, previous, before)
             if identity.comparison is not None:
                 tracker.metrics(
                     {
@@ -186,6 +223,11 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
         "k_sweep": result.k_sweep,
         "eps": params.get("eps"),
         "metrics": result.scores,
+        "features_used": list(result.space.columns) if result.space else COLS,
+        "features_left_out": dict(result.space.left_out) if result.space else {},
+        "segment_floor": result.floor,
+        "segments_merged": [m.model_dump() for m in result.merged],
+        "notes": result.notes,
         "segments": [
             {
                 "segment_id": p.segment_id,

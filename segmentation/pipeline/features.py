@@ -82,6 +82,19 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_COLUMNS: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
+#: Event counts written beside the features: the denominators of the shares, so the cluster step
+#: can shrink a share computed from few events toward the population's (one purchase on a
+#: Saturday must not make a "weekend" customer). Not clustered themselves.
+COUNT_COLUMNS: tuple[str, ...] = ("n_events", "n_ended_plays", "n_impressions")
+#: Which count each share is a rate over (see :mod:`segmentation.pipeline.feature_space`).
+SHARE_COUNTS: dict[str, str] = {
+    "completion_rate": "n_ended_plays",
+    "banner_ctr": "n_impressions",
+    "morning_share": "n_events",
+    "evening_share": "n_events",
+    "weekend_share": "n_events",
+}
+
 
 def _ratio(num: Any, den: Any) -> Any:
     return F.when(den > 0, num.cast("double") / den).otherwise(F.lit(0.0))
@@ -133,7 +146,8 @@ def compute_features(
     window: tuple[int, int],
     session_gap_minutes: int = 30,
 ) -> DataFrame:
-    """The 12 features per ``user_anon_id`` from curated events (see :data:`FEATURES`).
+    """The 12 features per ``user_anon_id`` from curated events (see :data:`FEATURES`), and the
+    :data:`COUNT_COLUMNS` the shares are rates over.
 
     One scan of the events and two hash aggregations of fixed-width values: per session, then
     per user. The two distinct counts (active days, genres played) are exact: each is a bitmap
@@ -215,6 +229,9 @@ def compute_features(
         "evening_share": F.col("_evening") / F.col("_n"),
         "weekend_share": F.col("_weekend") / F.col("_n"),
         "active_days": _bitmap_size(list(days)),
+        "n_events": F.col("_n"),
+        "n_ended_plays": F.col("_complete") + F.col("_stop"),
+        "n_impressions": F.col("_impr"),
     }
     return users.select(
         "user_anon_id", *[expr.cast("double").alias(name) for name, expr in cols.items()]

@@ -4,8 +4,9 @@ tracks the result (:mod:`.tracking`) and writes it (:mod:`.cluster_outputs`), so
 runs on any SparkSession and any DataFrame, e.g. one built with ``createDataFrame`` in a test.
 
 The features are collected to the driver in user id order (:func:`collect_features`) and every
-step below runs on that frame, so the result does not depend on the lake's layout. Standard
-scaling (mean and sample std), then either
+step below runs on that frame, so the result does not depend on the lake's layout. The feature
+space of the run (:mod:`.feature_space`: uninformative features left out, shares from few events
+shrunk, heavy-tailed features log1p-transformed, then standard scaling), then either
 
 * K-Means (scikit-learn) with ``k`` given, or chosen by an elbow + silhouette sweep over
   ``k_min..k_max`` on a sample of ``sample_size`` users (several starts per k); the final model
@@ -14,6 +15,12 @@ scaling (mean and sample std), then either
   k-distance curve unless given; every user then takes the cluster of the nearest core point if
   it lies within eps, else noise (-1).
 
+Then the segment-size floor (:func:`segment_floor`): a K-Means cluster below it is merged into
+the nearest segment (its centre dropped, Lloyd's iterations resumed from the others), a DBSCAN
+cluster below it becomes noise; the automatic k counts only the ks whose sample solution
+respects the floor. With ``warm_start`` (and a previous version's assignment), K-Means starts
+from the previous segments' centres, read in this run's space over the users in both versions.
+
 Metrics (scikit-learn, on the non-noise users): silhouette (on ``silhouette_sample`` users),
 Calinski-Harabasz, Davies-Bouldin.
 """
@@ -21,6 +28,7 @@ Calinski-Harabasz, Davies-Bouldin.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -30,15 +38,17 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from segmentation.model_document import SegmentProfile
+from segmentation.model_document import MergedSegment, SegmentProfile
 from segmentation.pipeline.clustering import (
+    NOISE,
     DbscanModel,
     choose_eps,
     choose_k,
     fit_dbscan,
     metrics,
 )
-from segmentation.pipeline.features import FEATURE_COLUMNS
+from segmentation.pipeline.feature_space import FeatureSpace, SpaceParams, fit_space
+from segmentation.pipeline.features import COUNT_COLUMNS, FEATURE_COLUMNS
 from segmentation.pipeline.model import SegmentModel
 from segmentation.pipeline.profiles import build_profiles
 
@@ -62,12 +72,23 @@ class FitParams:
     sample_size: int = 20_000
     silhouette_sample: int = 10_000
     seed: int = 42
+    log_features: tuple[str, ...] = ("frequency", "monetary", "active_days")
+    sparse_share: float = 0.95
+    shrink_events: float = 10.0
+    min_segment_share: float = 0.01
+    min_segment_users: int = 50
 
     @classmethod
     def from_args(cls, args: Any) -> FitParams:
         """From the cluster step's parameters (:class:`~segmentation.pipeline.params.ClusterParams`
         or any object with the same attribute names): the fit reads only what it needs."""
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+        values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+        if "log_features" in values:
+            values["log_features"] = tuple(values["log_features"])
+        return cls(**values)
+
+    def space(self) -> SpaceParams:
+        return SpaceParams(tuple(self.log_features), self.sparse_share, self.shrink_events)
 
     def min_users(self) -> int:
         """Fewest users the algorithm can be fitted on."""
@@ -98,6 +119,12 @@ class FitResult:
     k_sweep: list[dict[str, Any]] = field(default_factory=list)
     eps_sweep: list[dict[str, Any]] = field(default_factory=list)
     k_distance: dict[str, Any] | None = None
+    space: FeatureSpace | None = None
+    #: What the run's data made the fit do differently (features left out, shares unshrunk,
+    #: warm start skipped): the report and MLflow carry them.
+    notes: list[str] = field(default_factory=list)
+    merged: list[MergedSegment] = field(default_factory=list)
+    floor: int = 0
     _cached: list[DataFrame] = field(default_factory=list, repr=False)
 
     @property
@@ -117,6 +144,11 @@ def _scale(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 HASH = "_h"
 
 
+def count_columns(df: DataFrame) -> list[str]:
+    """The event counts the features carry (none in features written before them)."""
+    return [c for c in COUNT_COLUMNS if c in df.columns]
+
+
 def collect_features(df: DataFrame, seed: int) -> pd.DataFrame:
     """Every user's features in the driver, in user id order, with the seeded hash of the id.
 
@@ -127,7 +159,7 @@ def collect_features(df: DataFrame, seed: int) -> pd.DataFrame:
     for the metrics and the profiles, so this costs no more memory than before.
     """
     key = F.xxhash64(F.col("user_anon_id"), F.lit(seed)).alias(HASH)
-    local = df.select("user_anon_id", *COLS, key).toPandas()
+    local = df.select("user_anon_id", *COLS, *count_columns(df), key).toPandas()
     return local.sort_values("user_anon_id", kind="stable").reset_index(drop=True)
 
 
@@ -154,21 +186,108 @@ def sample_positions(local: pd.DataFrame, size: int) -> np.ndarray:
 
 
 def final_kmeans(
-    x_all: np.ndarray, x_sample: np.ndarray, k: int, seed: int
+    x_all: np.ndarray,
+    x_sample: np.ndarray,
+    k: int,
+    seed: int,
+    init: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Labels, centres and cost of K-Means on every user, best of starts and deterministic.
 
     The starts are scikit-learn's k-means++ on the sample (SWEEP_STARTS of them, seeded; the
-    lowest cost wins); Lloyd's iterations then run on all users from those centres. Same
-    features in the same order -> the same centres, labels and cost.
+    lowest cost wins), or the given ``init`` centres (warm start); Lloyd's iterations then run
+    on all users from those centres. Same features in the same order -> the same centres, labels
+    and cost.
     """
     from sklearn.cluster import KMeans
 
-    starts = KMeans(n_clusters=k, n_init=SWEEP_STARTS, max_iter=50, random_state=seed).fit(x_sample)
-    model = KMeans(
-        n_clusters=k, init=starts.cluster_centers_, n_init=1, max_iter=300, random_state=seed
-    ).fit(x_all)
+    if init is None:
+        starts = KMeans(n_clusters=k, n_init=SWEEP_STARTS, max_iter=50, random_state=seed)
+        init = starts.fit(x_sample).cluster_centers_
+    model = KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=300, random_state=seed)
+    model.fit(x_all)
     return model.labels_.astype(np.int64), model.cluster_centers_, float(model.inertia_)
+
+
+def segment_floor(n_users: int, params: FitParams) -> int:
+    """Fewest users a published segment may hold: ``min_segment_users`` (the k-anonymity floor
+    of the profiles) or ``min_segment_share`` of the users, whichever is more."""
+    return max(params.min_segment_users, math.ceil(params.min_segment_share * n_users))
+
+
+def merge_small_kmeans(
+    x_all: np.ndarray, labels: np.ndarray, centers: np.ndarray, floor: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[MergedSegment]]:
+    """Fold every cluster under ``floor`` into the nearest segment: the smallest one's centre is
+    dropped and Lloyd's iterations resume from the others, until every cluster holds ``floor``
+    users or one is left. The result is still a nearest-centre model (what the registered
+    model and every later assignment apply); ``into`` is the segment that took most of its
+    users, numbered as in the returned centres."""
+    from sklearn.cluster import KMeans
+
+    merged: list[tuple[np.ndarray, int]] = []  # (members' mask, size), in the order merged
+    ids = np.arange(len(centers))  # the fit's cluster number of each current centre
+    gone: list[int] = []
+    while len(centers) > 1:
+        sizes = np.bincount(labels, minlength=len(centers))
+        small = int(np.argmin(sizes))
+        if sizes[small] >= floor:
+            break
+        merged.append((labels == small, int(sizes[small])))
+        gone.append(int(ids[small]))
+        keep = np.arange(len(centers)) != small
+        ids = ids[keep]
+        model = KMeans(
+            n_clusters=int(keep.sum()),
+            init=centers[keep],
+            n_init=1,
+            max_iter=300,
+            random_state=seed,
+        ).fit(x_all)
+        labels, centers = model.labels_.astype(np.int64), model.cluster_centers_
+    report = [
+        MergedSegment(
+            cluster=cluster,
+            size=size,
+            into=int(np.bincount(labels[mask], minlength=len(centers)).argmax()) if size else -1,
+        )
+        for cluster, (mask, size) in zip(gone, merged, strict=True)
+    ]
+    return labels, centers, report
+
+
+def drop_small_dbscan(
+    x_all: np.ndarray, model: DbscanModel, floor: int
+) -> tuple[np.ndarray, list[MergedSegment]]:
+    """Clusters under ``floor`` become noise: their core points are relabelled noise in the
+    model itself, so the registered model assigns as the published map does."""
+    labels = np.asarray(model.assign(x_all), dtype=np.int64)
+    clusters, sizes = np.unique(labels[labels != NOISE], return_counts=True)
+    small = {int(c): int(n) for c, n in zip(clusters, sizes, strict=True) if n < floor}
+    if not small:
+        return labels, []
+    model.core_labels = np.where(
+        np.isin(model.core_labels, list(small)), NOISE, model.core_labels
+    ).astype(np.int64)
+    model._nn = None
+    labels = np.asarray(model.assign(x_all), dtype=np.int64)
+    return labels, [MergedSegment(cluster=c, size=n, into=NOISE) for c, n in sorted(small.items())]
+
+
+def warm_centres(
+    x_all: np.ndarray, users: pd.Series, previous: dict[str, str]
+) -> tuple[np.ndarray, list[str]]:
+    """The previous version's segments' centres in this run's space: the mean of this run's
+    scaled features over each previous key's users who are in both versions (noise left out),
+    in key order. The previous model's own centres live in its space, which may hold other
+    features or transforms; its users, read in this run's space, do not depend on that."""
+    keys = users.map(previous)
+    found = sorted(
+        {k for k in keys.dropna().unique() if k != "noise"},
+        key=lambda k: (len(k), k),
+    )
+    centres = [x_all[(keys == k).to_numpy()].mean(axis=0) for k in found]
+    return (np.array(centres) if centres else np.empty((0, x_all.shape[1]))), found
 
 
 def kmeans_sweep(x_sample: np.ndarray, params: FitParams) -> list[dict[str, Any]]:
@@ -203,35 +322,71 @@ def kmeans_sweep(x_sample: np.ndarray, params: FitParams) -> list[dict[str, Any]
             if np.unique(labels).size > 1
             else float("nan")
         )
-        rows.append({"k": k, "wsse": float(model.inertia_), "silhouette": sil})
+        smallest = float(np.bincount(labels, minlength=k).min() / len(labels))
+        rows.append(
+            {"k": k, "wsse": float(model.inertia_), "silhouette": sil, "smallest_share": smallest}
+        )
         log.info("k=%d wsse=%.1f silhouette=%.4f", k, rows[-1]["wsse"], sil)
     return rows
 
 
-_LABELED = T.StructType(
-    [T.StructField("user_anon_id", T.StringType())]
-    + [T.StructField(c, T.DoubleType()) for c in COLS]
-    + [T.StructField("prediction", T.LongType())]
-)
+def _labeled_schema(counts: list[str]) -> T.StructType:
+    return T.StructType(
+        [T.StructField("user_anon_id", T.StringType())]
+        + [T.StructField(c, T.DoubleType()) for c in [*COLS, *counts]]
+        + [T.StructField("prediction", T.LongType())]
+    )
 
 
-def fit(features: DataFrame, params: FitParams, source: str = "the features") -> FitResult:
-    """Cluster ``features`` (user_anon_id and the FEATURE_COLUMNS as doubles).
+def fit(
+    features: DataFrame,
+    params: FitParams,
+    source: str = "the features",
+    previous: dict[str, str] | None = None,
+) -> FitResult:
+    """Cluster ``features`` (user_anon_id, the FEATURE_COLUMNS as doubles, and the
+    COUNT_COLUMNS when the features step wrote them).
 
-    ``source`` only names the input in the too-few-users error. The frames the fit caches are
-    kept until :meth:`FitResult.release` (or freed here if the fit fails)."""
+    ``source`` only names the input in the too-few-users error; ``previous`` (user_anon_id ->
+    segment key of the published version) makes K-Means warm-start from those segments. The
+    frames the fit caches are kept until :meth:`FitResult.release` (or freed here if the fit
+    fails)."""
     features.sparkSession.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     df = features.cache()
     cached = [df]
     try:
-        return _fit(df, params, source, cached)
+        return _fit(df, params, source, cached, previous)
     except BaseException:
         for frame in cached:
             frame.unpersist()
         raise
 
 
-def _fit(df: DataFrame, params: FitParams, source: str, cached: list[DataFrame]) -> FitResult:
+def _choose_k(sweep: list[dict[str, Any]], floor_share: float, run_params: dict[str, Any]) -> int:
+    """The automatic k among the ks whose sample solution respects the segment-size floor
+    (every k when none does: the floor's merge then shrinks the chosen one)."""
+    ok = [r for r in sweep if r["smallest_share"] >= floor_share]
+    rows = ok if len(ok) >= 1 else sweep
+    choice = choose_k(
+        [r["k"] for r in rows], [r["wsse"] for r in rows], [r["silhouette"] for r in rows]
+    )
+    run_params.update(
+        k_mode="auto",
+        k_elbow=choice.elbow_k,
+        k_best_silhouette=choice.silhouette_k,
+        k_rule=choice.rule,
+        k_floor_ok=",".join(str(r["k"]) for r in ok) or "none",
+    )
+    return choice.k
+
+
+def _fit(
+    df: DataFrame,
+    params: FitParams,
+    source: str,
+    cached: list[DataFrame],
+    previous: dict[str, str] | None,
+) -> FitResult:
     algorithm = params.algorithm
     n = df.count()
     need = params.min_users()
@@ -239,49 +394,70 @@ def _fit(df: DataFrame, params: FitParams, source: str, cached: list[DataFrame])
         raise ValueError(f"{n} users in {source}; expected at least {need} for {algorithm}")
 
     local = collect_features(df, params.seed)
-    raw = local[COLS].to_numpy(dtype=float)
-    mean, std = scaler(raw)
-    x_all = _scale(raw, mean, std)
+    counts = [c for c in COUNT_COLUMNS if c in local.columns]
+    space, notes = fit_space(local, params.space(), COLS)
+    for feature, why in space.left_out.items():
+        notes.append(f"{feature} left out of the model: {why}")
+    for note in notes:
+        log.warning("cluster: %s", note)
+    x_all = space.transform(local)
     x_sample = x_all[sample_positions(local, params.sample_size)]
+    floor = segment_floor(n, params)
 
     run_params: dict[str, Any] = {
         "algorithm": algorithm,
         "n_users": n,
-        "n_features": len(COLS),
-        "features": ",".join(COLS),
+        "n_features": len(space.columns),
+        "features": ",".join(space.columns),
+        "features_left_out": ",".join(space.left_out) or "none",
+        "log1p": ",".join(space.log1p) or "none",
+        "shrunk": ",".join(space.shrinkage) or "none",
+        "shrink_events": params.shrink_events,
+        "sparse_share": params.sparse_share,
         "scaler": "standard",
         "sample_size": params.sample_size,
         "silhouette_sample": params.silhouette_sample,
         "seed": params.seed,
+        "min_segment_users": params.min_segment_users,
+        "min_segment_share": params.min_segment_share,
+        "segment_floor": floor,
     }
     sweep: list[dict[str, Any]] = []
     eps_rows: list[dict[str, Any]] = []
     k_distance = None
     centers = None
     dbscan_model = None
+    merged: list[MergedSegment] = []
     if algorithm == "kmeans":
-        if params.k is None:
+        init = None
+        if previous:
+            init, keys = warm_centres(x_all, local["user_anon_id"], previous)
+            if len(init) >= 2:
+                run_params.update(warm_start="previous centres", warm_keys=",".join(keys))
+            else:
+                notes.append(
+                    f"warm start skipped: {len(init)} previous segment(s) among this run's users"
+                )
+                init = None
+        if init is not None:
+            k = len(init)
+            run_params.update(k_mode="warm start")
+        elif params.k is None:
             sweep = kmeans_sweep(x_sample, params)
-            choice = choose_k(
-                [r["k"] for r in sweep],
-                [r["wsse"] for r in sweep],
-                [r["silhouette"] for r in sweep],
-            )
-            k = choice.k
-            run_params.update(
-                k_min=params.k_min,
-                k_max=params.k_max,
-                k_mode="auto",
-                k_elbow=choice.elbow_k,
-                k_best_silhouette=choice.silhouette_k,
-                k_rule=choice.rule,
-            )
+            k = _choose_k(sweep, floor / n, run_params)
+            run_params.update(k_min=params.k_min, k_max=params.k_max)
         else:
             k = params.k
             run_params.update(k_mode="given")
-        run_params["k"] = k
-        run_params["final_fit"] = "k-means++ best of starts on the sample, Lloyd on all users"
-        labels, centers, _ = final_kmeans(x_all, x_sample, k, params.seed)
+        run_params["final_fit"] = (
+            "Lloyd on all users from the previous version's centres"
+            if init is not None
+            else "k-means++ best of starts on the sample, Lloyd on all users"
+        )
+        labels, centers, _ = final_kmeans(x_all, x_sample, k, params.seed, init)
+        labels, centers, merged = merge_small_kmeans(x_all, labels, centers, floor, params.seed)
+        run_params["k_fitted"] = k
+        run_params["k"] = len(centers)
     else:
         if params.eps is None:
             dbscan_model, eps_rows, curve = choose_eps(
@@ -300,39 +476,52 @@ def _fit(df: DataFrame, params: FitParams, source: str, cached: list[DataFrame])
             run_params["eps_mode"] = "given"
             dbscan_model = fit_dbscan(x_sample, eps, params.min_samples)
         run_params.update(eps=eps, min_samples=params.min_samples)
-        labels = np.asarray(dbscan_model.assign(x_all), dtype=np.int64)
+        labels, merged = drop_small_dbscan(x_all, dbscan_model, floor)
+    for m in merged:
+        notes.append(
+            f"cluster {m.cluster} of {m.size} users (under the floor of {floor}) "
+            + ("declared noise" if m.into == NOISE else f"merged into segment {m.into}")
+        )
+    run_params["segments_merged"] = len(merged)
     local = local.drop(columns=[HASH]).assign(prediction=labels)
-    labeled = df.sparkSession.createDataFrame(local, schema=_LABELED).cache()
+    labeled = df.sparkSession.createDataFrame(local, schema=_labeled_schema(counts)).cache()
     cached.append(labeled)
 
     scores = metrics(x_all, labels, params.silhouette_sample, params.seed)
-    profiles = build_profiles(local, labels, COLS)
+    profiles = build_profiles(
+        local, labels, COLS, x_model=x_all, model_columns=list(space.columns), floor=floor
+    )
     seg_model = SegmentModel(
         algorithm=algorithm,
-        columns=COLS,
-        mean=mean,
-        std=std,
+        columns=list(space.columns),
+        mean=space.mean,
+        std=space.std,
         names={p.segment_id: p.name for p in profiles},
         centers=centers,
         dbscan=dbscan_model,
         params={k: v for k, v in run_params.items() if isinstance(v, int | float | str)},
+        space=space,
     )
     return FitResult(
         algorithm=algorithm,
         n_users=n,
         params=run_params,
-        mean=mean,
-        std=std,
+        mean=space.mean,
+        std=space.std,
         labels=labels,
         scores=scores,
         profiles=profiles,
         model=seg_model,
         labeled=labeled,
-        example=local[COLS].head(5).reset_index(drop=True),
+        example=local[space.input_columns].head(5).reset_index(drop=True),
         centers=centers,
         dbscan=dbscan_model,
         k_sweep=sweep,
         eps_sweep=eps_rows,
         k_distance=k_distance,
+        space=space,
+        notes=notes,
+        merged=merged,
+        floor=floor,
         _cached=cached,
     )

@@ -2,8 +2,9 @@
 
 Spark's KMeansModel needs a Spark session to load, and DBSCAN has no predict at all; serving and
 audits need neither. This small numpy model reproduces the assignment of the pipeline run (nearest
-K-Means centre, or nearest DBSCAN core point within eps) from the raw 12 features, and is what is
-logged and registered in MLflow (as a pyfunc).
+K-Means centre, or nearest DBSCAN core point within eps) from the raw features (the run's
+:class:`~segmentation.pipeline.feature_space.FeatureSpace`: its features, shrinkage and
+transforms, then the scaler), and is what is logged and registered in MLflow (as a pyfunc).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.pipeline.clustering import NOISE, DbscanModel
+from segmentation.pipeline.feature_space import FeatureSpace
 
 
 @dataclass
@@ -27,8 +29,12 @@ class SegmentModel:
     centers: np.ndarray | None = None  # kmeans, in scaled units
     dbscan: DbscanModel | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: The run's feature space; None: plain standard scaling of ``columns`` (no transforms).
+    space: FeatureSpace | None = None
 
     def scale(self, features: pd.DataFrame) -> np.ndarray:
+        if self.space is not None:
+            return self.space.transform(features)
         missing = [c for c in self.columns if c not in features.columns]
         if missing:
             raise ValueError(
@@ -55,6 +61,8 @@ class SegmentModel:
         )
 
     def scaler_json(self) -> dict[str, Any]:
+        if self.space is not None:
+            return self.space.describe()
         return {
             "kind": "standard (z = (x - mean) / std; std 0 -> 1)",
             "columns": self.columns,

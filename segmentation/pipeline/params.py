@@ -43,6 +43,22 @@ MinSamples = Annotated[int, Field(ge=2, le=10_000)]
 WindowDays = Annotated[int, Field(ge=1, le=3650)]
 Algorithm = Literal["kmeans", "dbscan"]
 Zone = Literal["raw", "hot"]
+#: The features step's feature names (features.FEATURE_COLUMNS; a test holds the two equal:
+#: features imports this module, so it cannot be imported here).
+FeatureName = Literal[
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_session_minutes",
+    "completion_rate",
+    "unique_genres",
+    "searches_per_session",
+    "banner_ctr",
+    "morning_share",
+    "evening_share",
+    "weekend_share",
+    "active_days",
+]
 
 #: The state machine's ``window_days`` default (ApplyDefaults); Settings' default is the same.
 DEFAULT_WINDOW_DAYS = 90
@@ -246,6 +262,45 @@ class ClusterParams(StepParams):
         allow_inf_nan=False,
         description="a kept key takes the naming rules' new name only past this move",
     )
+    log_features: list[FeatureName] = Field(
+        default_factory=lambda: ["frequency", "monetary", "active_days"],
+        description="heavy-tailed features taken as log(1 + x) before scaling "
+        "(comma-separated; none = no transform)",
+        json_schema_extra={"default_text": "frequency,monetary,active_days"},
+    )
+    sparse_share: float = Field(
+        0.95,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="a feature zero for at least this share of the users (or constant) is left "
+        "out of the run's model, and reported",
+    )
+    shrink_events: float = Field(
+        10.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="pseudo-events pulling a share over n events toward the population's: "
+        "(n share + m pooled) / (n + m); 0 = off",
+    )
+    min_segment_share: float = Field(
+        0.01,
+        ge=0,
+        le=0.5,
+        allow_inf_nan=False,
+        description="smallest share of the users a published segment may hold; smaller clusters "
+        "are merged into the nearest segment (K-Means) or become noise (DBSCAN)",
+    )
+    min_segment_users: int = Field(
+        50,
+        ge=1,
+        description="smallest published segment in users (k-anonymity floor of the profiles)",
+    )
+    warm_start: bool = Field(
+        False,
+        description="K-Means starts from the published model version's centres (its k, read "
+        "in this run's feature space) instead of a k-means++ sweep",
+    )
 
     @field_validator("algorithm", mode="before")
     @classmethod
@@ -256,6 +311,15 @@ class ClusterParams(StepParams):
     @classmethod
     def _auto(cls, value: Any) -> Any:
         return None if isinstance(value, str) and value.strip().lower() == AUTO else value
+
+    @field_validator("log_features", mode="before")
+    @classmethod
+    def _feature_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().lower() == "none":
+                return []
+            return [t.strip() for t in value.split(",") if t.strip()]
+        return value
 
     @model_validator(mode="after")
     def _sweep_order(self) -> ClusterParams:
@@ -304,6 +368,11 @@ class ExecutionInput(BaseModel):
         False,
         description="rebuild curated from every raw + hot object instead of cleaning only the "
         "new ones (after a changed cleaning rule)",
+    )
+    warm_start: bool = Field(
+        False,
+        description="K-Means starts from the published version's segments (their k and "
+        "centres) instead of a fresh k-means++ sweep",
     )
     drift_gate: Literal["alert", "hold"] = Field(
         "alert",

@@ -6,13 +6,18 @@ or silently means something else, the campaign breaks. Every segment therefore c
 
 * the new segments are matched to the previous version's by the Hungarian assignment
   (scipy's ``linear_sum_assignment``) on the distance between segment centres, both read in the
-  *previous* model's scaled space (its mean and std; a centre is the segment's feature means in
-  original units, so K-Means and DBSCAN segments are matched alike);
+  *previous* model's feature space (its features, transforms and scaler: a previous centre is
+  its z-scores, a new one the mean of its users' features read in that space; a schema 1-2
+  document had no transforms and its centre is its means scaled), so K-Means and DBSCAN
+  segments are matched alike and a changed feature set or transform does not break the match;
 * a pair farther apart than ``max_distance`` is no match: the new segment gets a new key and the
   old one is recorded as retired;
 * a matched segment keeps its key and its name; the name changes only when the naming rules give
   another name *and* the centre moved more than ``rename_distance`` (the profile really changed),
-  and then the old name is recorded in ``renamed_from``.
+  and then the old name is recorded in ``renamed_from``;
+* names stay distinct and carry no number: a segment whose (kept or new) name a segment with
+  an older key already holds takes its next name candidate (its next applicable rule, or its
+  rule qualified by its next distinguishing trait, :func:`~.profiles.name_candidates`).
 
 The first run has no predecessor: every segment is new.
 """
@@ -35,7 +40,8 @@ class PreviousSegment:
     name: str
     since: str
     size: int
-    means: dict[str, float]
+    #: the segment's centre in the previous model's scaled space
+    centre: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -57,40 +63,49 @@ class Matching:
     next_key: int = 1
 
 
-def _centre(means: dict[str, float], columns: Sequence[str], mean: np.ndarray, std: np.ndarray):
-    x = np.array([means.get(c, 0.0) for c in columns], dtype=float)
+def previous_centre(segment: SegmentProfile, document: ModelDocument) -> np.ndarray | None:
+    """A previous segment's centre in its own model's scaled space (None: no profile, e.g. a
+    segment under the size floor)."""
+    if document.scaler is None or not segment.means:
+        return None
+    if document.feature_space is not None:
+        return np.array([segment.z_scores.get(c, 0.0) for c in document.feature_space.features])
+    columns = list(document.scaler.mean)
+    x = np.array([segment.means.get(c, 0.0) for c in columns], dtype=float)
+    mean = np.array([document.scaler.mean[c] for c in columns])
+    std = np.array([document.scaler.std.get(c, 1.0) for c in columns])
     return (x - mean) / np.where(std > 0, std, 1.0)
 
 
 def match_segments(
-    new: Sequence[tuple[int, str, dict[str, float]]],
+    new: Sequence[tuple[int, str, np.ndarray | None]],
     previous: Sequence[PreviousSegment],
-    columns: Sequence[str],
-    scaler: tuple[np.ndarray, np.ndarray] | None,
     model_version: str,
     next_key: int = 1,
     max_distance: float = 1.0,
     rename_distance: float = 0.5,
 ) -> Matching:
-    """Identities of the ``new`` segments (``(segment_id, rule name, means)``) given the
-    ``previous`` version's segments and scaler; ``next_key`` is the first unused key number."""
+    """Identities of the ``new`` segments (``(segment_id, rule name, centre in the previous
+    model's space)``) given the ``previous`` version's segments; ``next_key`` is the first
+    unused key number."""
     identities: dict[int, Identity] = {}
     clusters = [s for s in new if s[0] != -1]
     olds = [p for p in previous if p.key != NOISE_KEY]
     matched_old: set[int] = set()
-    if clusters and olds and scaler is not None:
+    comparable = [s for s in clusters if s[2] is not None]
+    if comparable and olds:
         from scipy.optimize import linear_sum_assignment
 
-        mean, std = scaler
-        a = np.array([_centre(m, columns, mean, std) for _, _, m in clusters])
-        b = np.array([_centre(p.means, columns, mean, std) for p in olds])
+        clusters_c = comparable
+        a = np.array([c for _, _, c in clusters_c])
+        b = np.array([p.centre for p in olds])
         cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
         rows, cols = linear_sum_assignment(cost)
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             d = float(cost[r, c])
             if d > max_distance:
                 continue
-            seg, rule_name, _ = clusters[r]
+            seg, rule_name, _ = clusters_c[r]
             old = olds[c]
             renamed = rule_name != old.name and d > rename_distance
             identities[seg] = Identity(
@@ -119,15 +134,21 @@ def match_segments(
     return Matching(identities, retired, next_key)
 
 
-def unique_names(identities: dict[int, Identity]) -> dict[int, Identity]:
-    """Two segments never share a name: a later key's duplicate gets its key appended
-    ("loyal high-value (S7)"), rather than a bare "2"."""
-    seen: dict[str, str] = {}
+def unique_names(
+    identities: dict[int, Identity], candidates: dict[int, list[str]] | None = None
+) -> dict[int, Identity]:
+    """Two segments never share a name: the older key keeps it, a later key takes the first of
+    its ``candidates`` (:func:`~.profiles.name_candidates`) nobody holds. Never a number: a
+    campaign reads "binge watcher (evening)", not "binge watcher 2"."""
+    candidates = candidates or {}
+    taken: set[str] = set()
     out = {}
     for seg, ident in sorted(identities.items(), key=lambda kv: _key_number(kv[1].key)):
-        if ident.name in seen and seen[ident.name] != ident.key:
-            ident = Identity(**{**ident.__dict__, "name": f"{ident.name} ({ident.key})"})
-        seen.setdefault(ident.name, ident.key)
+        if ident.name in taken and ident.key != NOISE_KEY:
+            options = [c for c in candidates.get(seg, []) if c not in taken]
+            name = options[0] if options else f"{ident.name} ({ident.key})"
+            ident = Identity(**{**ident.__dict__, "name": name})
+        taken.add(ident.name)
         out[seg] = ident
     return out
 
@@ -165,37 +186,46 @@ def compare_assignments(previous: dict[str, str], current: dict[str, str]) -> di
 def identify_profiles(
     profiles: Sequence[SegmentProfile],
     previous: ModelDocument | None,
-    columns: Sequence[str],
     model_version: str,
+    new_centres: dict[int, np.ndarray] | None = None,
     max_distance: float = 1.0,
     rename_distance: float = 0.5,
+    kind: str = "viewing",
 ) -> tuple[list[SegmentProfile], list[RetiredSegment], int]:
-    """The profiles with their keys (and kept names), the retired keys, the next key number."""
+    """The profiles with their keys (and kept names), the retired keys, the next key number.
+
+    ``new_centres``: each new segment's centre in the previous model's space (the caller reads
+    this run's users in it, :meth:`~.feature_space.FeatureSpace.transform`); ``kind`` is the
+    naming vocabulary of this run (:func:`~.profiles.data_kind`)."""
+    from segmentation.pipeline.profiles import name_candidates
+
     prior: list[PreviousSegment] = []
-    scaler = None
     next_key = 1
+    new_centres = new_centres or {}
     if previous is not None and previous.scaler is not None:
-        prior = [
-            PreviousSegment(s.segment_key or "", s.name, s.since or "", s.size, s.means)
-            for s in previous.segments
-            if s.segment_key
-        ]
-        scaler = (
-            np.array([previous.scaler.mean.get(c, 0.0) for c in columns]),
-            np.array([previous.scaler.std.get(c, 1.0) for c in columns]),
-        )
+        for s in previous.segments:
+            centre = previous_centre(s, previous) if s.segment_key else None
+            if s.segment_key and (centre is not None or s.segment_key == NOISE_KEY):
+                prior.append(
+                    PreviousSegment(
+                        s.segment_key,
+                        s.name,
+                        s.since or "",
+                        s.size,
+                        centre if centre is not None else np.zeros(0),
+                    )
+                )
         next_key = previous.next_key
     matching = match_segments(
-        [(p.segment_id, p.name, p.means) for p in profiles],
+        [(p.segment_id, p.name, new_centres.get(p.segment_id)) for p in profiles],
         prior,
-        columns,
-        scaler,
         model_version,
         next_key,
         max_distance,
         rename_distance,
     )
-    identities = unique_names(matching.identities)
+    candidates = {p.segment_id: name_candidates(p.z_scores, kind) for p in profiles if p.z_scores}
+    identities = unique_names(matching.identities, candidates)
     out = []
     for p in profiles:
         ident = identities[p.segment_id]

@@ -31,7 +31,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, Field
 
 from segmentation.config import Settings, get_settings
+from segmentation.serving import console
 from segmentation.serving import user_id as id_rule
+from segmentation.serving.access import ApiError, ConsoleCORS
+from segmentation.serving.reasons import sentences
 from segmentation.serving.segment_item import SegmentItem
 from segmentation.serving.store import NoCurrentVersion, SegmentStore
 
@@ -104,13 +107,13 @@ class UserSegment(BaseModel):
         description="Whether the user's segment key differs from the one in the previous model "
         "version; null for a user new in this version, a first version, or when unknown."
     )
-
-
-class ApiError(BaseModel):
-    """The body of every error response; it never repeats the id that was asked for."""
-
-    statusCode: int  # Powertools names the field so
-    message: str
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="Why this user is in this segment: the two or three features that drive "
+        "the assignment, as plain sentences with the user's own values and the average "
+        "(empty for a version published without them).",
+        examples=[["Spent 412.00 EUR in the window (average 57.30 EUR)."]],
+    )
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -153,7 +156,8 @@ class _State:
 state = _State()
 # debug off whatever POWERTOOLS_DEV says: in debug mode the resolver prints every event, and
 # the event's path holds the raw user id
-app = APIGatewayRestResolver(enable_validation=False, debug=False)
+app = APIGatewayRestResolver(enable_validation=False, debug=False, cors=ConsoleCORS())
+console.register(app)  # the web console's routes (uploads, runs, models, contract)
 
 
 def _segment(item: SegmentItem) -> Segment:
@@ -218,6 +222,7 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         recommended_actions=profile.actions if profile else [],
         segment_key=item.get("segment_key") or (profile.segment_key if profile else None),
         moved_since_previous=item.get("moved_since_previous"),
+        reasons=sentences(item.get("reasons")),
     )
 
 
@@ -318,9 +323,10 @@ def openapi_json() -> str:
             title="segmentation segment API",
             version=__version__,
             description="Customer segments of the video-on-demand platform, by user.",
+            security_schemes=console.SECURITY_SCHEMES,
         )
     )
-    return json.dumps(_without_unused_schemas(spec), indent=2)
+    return json.dumps(console.document(_without_unused_schemas(spec)), indent=2)
 
 
 def _without_unused_schemas(spec: dict[str, Any]) -> dict[str, Any]:

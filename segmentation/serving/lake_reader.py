@@ -24,13 +24,13 @@ from segmentation.model_document import ModelDocument
 SEGMENT_MAP_COLUMNS = ("user_anon_id", "segment_id", "segment_name")
 #: Columns of the maps the cluster step writes since stable segment keys (issue 13); read when
 #: present, so a map written before them still publishes (its users get no key).
-OPTIONAL_SEGMENT_MAP_COLUMNS = ("segment_key", "moved_since_previous")
+OPTIONAL_SEGMENT_MAP_COLUMNS = ("segment_key", "moved_since_previous", "reasons")
 
 
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     """pyarrow's S3 client on the configured endpoint (moto locally), region pinned."""
     options: dict[str, Any] = {"region": settings.aws_region}
-    endpoint = settings.endpoint_url
+    endpoint = settings.service_endpoint("s3")
     if endpoint:
         parsed = urlparse(endpoint)
         options["endpoint_override"] = parsed.netloc

@@ -1,5 +1,9 @@
 """Publish a model version's segments to DynamoDB, then make it the current version.
 
+Each user item carries the user's segment and the two or three features driving the
+assignment (``reasons``: feature, the user's value, the population's average), which the API
+turns into sentences.
+
 Order matters for readers: every user item and segment profile of the version is written first,
 the version is marked complete, and only then is the ``META/CURRENT`` pointer flipped (with a
 condition, so two concurrent publishes cannot interleave). Lookups read the pointer first and then
@@ -9,6 +13,7 @@ superseded version is retired afterwards (TTL set on its items); see :mod:`.tabl
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -127,13 +132,14 @@ class Publisher:
             cols = batch.to_pydict()
             # a map written before stable keys has neither column: its users get no key
             none = [None] * batch.num_rows
-            for n, (anon, sid, name, key, moved) in enumerate(
+            for n, (anon, sid, name, key, moved, why) in enumerate(
                 zip(
                     cols["user_anon_id"],
                     cols["segment_id"],
                     cols["segment_name"],
                     cols.get("segment_key", none),
                     cols.get("moved_since_previous", none),
+                    cols.get("reasons", none),
                     strict=True,
                 )
             ):
@@ -160,6 +166,8 @@ class Publisher:
                     item["segment_key"] = keys[sid]
                 if moved is not None:
                     item["moved_since_previous"] = bool(moved)
+                if why:  # the features driving the assignment, with the user's own values
+                    item["reasons"] = json.loads(why)
                 writer.put(item)
             users += batch.num_rows
         profiles: dict[int, SegmentProfile] = {}

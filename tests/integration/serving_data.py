@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from typing import Any
 
@@ -54,6 +55,7 @@ def write_version(
     previous: tuple[str, dict[str, int]] | None = None,
     since: str | None = None,
     placed: dict[str, int] | None = None,
+    reasons: bool = False,
 ) -> dict[str, int]:
     """Write a segment map of ``n_users`` (ids HMAC'd like ingest) and its profiles; returns
     raw id -> segment id so tests know the truth. ``custom_ids`` replace the first generated
@@ -64,7 +66,9 @@ def write_version(
     ``previous_size``); ``schema=1`` a map and a document from before them. ``previous`` is
     (version, its truth): users in it get ``moved_since_previous``, segments a
     ``previous_size``. ``since`` is every key's first version (default: this one, or the
-    previous one's when given). ``placed`` puts the given raw ids in the given segments."""
+    previous one's when given). ``placed`` puts the given raw ids in the given segments.
+    ``reasons`` writes each user's driving features as the cluster step does (user i spent
+    ``100 + i`` EUR and was last active ``i`` days before the snapshot)."""
     anon = anonymiser or Anonymiser(KEY)
     ids = raw_ids(n_users)
     if custom_ids:
@@ -90,6 +94,16 @@ def write_version(
             columns["moved_since_previous"] = pa.array(
                 [before[u] != truth[u] if u in before else None for u in sl], pa.bool_()
             )
+            if reasons:
+                columns["reasons"] = [
+                    json.dumps(
+                        [
+                            {"feature": "monetary", "value": 100.0 + ids.index(u), "mean": 57.3},
+                            {"feature": "recency_days", "value": ids.index(u), "mean": 20.0},
+                        ]
+                    )
+                    for u in sl
+                ]
             columns["model_version"] = [model_version] * len(sl)
         table = pa.table(columns)
         buf = io.BytesIO()

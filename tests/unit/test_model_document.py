@@ -62,7 +62,7 @@ def raw(doc: ModelDocument) -> dict[str, Any]:
 def test_the_stored_form_reads_back_as_the_same_document() -> None:
     doc = document()
     text = doc.to_json()
-    assert json.loads(text)["schema_version"] == SCHEMA_VERSION == 2
+    assert json.loads(text)["schema_version"] == SCHEMA_VERSION == 3
     assert json.loads(text)["snapshot_date"] == "2026-09-30"
     again = ModelDocument.from_json(text, "here")
     assert again == doc
@@ -97,7 +97,7 @@ def test_a_synonym_of_a_field_is_refused_not_silently_read() -> None:
         ModelDocument.from_dict(listed, "x")
 
 
-@pytest.mark.parametrize(("version", "shown"), [(None, "None"), (3, "3"), ("1", "'1'")])
+@pytest.mark.parametrize(("version", "shown"), [(None, "None"), (4, "4"), ("1", "'1'")])
 def test_another_schema_version_is_refused_as_such(version: Any, shown: str) -> None:
     doc = raw(document())
     if version is None:
@@ -106,7 +106,7 @@ def test_another_schema_version_is_refused_as_such(version: Any, shown: str) -> 
         doc["schema_version"] = version
     with pytest.raises(
         ModelDocumentError,
-        match=f"x: schema_version {shown}; this code reads schema_version 1 or 2 ",
+        match=f"x: schema_version {shown}; this code reads schema_version 1 or 2 or 3 ",
     ):
         ModelDocument.from_dict(doc, "x")
 
@@ -158,3 +158,24 @@ def test_a_version_1_document_still_reads_without_identities() -> None:
     old = ModelDocument.from_dict(doc, "v1")
     assert old.schema_version == 1 and old.comparison is None
     assert all(s.segment_key is None for s in old.segments)
+
+
+def test_a_version_2_document_reads_as_the_identity_feature_space() -> None:
+    """Before the feature space, the scaler was over the raw values of its columns: an older
+    version is matched and drift-measured in exactly that space."""
+    import numpy as np
+    import pandas as pd
+
+    from segmentation.model_document import Scaler
+    from segmentation.pipeline.feature_space import FeatureSpace
+
+    doc = raw(document())
+    doc["schema_version"] = 2
+    doc["scaler"] = Scaler(
+        mean={"monetary": 10.0, "frequency": 4.0}, std={"monetary": 5.0, "frequency": 2.0}
+    ).model_dump()
+    old = ModelDocument.from_dict(doc, "v2")
+    space = FeatureSpace.of_document(old)
+    assert space is not None and space.columns == ("frequency", "monetary") and not space.log1p
+    x = space.transform(pd.DataFrame({"monetary": [20.0], "frequency": [4.0]}))
+    np.testing.assert_allclose(x, [[0.0, 2.0]])

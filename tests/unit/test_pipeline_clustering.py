@@ -86,7 +86,7 @@ def _z(**kw: float) -> dict[str, float]:
     return {c: kw.get(c, 0.0) for c in COLS}
 
 
-def test_names_follow_the_profile_rules_and_duplicates_are_numbered_by_size():
+def test_names_follow_the_profile_rules_and_a_second_one_takes_its_next_trait():
     names = name_segments(
         {
             0: _z(monetary=2.0, frequency=1.0, recency_days=-0.5),
@@ -97,20 +97,25 @@ def test_names_follow_the_profile_rules_and_duplicates_are_numbered_by_size():
             5: _z(searches_per_session=1.4, banner_ctr=0.8),
             6: _z(),
             7: _z(monetary=0.9, banner_ctr=2.0, evening_share=0.7),
+            8: _z(avg_session_minutes=2.0, completion_rate=0.3),
+            9: _z(morning_share=0.2),
             NOISE: _z(recency_days=3.0),
         },
-        sizes={3: 9000, 4: 1400, 0: 2700, 7: 3500},
+        sizes={3: 9000, 4: 1400, 0: 2700, 6: 5000, 7: 3500, 8: 100, 9: 50},
     )
-    assert names[0][0] == "loyal high-value 2"  # smaller than segment 7, same best rule
-    assert names[7][0] == "loyal high-value"
+    assert names[0][0] == "loyal high-value"
+    assert names[7][0] == "banner responsive"  # its strongest trait, not its spend
     assert names[1][0] == "at-risk / lapsed"
     assert names[2][0] == "weekend casual"
-    # the larger binge cluster keeps the plain name even though the small one scores higher
-    assert names[3][0] == "binge watcher" and names[4][0] == "binge watcher 2"
+    # the larger binge cluster keeps the plain name; the smaller takes its next rule ...
+    assert names[3][0] == "binge watcher" and names[4][0] == "prime-time regular"
+    # ... or, with none left, its rule qualified by its next distinguishing trait
+    assert names[8][0] == "binge watcher (finishes titles)"
     assert names[5][0] == "browser / searcher"
-    assert names[6][0] == "mainstream"
+    assert names[6][0] == "mainstream" and names[9][0] == "mainstream (mornings)"
     assert names[NOISE][0] == NOISE_NAME
-    assert actions_for("binge watcher 2") == actions_for("binge watcher")
+    assert not any(ch.isdigit() for name, _ in names.values() for ch in name)
+    assert actions_for("binge watcher (finishes titles)") == actions_for("binge watcher")
 
 
 def test_profiles_have_original_units_and_z_scores():

@@ -22,6 +22,8 @@ from segmentation.model_document import ModelDocument
 
 pytestmark = pytest.mark.spark
 
+SHARES = {"completion_rate", "banner_ctr", "morning_share", "evening_share", "weekend_share"}
+LOGGED = ["frequency", "monetary", "active_days"]
 NAMES = {"loyal high-value", "at-risk / lapsed", "binge watcher", "browser / searcher"}
 
 
@@ -64,7 +66,9 @@ def test_kmeans_with_auto_k_finds_the_four_behaviours(auto_k, feats) -> None:
     assert result.centers is not None and result.centers.shape == (4, len(COLS))
     users, labels = assigned(result)
     assert adjusted_rand_score([truth[u] for u in users["user_anon_id"]], labels) > 0.95
-    x = StandardScaler().fit_transform(users[COLS])
+    # the metrics are in the model's space: log1p of the heavy-tailed features, then scaled
+    logged = users[COLS].assign(**{c: np.log1p(users[c]) for c in LOGGED})
+    x = StandardScaler().fit_transform(logged)
     assert result.scores["silhouette"] == pytest.approx(silhouette_score(x, labels), rel=1e-6)
     assert result.scores["calinski_harabasz"] == pytest.approx(
         calinski_harabasz_score(x, labels), rel=1e-6
@@ -75,7 +79,7 @@ def test_kmeans_with_auto_k_finds_the_four_behaviours(auto_k, feats) -> None:
     assert {p.name for p in result.profiles} == NAMES
     assert all(p.size == 60 and p.share == 0.25 for p in result.profiles)
     # the model that is logged reproduces the fit's assignment from raw features
-    pred = result.model.predict(users[COLS])
+    pred = result.model.predict(users[COLS])  # the blobs carry no counts: nothing shrunk
     np.testing.assert_array_equal(pred["segment_id"].to_numpy(), labels)
     assert result.names == result.model.names
 
@@ -96,7 +100,10 @@ def test_dbscan_with_auto_eps_separates_the_blobs_and_flags_far_users(spark, fea
     from segmentation.pipeline.fit import fit
 
     df, truth = feats
-    far = pd.DataFrame([{"user_anon_id": "f" * 64, **{c: 1e4 for c in COLS}}])
+    # far from every blob, within what the features can be (a share is at most 1)
+    far = pd.DataFrame(
+        [{"user_anon_id": "f" * 64, **{c: 1.0 if c in SHARES else 1e3 for c in COLS}}]
+    )
     result = fit(spark.createDataFrame(pd.concat([df, far])), params(algorithm="dbscan"))
     result.release()
     assert result.params["eps_mode"].startswith("k-distance curve")
@@ -187,3 +194,128 @@ def test_the_fit_does_not_depend_on_the_layout(spark, algorithm) -> None:
     finally:
         for r in results:
             r.release()
+
+
+def _with_whales(per: int = 60, whales: int = 8) -> pd.DataFrame:
+    """The blobs plus a handful of extreme spenders: what pulled K-Means clusters of 6 and 29
+    users onto themselves on a real purchase log."""
+    df, _ = blobs(per, seed=2)
+    rich = df.iloc[:whales].copy()
+    rich["user_anon_id"] = [f"w{i:063x}" for i in range(whales)]
+    rich["monetary"] = 5e4 * (1 + np.arange(whales) / 10)
+    rich["searches_per_session"] = 40.0
+    return pd.concat([df, rich], ignore_index=True)
+
+
+def test_a_kmeans_cluster_under_the_floor_is_merged_into_the_nearest_segment(spark) -> None:
+    from segmentation.pipeline.fit import fit
+
+    df = _with_whales()
+    result = fit(spark.createDataFrame(df), params(k=5, log_features=()))
+    result.release()
+    assert result.floor == 50  # max(50 users, 1 % of 248)
+    assert result.params["k_fitted"] == 5 and result.params["k"] == 4
+    (merged,) = result.merged
+    assert merged.size == 8 and 0 <= merged.into < 4
+    assert all(p.size >= 50 for p in result.profiles)
+    assert any("under the floor of 50" in n for n in result.notes)
+    # still a nearest-centre model: the registered model reproduces the merged assignment
+    users, labels = assigned(result)
+    pred = result.model.predict(users[COLS])
+    np.testing.assert_array_equal(pred["segment_id"].to_numpy(), labels)
+    # without a floor the whales keep a segment of their own
+    free = fit(spark.createDataFrame(df), params(k=5, log_features=(), min_segment_users=1))
+    free.release()
+    assert min(p.size for p in free.profiles) == 8 and not free.merged
+
+
+def test_auto_k_counts_only_solutions_that_respect_the_floor(spark) -> None:
+    from segmentation.pipeline.fit import fit
+
+    result = fit(
+        spark.createDataFrame(_with_whales()),
+        params(k_min=2, k_max=6, log_features=(), min_segment_share=0.1, min_segment_users=1),
+    )
+    result.release()
+    ok = [r["k"] for r in result.k_sweep if r["smallest_share"] >= 0.1]
+    assert result.params["k_floor_ok"] == ",".join(map(str, ok))
+    assert result.params["k_fitted"] in ok
+    assert all(p.share >= 0.1 for p in result.profiles)
+
+
+def test_a_dbscan_cluster_under_the_floor_is_noise_and_gets_no_profile(spark) -> None:
+    from segmentation.pipeline.fit import fit
+
+    df, _ = blobs(60, seed=5)
+    rich = df.iloc[:30].copy()  # a tight little group far from the blobs: a cluster of 30
+    rich["user_anon_id"] = [f"r{i:063x}" for i in range(30)]
+    rich["monetary"] = 500 + np.arange(30) * 0.01
+    rich["frequency"] = 50 + np.arange(30) * 0.001
+    result = fit(
+        spark.createDataFrame(pd.concat([df, rich], ignore_index=True)),
+        params(algorithm="dbscan", min_samples=10, log_features=()),
+    )
+    result.release()
+    assert [m.into for m in result.merged] == [-1] and result.merged[0].size >= 30
+    users, labels = assigned(result)
+    assert (labels[users["user_anon_id"].str.startswith("r").to_numpy()] == -1).all()
+    noise = next(p for p in result.profiles if p.segment_id == -1)
+    assert all(p.size >= 50 for p in result.profiles if p.segment_id != -1)
+    if noise.size < 50:
+        assert noise.means == {} and noise.z_scores == {}
+    pred = result.model.predict(users[COLS])
+    np.testing.assert_array_equal(pred["segment_id"].to_numpy(), labels)
+
+
+def test_purchase_only_features_leave_the_empty_ones_out_and_name_segments_distinctly(
+    spark,
+) -> None:
+    from segmentation.pipeline.fit import fit
+    from segmentation.pipeline.profiles import VIEWING_FEATURES
+    from segmentation_local.synthetic.purchases import purchase_only_features
+
+    df = purchase_only_features(users=1500, seed=3)
+    assert set(df.columns) >= {"user_anon_id", *COLS, "n_events"}
+    result = fit(spark.createDataFrame(df), params(k_min=2, k_max=8, sample_size=1500))
+    result.release()
+    space = result.space
+    assert set(space.left_out) >= VIEWING_FEATURES  # sessions, completion, genres, ...
+    assert {"morning_share", "evening_share"} <= set(space.left_out)  # dates only
+    assert "weekend_share" in space.shrinkage
+    assert result.params["features_left_out"].count(",") >= 6
+    assert all(f"{c} left out of the model" in " ".join(result.notes) for c in space.left_out)
+    assert all(p.size >= result.floor for p in result.profiles)
+    names = [p.name for p in result.profiles]
+    assert len(set(names)) == len(names) and not any(ch.isdigit() for n in names for ch in n)
+    assert "mainstream" not in names[:1]
+
+
+def test_kmeans_warm_starts_from_the_previous_segments_read_in_this_space(spark, feats) -> None:
+    """Issue 13: the previous version's keys (user -> key) give the initial centres; the given
+    k is then the previous version's, and a too-thin predecessor falls back to a cold start."""
+    from segmentation.pipeline.fit import fit
+
+    df, truth = feats
+    previous = {u: f"S{t + 1}" for u, t in truth.items()}
+    previous.update(dict.fromkeys(list(previous)[:5], "noise"))  # noise is no centre
+    warm = fit(spark.createDataFrame(df), params(k=2), previous=previous)
+    warm.release()
+    assert warm.params["k_mode"] == "warm start" and warm.params["k"] == 4
+    assert warm.params["warm_keys"] == "S1,S2,S3,S4" and warm.k_sweep == []
+    users, labels = assigned(warm)
+    assert adjusted_rand_score([truth[u] for u in users["user_anon_id"]], labels) > 0.95
+    # the initial centres are the previous groups' means in this run's space, in key order:
+    # segment i is key S(i+1)
+    keyed = pd.Series(labels, index=users["user_anon_id"]).groupby(
+        users["user_anon_id"].map(previous).to_numpy()
+    )
+    assert {k: int(v.mode()[0]) for k, v in keyed if k != "noise"} == {
+        "S1": 0,
+        "S2": 1,
+        "S3": 2,
+        "S4": 3,
+    }
+    thin = fit(spark.createDataFrame(df), params(k=2), previous={df["user_anon_id"][0]: "S1"})
+    thin.release()
+    assert thin.params["k_mode"] == "given" and thin.params["k"] == 2
+    assert any(n.startswith("warm start skipped") for n in thin.notes)

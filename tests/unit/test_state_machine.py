@@ -159,6 +159,7 @@ def test_parameters_reach_the_tasks_with_defaults_applied() -> None:
         "k_max": "10",
         "eps": "0.8",
         "min_samples": "24",
+        "warm_start": "false",
         "mlflow_tracking_uri": VALUES["mlflow_tracking_uri"],
     }
     assert monitor["FunctionName"] == VALUES["monitor_function_arn"]
@@ -293,6 +294,7 @@ def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
         ({"window_days": 0}, "InvalidCommonParameters", "window_days"),
         ({"window_days": "90"}, "InvalidCommonParameters", "window_days"),
         ({"rebuild": "yes"}, "InvalidCommonParameters", "rebuild"),
+        ({"warm_start": "yes"}, "InvalidCommonParameters", "warm_start"),
         ({"snapshot_date": 20260101}, "InvalidCommonParameters", "snapshot_date"),
         ({"snapshot_date": None}, "InvalidCommonParameters", "snapshot_date"),
         ({"run_id": 7}, "InvalidCommonParameters", "run_id"),
@@ -364,6 +366,7 @@ def test_the_input_check_sees_the_merged_parameters() -> None:
         "min_samples",
         "window_days",
         "rebuild",
+        "warm_start",
         "drift_gate",
         "snapshot_date",
         "run_id",

@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation_local.synthetic.reference_features import FEATURE_COLUMNS, compute_features
+from segmentation_local.synthetic.reference_features import (
+    COUNT_COLUMNS,
+    FEATURE_COLUMNS,
+    compute_features,
+)
 
 SNAPSHOT = datetime(2026, 10, 1, tzinfo=UTC)
 CATALOG = pd.DataFrame({"content_id": ["c1", "c2", "c3"], "genre": ["drama", "comedy", "drama"]})
@@ -53,7 +57,8 @@ EVENTS = _events(
 
 def test_features_match_hand_computed_values() -> None:
     f = compute_features(EVENTS, CATALOG, SNAPSHOT, 90)
-    assert list(f.columns) == list(FEATURE_COLUMNS)
+    assert list(f.columns) == [*FEATURE_COLUMNS, *COUNT_COLUMNS]
+    assert f.loc["A", "n_events"] == 9 and f.loc["B", "n_events"] == 1
     assert f.index.tolist() == ["A", "B", "C"]
     assert (f.dtypes == np.float64).all() and not f.isna().any().any()
     a, b, c = f.loc["A"], f.loc["B"], f.loc["C"]

@@ -6,6 +6,12 @@ queryStringParameters, headers, requestContext...), the real handler file runs, 
 goes to the handler (which answers a HEAD without a body, an undeclared method with 405), so
 what the API does here is what the Lambda does behind API Gateway. The access log names the
 route template, never the concrete path, because the path holds the raw user id.
+
+The one thing it does answer is API Gateway's own: the console's resources (``AUTHORIZED``) have
+a Cognito authorizer, so a call to them without a valid analyst ID token gets API Gateway's 401
+before any handler runs, and a valid one reaches the handler with the token's claims in
+``requestContext.authorizer.claims`` (see :class:`segmentation_local.cognito.TokenVerifier`).
+CORS preflights (OPTIONS) pass unauthorised, as API Gateway's do.
 """
 
 from __future__ import annotations
@@ -33,7 +39,17 @@ RESOURCES: dict[str, re.Pattern[str]] = {
     "/users/{user_id}/segment": re.compile(r"^/users/(?P<user_id>[^/]+)/segment$"),
     "/segments": re.compile(r"^/segments$"),
     "/health": re.compile(r"^/health$"),
+    "/contract": re.compile(r"^/contract$"),
+    "/uploads": re.compile(r"^/uploads$"),
+    "/uploads/{upload_id}": re.compile(r"^/uploads/(?P<upload_id>[^/]+)$"),
+    "/runs": re.compile(r"^/runs$"),
+    "/runs/{run_id}": re.compile(r"^/runs/(?P<run_id>[^/]+)$"),
+    "/models/{model_version}": re.compile(r"^/models/(?P<model_version>[^/]+)$"),
 }
+#: Resources behind the Cognito authorizer (terraform/modules/serving declares the same ones).
+AUTHORIZED = frozenset(
+    {"/uploads", "/uploads/{upload_id}", "/runs", "/runs/{run_id}", "/models/{model_version}"}
+)
 
 
 def match_resource(path: str) -> tuple[str, dict[str, str] | None]:
@@ -90,8 +106,15 @@ def make_server(
     host: str = "127.0.0.1",
     port: int = 0,
     function_name: str = "segment_api",
+    verifier: Any = None,
+    console_origin: str | None = None,
 ) -> ThreadingHTTPServer:
-    """A threading HTTP server that feeds every request through ``handler``."""
+    """A threading HTTP server that feeds every request through ``handler``.
+
+    ``verifier`` (a :class:`~segmentation_local.cognito.TokenVerifier`) checks the analyst's
+    token on the ``AUTHORIZED`` resources; without one they are refused, as an authorizer with
+    no pool would refuse them. ``console_origin`` gets the CORS header on that 401, as the REST
+    API's UNAUTHORIZED gateway response has it on AWS, so the console can read the refusal."""
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -105,6 +128,11 @@ def make_server(
             body = self.rfile.read(length) if length else None
             event = proxy_event(self.command, self.path, dict(self.headers.items()), body)
             self._resource = event["resource"]
+            if self._resource in AUTHORIZED and self.command != "OPTIONS":
+                claims = self._authorize()
+                if claims is None:
+                    return self._answer(self._unauthorized())
+                event["requestContext"]["authorizer"] = {"claims": claims}
             try:
                 result = handler(event, LocalContext(function_name))
             except Exception as exc:  # as API Gateway: a failed integration is a 502
@@ -115,6 +143,30 @@ def make_server(
                     "statusCode": 502,
                     "body": json.dumps({"message": "Internal server error"}),
                 }
+            self._answer(result)
+
+        def _authorize(self) -> dict[str, Any] | None:
+            from segmentation_local.cognito import InvalidToken
+
+            if verifier is None:
+                return None
+            try:
+                return verifier.claims(self.headers.get("Authorization"))
+            except InvalidToken as exc:
+                log.info("unauthorized %s %s: %s", self.command, self._resource, exc)
+                return None
+
+        def _unauthorized(self) -> dict[str, Any]:
+            headers = {"Content-Type": "application/json"}
+            if console_origin and self.headers.get("Origin") == console_origin:
+                headers["Access-Control-Allow-Origin"] = console_origin
+            return {
+                "statusCode": 401,
+                "headers": headers,
+                "body": json.dumps({"message": "Unauthorized"}),
+            }
+
+        def _answer(self, result: dict[str, Any]) -> None:
             payload = result.get("body") or ""
             data = (
                 base64.b64decode(payload)
@@ -164,8 +216,20 @@ def make_server(
 class LocalApi:
     """The segment API Lambda behind a local API Gateway, in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server = make_server(load_handler("segment_api"), host, port)
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verifier: Any = None,
+        console_origin: str | None = None,
+    ) -> None:
+        self.server = make_server(
+            load_handler("segment_api"),
+            host,
+            port,
+            verifier=verifier,
+            console_origin=console_origin,
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -327,7 +327,7 @@ def _run_demo(config: DemoConfig) -> DemoResult:
             config.on_ready(result)
         if config.keep_serving:
             say(f"API on {result.api_url}, MLflow on {settings.mlflow_tracking_uri}; Ctrl-C stops")
-            with contextlib.suppress(KeyboardInterrupt):
+            with _console(config.state_dir, settings, say), contextlib.suppress(KeyboardInterrupt):
                 while True:
                     time.sleep(1)
         return result
@@ -650,3 +650,15 @@ def render_report(result: DemoResult) -> str:
         )
     lines.append("=" * 78)
     return "\n".join(lines)
+
+
+def _console(state_dir: Path, settings: Any, say: Callable[[str], None]) -> Any:
+    """The web console beside the kept services, with an analyst to sign in as."""
+    from segmentation_local.cognito import add_analyst
+    from segmentation_local.console import LocalConsole
+
+    console = LocalConsole(state_dir / "console", settings)
+    email = f"analyst-{random.randrange(10**6):06d}@example.com"
+    password = add_analyst(email, settings)
+    say(f"web console on {console.url}: sign in as {email}, one-time password {password}")
+    return console

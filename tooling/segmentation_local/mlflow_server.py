@@ -21,8 +21,8 @@ def artifacts_destination(settings: Settings) -> str:
 def mlflow_env(settings: Settings) -> dict[str, str]:
     """Environment the server AND every client need to reach artifacts on the local S3."""
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "AWS_DEFAULT_REGION": settings.aws_region}
-    if settings.endpoint_url:
-        env["MLFLOW_S3_ENDPOINT_URL"] = settings.endpoint_url
+    if settings.service_endpoint("s3"):
+        env["MLFLOW_S3_ENDPOINT_URL"] = settings.service_endpoint("s3")
     return env
 
 

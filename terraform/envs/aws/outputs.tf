@@ -82,3 +82,8 @@ output "pipeline_template_values" {
   description = "Values the pipeline ASL was rendered with."
   value       = module.deployment.orchestration.template_values
 }
+
+output "console_url" {
+  description = "The web console's address (CloudFront, HTTPS); analysts are added with `segmentation analyst add EMAIL`."
+  value       = module.deployment.console.url
+}

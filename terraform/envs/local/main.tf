@@ -16,6 +16,7 @@ provider "aws" {
   endpoints {
     apigateway     = var.aws_endpoint
     cloudwatch     = var.aws_endpoint
+    cognitoidp     = var.aws_endpoint
     dynamodb       = var.aws_endpoint
     ec2            = var.aws_endpoint
     emrserverless  = var.aws_endpoint

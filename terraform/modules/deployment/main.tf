@@ -180,6 +180,27 @@ module "serving" {
   deletion_protection        = var.protect_data
   manage_api_gateway_account = !var.emulator
   log_retention_days         = var.log_retention_days
+  # The web console's routes: Cognito authorizer, CORS for its origin, uploads, runs, models.
+  console = {
+    user_pool_arn       = module.console.user_pool_arn
+    origin              = module.console.origin
+    landing_bucket_arn  = module.lake.bucket_arns["landing"]
+    segments_bucket_arn = module.lake.bucket_arns["segments"]
+    state_machine_arn   = module.orchestration.state_machine_arn
+  }
+}
+
+# The web console: the analysts' pool, the page in S3 behind CloudFront (not on the emulator,
+# which has no CloudFront: `segmentation serve` serves the page there).
+module "console" {
+  source              = "../console"
+  name_prefix         = var.name_prefix
+  site_dir            = "${local.repo}/web"
+  params_schema_path  = "${local.repo}/docs/params.schema.json"
+  api_url             = module.serving.api_url
+  cloudfront          = !var.emulator
+  deletion_protection = var.protect_data
+  enable_lifecycle    = var.enable_lifecycle
 }
 
 module "orchestration" {

@@ -44,3 +44,8 @@ output "monitoring" {
   description = "The monitoring module's outputs (alerts topic, alarms, dashboard)."
   value       = module.monitoring
 }
+
+output "console" {
+  description = "The web console: url, origin, bucket, distribution_id, user_pool_id, user_pool_arn, client_id."
+  value       = module.console
+}

@@ -79,7 +79,7 @@ module "segment_api" {
   role_name          = var.serving_role.name
   package            = var.segment_api_package
   layer_arns         = var.layer_arns
-  environment        = merge(local.function_env, { POWERTOOLS_SERVICE_NAME = "segment_api" })
+  environment        = merge(local.function_env, local.console_env, { POWERTOOLS_SERVICE_NAME = "segment_api" })
   kms_key_arn        = var.kms_key_arn
   memory_mb          = var.api_memory_mb
   timeout_seconds    = 10
@@ -223,6 +223,12 @@ resource "aws_api_gateway_deployment" "this" {
       [for i in aws_api_gateway_integration.get : [i.id, i.uri]],
       [for m in aws_api_gateway_method.other : [m.id, m.api_key_required]],
       [for i in aws_api_gateway_integration.other : [i.id, i.uri]],
+      local.console_routes,
+      [for m in aws_api_gateway_method.console : [m.id, m.authorization, m.authorizer_id]],
+      [for i in aws_api_gateway_integration.console : [i.id, i.uri]],
+      [for m in aws_api_gateway_method.console_preflight : m.id],
+      [for i in aws_api_gateway_integration.console_preflight : [i.id, i.uri]],
+      [for r in aws_api_gateway_gateway_response.console : r.id],
     ]))
   }
 

@@ -128,3 +128,15 @@ variable "log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "console" {
+  description = "The web console's wiring: the analysts' pool (the Cognito authorizer of its routes), its origin (CORS), the landing and segments buckets (uploads, model documents) and the pipeline state machine (runs). Null: the segment routes only."
+  type = object({
+    user_pool_arn       = string
+    origin              = optional(string)
+    landing_bucket_arn  = string
+    segments_bucket_arn = string
+    state_machine_arn   = optional(string)
+  })
+  default = null
+}

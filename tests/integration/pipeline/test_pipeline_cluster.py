@@ -63,6 +63,9 @@ def _args(lake, tracking, **kw) -> dict:
     }
 
 
+LOGGED = ["frequency", "monetary", "active_days"]
+
+
 def _segment_map(spark, result) -> pd.DataFrame:
     return spark.read.parquet(result["segment_map"]).toPandas()
 
@@ -71,7 +74,10 @@ def _check_metrics(result, feats: pd.DataFrame, seg: pd.DataFrame) -> np.ndarray
     merged = feats.merge(seg, on="user_anon_id")
     assert len(merged) == len(feats)  # everyone has a segment
     keep = merged["segment_id"] != -1
-    x = StandardScaler().fit_transform(merged[COLS])[keep]
+    # the model's space: log1p of the heavy-tailed features (the default), then standard
+    # scaling; the blobs carry no event counts, so no share is shrunk
+    logged = merged[COLS].assign(**{c: np.log1p(merged[c]) for c in LOGGED})
+    x = StandardScaler().fit_transform(logged)[keep]
     labels = merged["segment_id"][keep].to_numpy()
     m = result["metrics"]
     assert m["silhouette"] == pytest.approx(silhouette_score(x, labels), rel=1e-6)
@@ -93,6 +99,12 @@ def test_kmeans_auto_k_finds_the_blobs_and_logs_everything(lake, spark, tracking
     assert (seg["model_version"] == "segmentation-kmeans-v1").all()
     labels = _check_metrics(result, feats, seg)
     assert adjusted_rand_score(truth, labels) > 0.95
+    # every user's reasons: 1-3 model features with the user's own value and the average
+    for text, anon in zip(seg["reasons"], seg["user_anon_id"], strict=True):
+        reasons = json.loads(text)
+        assert 1 <= len(reasons) <= 3 and {r["feature"] for r in reasons} <= set(COLS)
+        own = feats.set_index("user_anon_id").loc[anon]
+        assert all(r["value"] == pytest.approx(own[r["feature"]], abs=1e-4) for r in reasons)
 
     stored = (
         boto3.client("s3", endpoint_url=lake.endpoint_url)
@@ -104,7 +116,9 @@ def test_kmeans_auto_k_finds_the_blobs_and_logs_everything(lake, spark, tracking
     )
     profiles = json.loads(stored)
     document = ModelDocument.from_json(stored, "the cluster step's document")
-    assert document.model_version == "segmentation-kmeans-v1" and document.schema_version == 2
+    assert document.model_version == "segmentation-kmeans-v1" and document.schema_version == 3
+    assert document.feature_space is not None and document.feature_space.log1p == LOGGED
+    assert document.feature_space.features == COLS and document.feature_space.left_out == {}
     assert document.mlflow_run_id == result["mlflow_run_id"]
     names = {p["name"] for p in profiles["segments"]}
     assert names == {"loyal high-value", "at-risk / lapsed", "binge watcher", "browser / searcher"}
@@ -124,7 +138,7 @@ def test_kmeans_auto_k_finds_the_blobs_and_logs_everything(lake, spark, tracking
     sweep = client.get_metric_history(run.info.run_id, "k_sweep_silhouette")
     assert sorted(m.step for m in sweep) == list(range(2, 8))
     arts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"profiles.json", "k_sweep.json", "model_parts"} <= arts
+    assert {"profiles.json", "k_sweep.json", "model_parts", "feature_space.json"} <= arts
     mv = client.get_model_version("segmentation-kmeans", "1")
     assert mv.run_id == run.info.run_id
     # the registered model reproduces the segment map
@@ -287,3 +301,29 @@ def test_segments_keep_their_keys_and_names_from_run_to_run(lake, spark, trackin
     assert psi["recency_days"] < 0.1
     moved = _segment_map(spark, three).set_index("user_anon_id")["moved_since_previous"]
     assert moved[list(binge)].all() and not moved.drop(list(binge)).any()
+
+
+def test_kmeans_warm_starts_from_the_previous_versions_centres(lake, spark, tracking):
+    """Issue 13: with warm_start the final K-Means starts from the published segments' centres
+    (their users read in this run's space): the k is the previous version's, the keys and the
+    assignment hold, and a cold start on the same data is the control."""
+    feats, _ = blobs(per=60, seed=8)
+    common = {"algorithm": "kmeans", "register_model": "false"}
+    _put_features_in(lake, feats, parts=2)
+    one = run_cluster(_args(lake, tracking, run_id="a1", k="4", **common), spark)
+    # the next run: a different k asked for the sweep, but warm start takes the previous four
+    two = run_cluster(_args(lake, tracking, run_id="a2", k="3", warm_start="true", **common), spark)
+    assert two["k"] == 4 and two["previous_model_version"] == one["model_version"]
+    assert {s["segment_key"] for s in two["segments"]} == {
+        s["segment_key"] for s in one["segments"]
+    }
+    assert two["comparison"]["ari"] == 1.0
+    stored = boto3.client("s3", endpoint_url=lake.endpoint_url).get_object(
+        Bucket=lake.bucket("segments"),
+        Key=f"profiles/model_version={two['model_version']}/profiles.json",
+    )["Body"]
+    document = ModelDocument.from_json(stored.read(), "a2")
+    assert document.params["k_mode"] == "warm start"
+    assert document.params["warm_keys"] == "S1,S2,S3,S4"
+    cold = run_cluster(_args(lake, tracking, run_id="a3", k="3", **common), spark)
+    assert cold["k"] == 3  # without warm start the given k is fitted

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from lakedata import ANON, read_curated, write_catalog, write_events
 
-from segmentation.pipeline.features import FEATURE_COLUMNS
+from segmentation.pipeline.features import COUNT_COLUMNS, FEATURE_COLUMNS
 from segmentation.pipeline.steps import run_clean, run_features
 from segmentation_local.synthetic import DefectRates, GenerateParams, generate
 from segmentation_local.synthetic.reference_features import FEATURE_COLUMNS as REFERENCE_COLUMNS
@@ -46,11 +46,11 @@ def test_features_equal_pandas_reference_on_clean_data(lake, spark):
     assert results["clean"]["quarantined"] == 0 and results["clean"]["rows_out"] == len(ds.events)
 
     ref = _reference(ds.events.to_pandas(), ds.catalog.to_pandas(), params.days)
-    assert list(feats.columns) == list(FEATURE_COLUMNS)
+    assert list(feats.columns) == [*FEATURE_COLUMNS, *COUNT_COLUMNS]
     assert feats.index.equals(ref.index)
     assert results["features"]["users"] == len(ref)
     np.testing.assert_allclose(
-        feats.to_numpy(), ref[list(FEATURE_COLUMNS)].to_numpy(), rtol=1e-9, atol=1e-9
+        feats.to_numpy(), ref[[*FEATURE_COLUMNS, *COUNT_COLUMNS]].to_numpy(), rtol=1e-9, atol=1e-9
     )
     assert (ref["unique_genres"] > 0).any() and (ref["monetary"] > 0).any()
 
@@ -67,7 +67,7 @@ def test_features_equal_reference_on_cleaned_defective_data(lake, spark):
     ref = _reference(cur, ds.catalog.to_pandas(), params.days)
     assert feats.index.equals(ref.index)
     np.testing.assert_allclose(
-        feats.to_numpy(), ref[list(FEATURE_COLUMNS)].to_numpy(), rtol=1e-9, atol=1e-9
+        feats.to_numpy(), ref[[*FEATURE_COLUMNS, *COUNT_COLUMNS]].to_numpy(), rtol=1e-9, atol=1e-9
     )
     assert not feats.isna().any().any()
 

@@ -291,6 +291,7 @@ def run_pipeline(
     retry_delay_scale: float = 0.0,
     progress: bool = True,
     deployed: str | None = None,
+    on_state: Callable[[str, StateRecord], None] | None = None,
 ) -> ExecutionResult:
     """Execute the pipeline definition locally and return its report.
 
@@ -298,6 +299,8 @@ def run_pipeline(
     attempts and their order are the definition's, the waiting meant for AWS throttling is not).
     ``deployed`` names (or is the ARN of) the state machine Terraform deployed to the emulator:
     its stored definition is executed instead of a fresh rendering of the template.
+    ``on_state`` replaces the progress lines (the console's recorder passes one that writes the
+    execution's history, :mod:`segmentation_local.orchestration.executions`).
     """
     settings = settings or get_settings()
     if deployed:
@@ -312,7 +315,7 @@ def run_pipeline(
         dispatcher,
         name="segmentation-pipeline",
         retry_delay_scale=retry_delay_scale,
-        on_state=print_progress if progress else None,
+        on_state=on_state or (print_progress if progress else None),
     )
     name = execution_name or f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     return machine.execute(execution_input, name)

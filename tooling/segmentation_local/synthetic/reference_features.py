@@ -51,6 +51,8 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "weekend_share",
     "active_days",
 )
+#: The denominators of the shares, written beside the features (see the features step).
+COUNT_COLUMNS: tuple[str, ...] = ("n_events", "n_ended_plays", "n_impressions")
 MORNING_HOURS = range(6, 12)
 EVENING_HOURS = range(18, 24)
 MONEY_TYPES = ("purchase", "subscription")
@@ -69,7 +71,8 @@ def compute_features(
     snapshot: datetime,
     window_days: int,
 ) -> pd.DataFrame:
-    """The 12 features per user (index ``user_id``, sorted), by the definitions above."""
+    """The 12 features per user (index ``user_id``, sorted), by the definitions above, then the
+    :data:`COUNT_COLUMNS`."""
     if snapshot.tzinfo is None:
         raise ValueError("snapshot must be an aware UTC datetime, e.g. 2026-10-01T00:00:00Z")
     end = pd.Timestamp(snapshot).tz_convert("UTC")
@@ -120,7 +123,10 @@ def compute_features(
     out["weekend_share"] = (ev["ts"].dt.dayofweek >= 5).groupby(user).sum() / n
     out["active_days"] = ev["ts"].dt.floor("D").groupby(user).nunique().astype(np.float64)
 
-    out = out[list(FEATURE_COLUMNS)].astype(np.float64)
+    out["n_events"] = n
+    out["n_ended_plays"] = (counts["complete"] + counts["stop"]).astype(np.float64)
+    out["n_impressions"] = counts["banner_impression"].astype(np.float64)
+    out = out[[*FEATURE_COLUMNS, *COUNT_COLUMNS]].astype(np.float64)
     if out.isna().any().any():  # a definition above was violated: fail loudly, never leak NaN
         raise AssertionError(f"NaN in features: {out.columns[out.isna().any()].tolist()}")
     return out

@@ -88,3 +88,15 @@ mock_resource "aws_ecr_repository" {
 mock_resource "aws_ecs_task_definition" {
   defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/seg-mlflow:1" }
 }
+mock_resource "aws_cognito_user_pool" {
+  defaults = {
+    arn = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_mock"
+    id  = "eu-west-1_mock"
+  }
+}
+mock_resource "aws_cloudfront_distribution" {
+  defaults = {
+    arn         = "arn:aws:cloudfront::123456789012:distribution/EMOCK"
+    domain_name = "d111111abcdef8.cloudfront.net"
+  }
+}
