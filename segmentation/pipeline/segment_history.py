@@ -1,9 +1,13 @@
 """The previous model version as the cluster step finds it in the segments zone: its document
 (segments with keys, the scaler) and who was in which key, for the run-over-run comparison.
 
-"Previous" is the newest model document written before this run (by the object's modification
-time), whatever its algorithm: the version the new segments are matched to. A document of schema
-version 1 has no keys; a run after one starts the keys afresh, as a first run does.
+"Previous" is the **published** version, the one the API serves (the segments table's
+``META/CURRENT`` pointer, which publish and ``segmentation release`` flip): a version the drift
+gate held was never served, so campaigns still see the published keys and the next run is
+matched to those. Before anything was published, or where the table cannot be read, the newest
+model document written before this run stands in (by the object's modification time, whatever
+its algorithm). A document of schema version 1 has no keys; a run after one starts the keys
+afresh, as a first run does.
 """
 
 from __future__ import annotations
@@ -18,19 +22,53 @@ from segmentation.pipeline import lakeio
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from segmentation.config import Settings
+
 log = logging.getLogger(__name__)
+
+
+def published_version(settings: Settings) -> str | None:
+    """The version the API serves, or None: nothing published yet, or the table unreadable from
+    here (logged; the newest document stands in)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from segmentation.awsclients import client
+    from segmentation.serving.table import CURRENT_KEY
+
+    try:
+        item = client("dynamodb", settings).get_item(
+            TableName=settings.segments_table,
+            Key={k: {"S": v} for k, v in CURRENT_KEY.items()},
+            ConsistentRead=True,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        log.warning(
+            "published version unknown (%s: %s); matching to the newest model document",
+            settings.segments_table,
+            exc,
+        )
+        return None
+    return (item.get("Item") or {}).get("model_version", {}).get("S")
 
 
 def previous_document(
     spark: SparkSession, paths: LakePaths, exclude: str | None = None
 ) -> ModelDocument | None:
-    """The newest readable model document with segment keys, or None."""
+    """The published version's document, else the newest readable one; None when there is
+    none, or when it has no segment keys (keys start afresh)."""
     root = paths.settings.zone_uri("segments", PROFILES, scheme=paths.scheme)
     if not lakeio.exists(spark, root):
         return None
     fs, path = lakeio.fs_path(spark, root)
     found = []
-    for status in fs.listStatus(path):
+    published = published_version(paths.settings)
+    if published and published != exclude:
+        doc = path.suffix(f"/model_version={published}/profiles.json")
+        if fs.exists(doc):
+            found.append((float("inf"), doc.toString()))
+        else:
+            log.warning("published version %s has no model document here", published)
+    for status in fs.listStatus(path) if not found else []:
         name = status.getPath().getName()
         if not name.startswith("model_version=") or name == f"model_version={exclude}":
             continue

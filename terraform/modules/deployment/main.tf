@@ -83,6 +83,8 @@ module "lake" {
   kms_deletion_window_days    = var.emulator ? 7 : 30
   # The etl stage (Glue jobs clean and features) reads and writes the ledger (stage_access).
   ledger_table_arn = module.ledger.table_arn
+  # The ml stage (the cluster step) reads the published version's pointer (stage_access).
+  segments_table_arn = module.serving.table_arn
 }
 
 # The clean step's run ledger: which raw/hot objects curated holds, its committed version, a lock.
@@ -131,6 +133,7 @@ module "processing" {
   name_prefix             = var.name_prefix
   lake_prefix             = module.lake.lake_prefix
   ledger_table            = module.ledger.table_name
+  segments_table          = var.segments_table
   environment_name        = var.environment_name
   artifacts_bucket        = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
   kms_key_arn             = module.lake.kms_key_arn

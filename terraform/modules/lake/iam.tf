@@ -90,8 +90,7 @@ locals {
             [for z in local.stage_write_zones[s] : local.tables_arn[z]])
           },
         ],
-        # The run ledger's items (segmentation.ledger: head and lock), and the key its table is
-        # encrypted with, only as DynamoDB uses it on the stage's behalf.
+        # The run ledger's items (segmentation.ledger: head and lock).
         [for statement in [
           {
             Sid      = "RunLedger"
@@ -99,14 +98,27 @@ locals {
             Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
             Resource = [var.ledger_table_arn]
           },
+        ] : statement if var.stage_access[s].ledger],
+        # The segments table's META items only (the published version's pointer), read.
+        [for statement in [
           {
-            Sid       = "RunLedgerKey"
+            Sid       = "PublishedPointer"
+            Effect    = "Allow"
+            Action    = ["dynamodb:GetItem"]
+            Resource  = [var.segments_table_arn]
+            Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["META"] } }
+          },
+        ] : statement if var.stage_access[s].published],
+        # Both tables are encrypted with the lake's key: usable only as DynamoDB uses it.
+        [for statement in [
+          {
+            Sid       = "TableKey"
             Effect    = "Allow"
             Action    = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
             Resource  = [aws_kms_key.lake.arn]
             Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
           },
-        ] : statement if var.stage_access[s].ledger],
+        ] : statement if var.stage_access[s].ledger || var.stage_access[s].published],
         length(local.stage_partition_tables[s]) == 0 ? [] : [
           {
             Sid    = "KeepPartitions"

@@ -37,7 +37,9 @@ variable "zone_sensitivity" {
 variable "stage_access" {
   description = <<-EOT
     What each pipeline stage may touch: zones it reads and zones it writes; `ledger`: items of the
-    clean step's run ledger (ledger_table_arn); `partitions`: catalog tables (keys of the module's
+    clean step's run ledger (ledger_table_arn); `published`: reads the segments table's
+    current-version pointer (its META items, segments_table_arn: the cluster step matches its
+    segments to the published version's); `partitions`: catalog tables (keys of the module's
     tables, e.g. curated_events) whose partitions the stage itself keeps in step with the ledger.
     Drives the stage's IAM policy and its Lake Formation grants, so the two can never disagree.
   EOT
@@ -45,12 +47,13 @@ variable "stage_access" {
     read       = list(string)
     write      = list(string)
     ledger     = optional(bool, false)
+    published  = optional(bool, false)
     partitions = optional(list(string), [])
   }))
   default = {
     ingest  = { read = ["landing"], write = ["raw", "hot", "quarantine"] }
     etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"], ledger = true, partitions = ["curated_events"] }
-    ml      = { read = ["features", "artifacts"], write = ["segments"] }
+    ml      = { read = ["features", "artifacts"], write = ["segments"], published = true }
     serving = { read = ["segments"], write = [] }
     # The pipeline's Monitor task: a run's model document and profiles (segments) and the clean
     # step's quality report (curated); a role of its own, so the API's role never reads curated.
@@ -72,6 +75,17 @@ variable "ledger_table_arn" {
   validation {
     condition     = var.ledger_table_arn != null || !anytrue([for a in var.stage_access : a.ledger])
     error_message = "A stage in stage_access has ledger = true: pass ledger_table_arn (module ledger)."
+  }
+}
+
+variable "segments_table_arn" {
+  description = "The segments table (module serving's table_arn); required when a stage in stage_access has `published = true`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.segments_table_arn != null || !anytrue([for a in var.stage_access : a.published])
+    error_message = "A stage in stage_access has published = true: pass segments_table_arn (module serving)."
   }
 }
 

@@ -28,6 +28,7 @@ locals {
     SEG_ENVIRONMENT         = var.environment_name
     SEG_LAKE_PREFIX         = var.lake_prefix
     SEG_LEDGER_TABLE        = var.ledger_table
+    SEG_SEGMENTS_TABLE      = var.segments_table
     SEG_AWS_REGION          = local.region
     SEG_MLFLOW_TRACKING_URI = var.mlflow_tracking_uri
   }

@@ -13,6 +13,11 @@ variable "ledger_table" {
   type        = string
 }
 
+variable "segments_table" {
+  description = "The segments table (SEG_SEGMENTS_TABLE in the Spark steps' environment): the cluster step reads the published version's pointer there; the ml role's access comes from the lake's stage_access."
+  type        = string
+}
+
 variable "environment_name" {
   description = "SEG_ENVIRONMENT of the jobs: aws, or local on the emulator."
   type        = string

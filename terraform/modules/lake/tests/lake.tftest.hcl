@@ -65,10 +65,11 @@ override_resource {
 }
 
 variables {
-  name_prefix      = "seg"
-  lake_prefix      = "seg-test"
-  hmac_secret_name = "seg/hmac-key"
-  ledger_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/seg-ledger"
+  name_prefix        = "seg"
+  lake_prefix        = "seg-test"
+  hmac_secret_name   = "seg/hmac-key"
+  ledger_table_arn   = "arn:aws:dynamodb:eu-west-1:123456789012:table/seg-ledger"
+  segments_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/seg-segments"
 }
 
 run "zone_buckets" {
@@ -263,8 +264,8 @@ run "the_etl_stage_keeps_the_ledger_and_the_curated_partitions" {
     error_message = "etl (the Glue jobs clean and features) reads and writes the ledger's items, on the one table"
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s if s.Sid == "RunLedgerKey"]) == {
-      Sid       = "RunLedgerKey", Effect = "Allow", Resource = [aws_kms_key.lake.arn]
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s if s.Sid == "TableKey"]) == {
+      Sid       = "TableKey", Effect = "Allow", Resource = [aws_kms_key.lake.arn]
       Action    = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
       Condition = { StringEquals = { "kms:ViaService" = "dynamodb.eu-west-1.amazonaws.com" } }
     }
@@ -272,9 +273,23 @@ run "the_etl_stage_keeps_the_ledger_and_the_curated_partitions" {
   }
   assert {
     condition = alltrue([for stage in ["ingest", "ml", "serving", "monitor", "analyst"] :
-      length([for s in jsondecode(aws_iam_role_policy.stage_lake[stage].policy).Statement : s if contains(["RunLedger", "RunLedgerKey", "KeepPartitions"], s.Sid)]) == 0
+      length([for s in jsondecode(aws_iam_role_policy.stage_lake[stage].policy).Statement : s if contains(["RunLedger", "KeepPartitions"], s.Sid)]) == 0
     ])
     error_message = "no other stage touches the ledger or keeps partitions"
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["ml"].policy).Statement : s if s.Sid == "PublishedPointer"]) == {
+      Sid       = "PublishedPointer", Effect = "Allow", Resource = [var.segments_table_arn]
+      Action    = ["dynamodb:GetItem"]
+      Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["META"] } }
+    }
+    error_message = "the cluster step (ml) reads the segments table's META items only: the published pointer"
+  }
+  assert {
+    condition = alltrue([for stage in ["ingest", "serving", "monitor", "analyst"] :
+      length([for s in jsondecode(aws_iam_role_policy.stage_lake[stage].policy).Statement : s if contains(["PublishedPointer", "TableKey"], s.Sid)]) == 0
+    ])
+    error_message = "only etl (ledger) and ml (pointer) use a table or its key"
   }
   assert {
     condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["etl"].policy).Statement : s if s.Sid == "KeepPartitions"]) == {
@@ -319,6 +334,14 @@ run "a_read_only_stage_keeping_partitions_gets_alter_on_the_table" {
     condition     = length([for s in jsondecode(aws_iam_role_policy.stage_lake["analyst"].policy).Statement : s if s.Sid == "RunLedger"]) == 0
     error_message = "ledger = false by default"
   }
+}
+
+run "the_pointer_stage_needs_the_segments_table" {
+  command = plan
+  variables {
+    segments_table_arn = null
+  }
+  expect_failures = [var.segments_table_arn]
 }
 
 run "the_ledger_stage_needs_the_ledger_table" {

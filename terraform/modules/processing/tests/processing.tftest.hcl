@@ -6,6 +6,7 @@ variables {
   name_prefix         = "seg"
   lake_prefix         = "seg-prod"
   ledger_table        = "seg-ledger"
+  segments_table      = "seg-segments"
   artifacts_bucket    = { name = "seg-prod-artifacts", arn = "arn:aws:s3:::seg-prod-artifacts" }
   kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/k"
   etl_role            = { arn = "arn:aws:iam::123456789012:role/seg-etl", name = "seg-etl" }
@@ -87,7 +88,7 @@ run "emr_serverless" {
     error_message = "the venv brings Python 3.11 and the core package"
   }
   assert {
-    condition     = strcontains(output.emr_spark_submit_parameters, "spark.emr-serverless.driverEnv.SEG_MLFLOW_TRACKING_URI=http://mlflow.internal") && strcontains(output.emr_spark_submit_parameters, "SEG_LAKE_PREFIX=seg-prod") && strcontains(output.emr_spark_submit_parameters, "spark.executorEnv.SEG_LEDGER_TABLE=seg-ledger")
+    condition     = strcontains(output.emr_spark_submit_parameters, "spark.emr-serverless.driverEnv.SEG_MLFLOW_TRACKING_URI=http://mlflow.internal") && strcontains(output.emr_spark_submit_parameters, "SEG_LAKE_PREFIX=seg-prod") && strcontains(output.emr_spark_submit_parameters, "spark.executorEnv.SEG_LEDGER_TABLE=seg-ledger") && strcontains(output.emr_spark_submit_parameters, "spark.emr-serverless.driverEnv.SEG_SEGMENTS_TABLE=seg-segments")
     error_message = "the driver gets the SEG_* settings and the MLflow URI"
   }
   assert {
