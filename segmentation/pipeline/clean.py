@@ -61,6 +61,7 @@ from segmentation.pipeline.clean_rules import (
     cap_outliers,
     dedup_event_id,
     dedup_exact,
+    event_day,
     fit_type_stats,
     flag_invalid,
     impute,
@@ -76,9 +77,11 @@ from segmentation.pipeline.quality import (
     DedupCounts,
     InputCounts,
     OutputCounts,
+    distinct_users,
+    measure_day,
     measure_dedup,
     measure_input,
-    measure_output,
+    output_counts,
     quality_report,
 )
 from segmentation.pipeline.schemas import EVENT_COLUMNS, EVENT_SCHEMA
@@ -219,6 +222,7 @@ class Cleaned:
 
     curated: DataFrame
     quarantine: DataFrame
+    deduped: DataFrame
     inputs: InputCounts
     dedup: DedupCounts
     stats: TypeStats
@@ -259,7 +263,7 @@ def clean_events(
             .transform(to_curated, (NEW,))
         )
         quarantine = flagged.where(F.col(NEW)).transform(invalid_rows).drop(NEW)
-        yield Cleaned(curated, quarantine, inputs, dedup, stats)
+        yield Cleaned(curated, quarantine, deduped, inputs, dedup, stats)
     finally:
         if deduped is not None:
             deduped.unpersist()
@@ -368,23 +372,22 @@ def _run_locked(
                     len(planned),
                 )
             days = cleaned.curated.where(F.col(PARTITION_COLUMN).isin(*write_days))
-            days = days.persist(StorageLevel.DISK_ONLY)
-            try:
-                # One object per day, PUT straight into the run's version prefix (dayfiles).
-                bucket, prefix = split_s3_uri(paths.events("curated"))
-                write_day_files(
-                    days.drop(NEW),
-                    bucket,
-                    lambda day: f"{prefix}/{lake_curated.partition_rel(day, label)}/part-0.parquet",
-                    CURATED_EVENT_SCHEMA,
-                    paths.settings.endpoint_url,
-                    paths.settings.aws_region,
-                )
-                phases.mark("rules_write")
-                output = measure_output(days)
-                phases.mark("measure")
-            finally:
-                days.unpersist()
+            # One object per day, PUT straight into the run's version prefix and counted in the
+            # task that writes it (dayfiles); the users from the cached deduplicated rows.
+            bucket, prefix = split_s3_uri(paths.events("curated"))
+            written = write_day_files(
+                days,
+                bucket,
+                lambda day: f"{prefix}/{lake_curated.partition_rel(day, label)}/part-0.parquet",
+                CURATED_EVENT_SCHEMA,
+                paths.settings.endpoint_url,
+                paths.settings.aws_region,
+                measure=measure_day,
+            )
+            phases.mark("rules_write")
+            users = distinct_users(cleaned.deduped.where(event_day().isin(*write_days)))
+            output = output_counts({d: f.counts for d, f in written.items()}, users)
+            phases.mark("measure")
             n_quarantined = sum(inputs.quarantined.values())
             if n_quarantined:
                 q_uri = paths.quarantine("clean") + f"/run_id={args.run_id}"

@@ -130,7 +130,7 @@ def compact(
             )
         finally:
             df.unpersist()
-        got = {day: rows for day, (_, rows) in written.items()}
+        got = {day: f.rows for day, f in written.items()}
         if got != expected:
             raise RuntimeError(
                 f"compaction of {zone} would change row counts ({expected} -> {got}); "

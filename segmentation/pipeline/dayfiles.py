@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 
@@ -25,7 +25,15 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-RESULT_SCHEMA = "day string, key string, rows long"
+RESULT_SCHEMA = "day string, key string, rows long, counts string"
+
+
+class DayFile(NamedTuple):
+    """One object written: its key, its rows, and what ``measure`` counted in them."""
+
+    key: str
+    rows: int
+    counts: dict[str, int]
 
 
 def _s3(endpoint_url: str | None, region: str) -> object:
@@ -43,12 +51,16 @@ def write_day_files(
     schema: pa.Schema,
     endpoint_url: str | None,
     region: str,
-) -> dict[str, tuple[str, int]]:
-    """Write the rows of ``df`` (``schema``'s columns plus the ``event_date`` day) as one object
-    per day at ``s3://bucket/<key_of(day)>``; returns day -> (key, rows).
+    measure: Callable[[pd.DataFrame], dict[str, int]] | None = None,
+) -> dict[str, DayFile]:
+    """Write the rows of ``df`` (``schema``'s columns plus the ``event_date`` day; other columns
+    are not written) as one object per day at ``s3://bucket/<key_of(day)>``.
 
-    ``key_of`` and the connection settings travel to the executors in the closure: on Glue the
-    executors' boto3 finds the job role's credentials itself; locally the endpoint is moto's."""
+    ``measure`` counts each day's rows where they already are, in the task that writes them:
+    the clean step's output counts then cost no pass of their own (and no cached copy of the
+    output for one). ``key_of``, ``measure`` and the connection settings travel to the executors
+    in the closure: on Glue the executors' boto3 finds the job role's credentials itself;
+    locally the endpoint is moto's."""
     columns = schema.names
 
     def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -59,7 +71,7 @@ def write_day_files(
         s3 = _s3(endpoint_url, region)
         day: str | None = None
         parts: list[pd.DataFrame] = []
-        written: list[tuple[str, str, int]] = []
+        written: list[tuple[str, str, int, str]] = []
 
         def flush() -> None:
             if day is None or not parts:
@@ -68,7 +80,8 @@ def write_day_files(
             table = pa.Table.from_pandas(frame[columns], schema=schema, preserve_index=False)
             key = key_of(day)
             s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(table))
-            written.append((day, key, table.num_rows))
+            counts = json.dumps(measure(frame) if measure else {})
+            written.append((day, key, table.num_rows, counts))
 
         for pdf in batches:
             if pdf.empty:
@@ -79,7 +92,7 @@ def write_day_files(
                     day, parts = str(value), []
                 parts.append(group)
         flush()
-        yield pd.DataFrame(written, columns=["day", "key", "rows"])
+        yield pd.DataFrame(written, columns=["day", "key", "rows", "counts"])
 
     out = (
         df.repartition(PARTITION_COLUMN)
@@ -87,11 +100,11 @@ def write_day_files(
         .mapInPandas(write, RESULT_SCHEMA)
         .collect()
     )
-    result: dict[str, tuple[str, int]] = {}
+    result: dict[str, DayFile] = {}
     for row in out:
         if row["day"] in result:  # a day split across tasks would be two files: never silently
             raise RuntimeError(f"day {row['day']} was written by two tasks; expected one")
-        result[row["day"]] = (row["key"], int(row["rows"]))
+        result[row["day"]] = DayFile(row["key"], int(row["rows"]), json.loads(row["counts"]))
     return result
 
 

@@ -2,7 +2,8 @@
 
 Measuring is kept apart from the rules so the rules stay lazy and the counts cost a fixed number
 of passes: one over the flagged input, one over the deduplicated events (both cached by the
-step), one over the curated output. :func:`quality_report` only assembles the JSON document.
+step); the curated output is counted day by day in the tasks that write it
+(:func:`measure_day`). :func:`quality_report` only assembles the JSON document.
 
 A run reads its new objects and, as context, the objects already cleaned on the days around them
 (``_new`` tells them apart): the rules' counts are of the new rows, so rows in = quarantined +
@@ -12,7 +13,7 @@ duplicates + kept, for what this run brought; the output counts are of the days 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
@@ -29,6 +30,9 @@ from segmentation.pipeline.clean_rules import (
     event_day,
 )
 from segmentation.pipeline.schemas import EVENT_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The rules in the order the report lists them (the order the step applies them).
 RULES: tuple[str, ...] = (
@@ -124,35 +128,42 @@ class OutputCounts:
     rows_by_day: dict[str, int] | None = None
 
 
-def measure_output(curated: DataFrame) -> OutputCounts:
-    """Two passes over the curated events (the output of :func:`~.clean_rules.to_curated`, with
-    ``_new`` kept when there is one): the counts per day, and the distinct users."""
-    new = F.col(NEW) if NEW in curated.columns else F.lit(True)
-    capped = F.col("amount_capped") & new
-    money = sorted(MONEY_EVENTS)
-    per_day = curated.groupBy(PARTITION_COLUMN).agg(
-        F.count(F.lit(1)).alias("n"),
-        F.sum(new.cast("long")).alias("new"),
-        *[
-            F.sum((capped & (F.col("event_type") == t)).cast("long")).alias(f"capped_{t}")
-            for t in money
-        ],
-        F.sum((F.col("amount_imputed") & new).cast("long")).alias("amount_imputed"),
-        F.sum((F.col("watch_seconds_imputed") & new).cast("long")).alias("watch_imputed"),
-        F.sum((F.col("session_imputed") & new).cast("long")).alias("session_imputed"),
-        *_null_counts(EVENT_COLUMNS),
-    )
-    days = per_day.collect()
-    users = curated.agg(F.approx_count_distinct("user_anon_id", 0.01).alias("u")).first()["u"]
+def measure_day(pdf: pd.DataFrame) -> dict[str, int]:
+    """The counts of one day's curated rows (a pandas frame with ``_new`` when there is one).
+
+    The clean step runs it in the task that writes the day (:func:`.dayfiles.write_day_files`),
+    so counting costs no pass over the output; :func:`measure_output` runs the same function per
+    day on a frame."""
+    import pandas as pd
+
+    def flag(name: str) -> pd.Series:
+        return pdf[name].fillna(False).astype(bool)
+
+    new = flag(NEW) if NEW in pdf.columns else pd.Series(True, index=pdf.index)
+    capped = flag("amount_capped") & new
+    out = {"n": len(pdf), "new": int(new.sum())}
+    for t in sorted(MONEY_EVENTS):
+        out[f"capped_{t}"] = int((capped & (pdf["event_type"] == t)).sum())
+    out["amount_imputed"] = int((flag("amount_imputed") & new).sum())
+    out["watch_imputed"] = int((flag("watch_seconds_imputed") & new).sum())
+    out["session_imputed"] = int((flag("session_imputed") & new).sum())
+    for c in EVENT_COLUMNS:
+        out[f"null_{c}"] = int(pdf[c].isna().sum())
+    return out
+
+
+def output_counts(days: dict[str, dict[str, int]], users: int) -> OutputCounts:
+    """:class:`OutputCounts` from the per-day counts of :func:`measure_day`."""
 
     def total(name: str) -> int:
-        return sum(int(r[name] or 0) for r in days)
+        return sum(int(d.get(name, 0)) for d in days.values())
 
     n = total("n")
+    money = sorted(MONEY_EVENTS)
     nulls = {f"null_{c}": total(f"null_{c}") for c in EVENT_COLUMNS}
     return OutputCounts(
         rows=n,
-        users=int(users or 0),
+        users=users,
         null_rates=_rates(nulls, n, EVENT_COLUMNS),
         imputed={
             "amount": total("amount_imputed"),
@@ -161,8 +172,33 @@ def measure_output(curated: DataFrame) -> OutputCounts:
         },
         capped_by_type={t: total(f"capped_{t}") for t in money if total(f"capped_{t}")},
         new_rows=total("new"),
-        rows_by_day={r[PARTITION_COLUMN]: int(r["n"]) for r in days},
+        rows_by_day={day: int(d["n"]) for day, d in days.items()},
     )
+
+
+def distinct_users(df: DataFrame) -> int:
+    """Users with a row in ``df``, approximately (HyperLogLog, 1 % relative error)."""
+    return int(df.agg(F.approx_count_distinct("user_anon_id", 0.01).alias("u")).first()["u"] or 0)
+
+
+def measure_output(curated: DataFrame) -> OutputCounts:
+    """The counts of a curated frame (the output of :func:`~.clean_rules.to_curated`, with
+    ``_new`` kept when there is one): :func:`measure_day` per day, and the distinct users."""
+    import json
+
+    import pandas as pd
+
+    def per_day(pdf: pd.DataFrame) -> pd.DataFrame:
+        day = str(pdf[PARTITION_COLUMN].iloc[0])
+        return pd.DataFrame({"day": [day], "counts": [json.dumps(measure_day(pdf))]})
+
+    rows = (
+        curated.groupBy(PARTITION_COLUMN)
+        .applyInPandas(per_day, "day string, counts string")
+        .collect()
+    )
+    days = {r["day"]: json.loads(r["counts"]) for r in rows}
+    return output_counts(days, distinct_users(curated))
 
 
 def quality_report(
