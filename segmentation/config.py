@@ -182,13 +182,6 @@ class Settings(BaseSettings):
     mlflow_port: int = Field(5001, ge=1, le=65535, description="Port of the local MLflow server.")
     broker_port: int = Field(9092, ge=1, le=65535, description="Port of the local Kafka broker.")
     api_port: int = Field(8080, ge=1, le=65535, description="Port of the local segment API.")
-
-    def bucket(self, zone: str) -> str:
-        """Bucket of a lake zone; one bucket per zone so Lake Formation can grant zone by zone."""
-        if zone not in ZONES:
-            raise ValueError(f"unknown lake zone {zone!r}; expected one of {', '.join(ZONES)}")
-        return f"{self.lake_prefix}-{zone}"
-
     console_port: int = Field(
         8081, ge=1, le=65535, description="Port of the local web console (`segmentation serve`)."
     )
@@ -208,6 +201,13 @@ class Settings(BaseSettings):
         description="State machine the console's POST /runs starts (Terraform sets it); unset: "
         "the one named SEG_PIPELINE_NAME.",
     )
+
+    def bucket(self, zone: str) -> str:
+        """Bucket of a lake zone; one bucket per zone so Lake Formation can grant zone by zone."""
+        if zone not in ZONES:
+            raise ValueError(f"unknown lake zone {zone!r}; expected one of {', '.join(ZONES)}")
+        return f"{self.lake_prefix}-{zone}"
+
     def zone_uri(self, zone: str, *parts: str, scheme: str = "s3") -> str:
         """URI under a zone, in the scheme the caller's reader speaks (s3 for Glue/boto3, s3a)."""
         tail = "/".join(p.strip("/") for p in parts if p)

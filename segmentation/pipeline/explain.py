@@ -53,14 +53,11 @@ def driving_features(
         else:
             has = np.zeros(len(xb), dtype=bool)
             contrib = np.zeros_like(xb)
-        for i in range(len(xb)):
-            if has[i]:
-                c = contrib[i]
-                order = [int(j) for j in np.argsort(-c, kind="stable")[:top] if c[j] > 0]
-            else:
-                z = np.abs(xb[i])
-                order = [int(j) for j in np.argsort(-z, kind="stable")[:top] if z[j] > 0]
-            out.append(order)
+        # a user with a boundary: its margin's terms; else (noise, one segment) its |z|
+        score = np.where(has[:, None], contrib, np.abs(xb))
+        order = np.argsort(-score, axis=1, kind="stable")[:, :top]
+        keep = np.take_along_axis(score, order, axis=1) > 0
+        out += [row[k].tolist() for row, k in zip(order, keep, strict=True)]
     return out
 
 

@@ -26,7 +26,16 @@ class SegmentStore:
         from segmentation.awsclients import client
 
         self.settings = settings
-        self.dynamo = dynamo or client("dynamodb", settings)
+        # A store that stops answering must cost a lookup seconds (health says 503), not
+        # botocore's default 60 s per attempt: 3 attempts of at most 2 + 5 s stay well inside
+        # API Gateway's 29 s integration timeout.
+        self.dynamo = dynamo or client(
+            "dynamodb",
+            settings,
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"max_attempts": 3, "mode": "standard"},
+        )
         self.table = settings.segments_table
         self._lock = threading.Lock()
         self._pointer: dict[str, Any] | None = None

@@ -326,3 +326,22 @@ def test_spec_declares_the_console_routes_answers_and_security() -> None:
     nested = json.dumps(spec["components"]["schemas"])
     for name in spec["components"]["schemas"]:
         assert f"#/components/schemas/{name}" in used + nested, name
+
+
+def test_analyst_add_creates_a_user_who_signs_in_with_the_printed_password(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from segmentation_local.cli import main
+
+    assert main(["analyst", "add", "new@example.com"]) == 0
+    out = capsys.readouterr().out
+    password = out.split("one-time password: ", 1)[1].split()[0]
+    pool = ensure_pool(settings)
+    answer = client("cognito-idp", settings).initiate_auth(
+        ClientId=pool.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "new@example.com", "PASSWORD": password},
+    )
+    assert answer["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    assert main(["analyst", "add", "not-an-email"]) == 2
+    assert "expected an e-mail address" in capsys.readouterr().err

@@ -195,12 +195,14 @@ def check_functions(endpoint: str, settings: Settings, outputs: dict) -> None:
         secrets.get_secret_value(SecretId=settings.hmac_secret_name)
 
 
-def check_bootstrap_plans_the_same(endpoint: str, settings: Settings) -> None:
-    """The quick python bootstrap creates the data path Terraform declares, no less."""
+def check_bootstrap_plans_the_same(endpoint: str, settings: Settings, outputs: dict) -> None:
+    """The quick python bootstrap creates the data path Terraform declares, no less (the
+    console's page bucket is no part of it: `segmentation serve` serves the page locally)."""
     from segmentation_local.bootstrap import planned
 
     plan = planned(settings)
     buckets = {b["Name"] for b in aws("s3", endpoint).list_buckets()["Buckets"]}
+    buckets.discard(outputs["console"]["bucket"])
     assert buckets == set(plan.buckets), "envs/local and bootstrap.planned disagree on buckets"
     tables = set(aws("dynamodb", endpoint).list_tables()["TableNames"])
     assert tables == set(plan.tables), "envs/local and bootstrap.planned disagree on tables"
@@ -311,6 +313,43 @@ def check_api_and_alarms(endpoint: str, settings: Settings, outputs: dict) -> No
         assert alarm["TreatMissingData"] == "notBreaching"
 
 
+def check_console(endpoint: str, settings: Settings, outputs: dict) -> None:
+    """The console's pool and client (found by name, as `segmentation analyst add` finds
+    them), its bucket with the page, config.json and the schema, and the authorizer on its
+    routes."""
+    from segmentation_local.cognito import find_pool
+
+    console = outputs["console"]
+    pool = find_pool(settings)
+    assert pool is not None and pool.user_pool_id == console["user_pool_id"]
+    assert pool.client_id == console["client_id"]
+    client = aws("cognito-idp", endpoint).describe_user_pool_client(
+        UserPoolId=pool.user_pool_id, ClientId=pool.client_id
+    )["UserPoolClient"]
+    assert set(client["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    keys = {
+        o["Key"] for o in aws("s3", endpoint).list_objects_v2(Bucket=console["bucket"])["Contents"]
+    }
+    assert {"index.html", "js/main.js", "config.json", "params.schema.json"} <= keys
+    config = json.loads(
+        aws("s3", endpoint).get_object(Bucket=console["bucket"], Key="config.json")["Body"].read()
+    )
+    assert config["cognito"]["client_id"] == pool.client_id
+    apigw = aws("apigateway", endpoint)
+    authorizers = apigw.get_authorizers(restApiId=outputs["api_id"])["items"]
+    assert [(a["type"], a["providerARNs"]) for a in authorizers] == [
+        ("COGNITO_USER_POOLS", [console["user_pool_arn"]])
+    ]
+    resources = apigw.get_resources(restApiId=outputs["api_id"], embed=["methods"])["items"]
+    runs = next(r for r in resources if r["path"] == "/runs")
+    method = apigw.get_method(restApiId=outputs["api_id"], resourceId=runs["id"], httpMethod="ANY")
+    assert method["authorizationType"] == "COGNITO_USER_POOLS"
+    assert method["authorizerId"] == authorizers[0]["id"]
+
+
 def test_local_environment_applies_replans_clean_and_destroys(
     moto_endpoint: str, tmp_path: Path
 ) -> None:
@@ -322,11 +361,12 @@ def test_local_environment_applies_replans_clean_and_destroys(
     try:
         check_buckets(moto_endpoint, settings, outputs)
         check_tables(moto_endpoint, settings, outputs)
-        check_bootstrap_plans_the_same(moto_endpoint, settings)
+        check_bootstrap_plans_the_same(moto_endpoint, settings, outputs)
         check_functions(moto_endpoint, settings, outputs)
         check_state_machine(moto_endpoint, outputs)
         check_lake_formation(moto_endpoint, settings, outputs)
         check_api_and_alarms(moto_endpoint, settings, outputs)
+        check_console(moto_endpoint, settings, outputs)
 
         plan = tf.plan_local(settings, state, build_dir=build)
         assert plan.returncode == 0, f"re-plan is not empty:\n{plan.stdout[-6000:]}{plan.stderr}"

@@ -153,3 +153,18 @@ def test_runs_survive_a_restart_and_a_dead_one_reads_aborted(tmp_path: Path) -> 
     history = again.get_execution_history(executionArn=record["executionArn"])
     check_shape("GetExecutionHistory", history)
     assert history["events"][-1]["type"] == "ExecutionAborted"
+
+
+def test_a_retried_task_that_then_succeeds_reads_succeeded(tmp_path: Path) -> None:
+    script = Script({"unit-clean": ["States.TaskFailed"]})  # one failed attempt, then success
+    local = LocalExecutions(tmp_path, SETTINGS, runner=runner_with(script))
+    local.start_execution(stateMachineArn=local.machine_arn, name="retried")
+    local.wait(30)
+    arn = execution_arn(local.machine_arn, "retried")
+    history = local.get_execution_history(executionArn=arn, maxResults=1000)
+    check_shape("GetExecutionHistory", history)
+    clean_events = [e["type"] for e in history["events"] if e["type"].startswith("Task")]
+    assert "TaskFailed" in clean_events and "TaskSucceeded" in clean_events
+    clean = next(v for v in states_from_history(history["events"]) if v.step == "clean")
+    assert (clean.status, clean.error) == ("succeeded", None)
+    assert local.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"

@@ -88,3 +88,13 @@ output "api_key_id" {
   description = "Default API key id in the emulator."
   value       = module.deployment.serving.api_key_id
 }
+
+output "console" {
+  description = "The web console's pool, client and bucket on the emulator (no CloudFront there: `segmentation serve` serves the page)."
+  value = {
+    user_pool_id  = module.deployment.console.user_pool_id
+    user_pool_arn = module.deployment.console.user_pool_arn
+    client_id     = module.deployment.console.client_id
+    bucket        = module.deployment.console.bucket
+  }
+}
