@@ -4,9 +4,10 @@ Rules, in order (each one's rows in/out go to the report):
 
 1. ``validate``  — rows that cannot be events go to the quarantine zone with a ``reason`` (first
    that applies, in :data:`REASONS` order): missing user_anon_id / event_ts, unknown event_type,
-   event_ts before 2000-01-01 or more than one day after its ingest time (clock faults), amount or
-   watch_seconds negative / not finite / above the contract's maximum, unknown device. Being
-   outside a feature window is no reason: curated is the cleaned history.
+   event_ts before the contract's lower bound (``SEG_TIMESTAMP_MIN``, default 1990-01-01) or
+   more than one day after its ingest time (clock faults), amount or watch_seconds negative /
+   not finite / above the contract's maximum, unknown device. Being outside a feature window is
+   no reason: curated is the cleaned history.
 2. ``dedup_exact`` — rows equal on every event column (ingest lineage aside) are one event
    delivered twice (e.g. through both Kafka and batch); the earliest ingested copy is kept.
 3. ``dedup_event_id`` — rows sharing an event_id keep the earliest ingested one.

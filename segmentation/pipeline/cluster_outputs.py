@@ -40,20 +40,9 @@ USERS_PER_FILE = 2_000_000
 #: Segment-map column: the user's reasons as JSON (:mod:`.explain`; publish stores them).
 REASONS = "reasons"
 
-
-def _with_version() -> T.StructType:
-    from segmentation.pipeline.tables import SEGMENT_MAP_SCHEMA
-
-    return T.StructType(
-        [
-            *SEGMENT_MAP_SCHEMA.fields,
-            T.StructField(REASONS, T.StringType()),
-            T.StructField("model_version", T.StringType()),
-        ]
-    )
-
-
-SEGMENT_MAP_SCHEMA_V = _with_version()
+SEGMENT_MAP_SCHEMA_V = T.StructType(
+    [*SEGMENT_MAP_SCHEMA.fields, T.StructField("model_version", T.StringType())]
+)
 
 
 def build_document(
@@ -155,7 +144,7 @@ def write_segment_map(
     uri = paths.segment_map(model_version)
     df = spark.createDataFrame(frame.assign(model_version=model_version), SEGMENT_MAP_SCHEMA_V)
     (
-        df.select(*SEGMENT_MAP_SCHEMA.names, REASONS, "model_version")
+        df.select(*SEGMENT_MAP_SCHEMA.names, "model_version")
         .coalesce(max(1, math.ceil(len(frame) / USERS_PER_FILE)))
         .write.mode("overwrite")
         .parquet(uri)

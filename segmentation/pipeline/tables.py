@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from pyspark.sql import types as T
 
 from segmentation.lake import PARTITION_COLUMN
-from segmentation.pipeline.features import FEATURE_COLUMNS
+from segmentation.pipeline.features import COUNT_COLUMNS, FEATURE_COLUMNS
 from segmentation.pipeline.schemas import CURATED_SCHEMA
 
-#: features.user_features: one row per user and snapshot, every feature a double.
+#: features.user_features: one row per user and snapshot, every feature a double, then the event
+#: counts the shares are rates over (the cluster step shrinks shares from few events).
 FEATURES_SCHEMA = T.StructType(
     [
         T.StructField("user_anon_id", T.StringType()),
-        *(T.StructField(c, T.DoubleType()) for c in FEATURE_COLUMNS),
+        *(T.StructField(c, T.DoubleType()) for c in (*FEATURE_COLUMNS, *COUNT_COLUMNS)),
     ]
 )
 
@@ -32,6 +33,8 @@ SEGMENT_MAP_SCHEMA = T.StructType(
         T.StructField("segment_name", T.StringType()),
         T.StructField("segment_key", T.StringType()),
         T.StructField("moved_since_previous", T.BooleanType()),
+        # the features that most drive the user's assignment, as JSON (pipeline.explain)
+        T.StructField("reasons", T.StringType()),
     ]
 )
 

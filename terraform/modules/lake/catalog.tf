@@ -60,6 +60,13 @@ locals {
     { name = "watch_seconds_original", type = "double" },
   ]
 
+  # The event counts the shares are rates over (segmentation.pipeline.features.COUNT_COLUMNS).
+  feature_count_columns = [
+    { name = "n_events", type = "double" },
+    { name = "n_ended_plays", type = "double" },
+    { name = "n_impressions", type = "double" },
+  ]
+
   tables = {
     curated_events = {
       zone      = "curated"
@@ -73,7 +80,7 @@ locals {
       zone      = "features"
       name      = "user_features"
       prefix    = "user_features"
-      columns   = concat([{ name = "user_anon_id", type = "string" }], var.feature_columns)
+      columns   = concat([{ name = "user_anon_id", type = "string" }], var.feature_columns, local.feature_count_columns)
       partition = "snapshot_date"
       comment   = "Per-user features over the feature window (Glue job features)."
     }
@@ -86,6 +93,7 @@ locals {
         { name = "segment_name", type = "string" },
         { name = "segment_key", type = "string" },
         { name = "moved_since_previous", type = "boolean" },
+        { name = "reasons", type = "string" },
       ]
       prefix    = "segment_map"
       partition = "model_version"
