@@ -28,6 +28,8 @@ from aws_lambda_powertools.event_handler.exceptions import (
     ServiceError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from botocore.exceptions import ConnectionError as StoreConnectionError
+from botocore.exceptions import HTTPClientError
 from pydantic import BaseModel, Field
 
 from segmentation.config import Settings, get_settings
@@ -192,7 +194,7 @@ def _current() -> dict[str, Any]:
         200: {"description": "The user's segment"},
         400: _error(INVALID_ID),
         404: _error("The user is not in the current model version"),
-        503: _error("Nothing published yet"),
+        503: _error("Nothing published yet, or the segment store does not answer"),
     },
 )
 def user_segment(user_id: UserIdPath) -> UserSegment:
@@ -232,7 +234,7 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
     description="Sizes, profiles, names and recommended actions of each segment.",
     responses={
         200: {"description": "The segments"},
-        503: _error("Nothing published yet"),
+        503: _error("Nothing published yet, or the segment store does not answer"),
     },
 )
 def list_segments() -> SegmentList:
@@ -284,6 +286,22 @@ def _health_answer(status: int, health: Health) -> Response[Health]:
         status,
         body="" if head else health.model_dump(),
         content_type="application/json",
+    )
+
+
+@app.exception_handler([StoreConnectionError, HTTPClientError])
+def _store_unreachable(exc: Exception) -> Response[ApiError]:
+    """503 while the segment store does not answer (a paused or unreachable table: the client's
+    short timeouts end the wait), not the 502 of an unhandled error: the caller may retry, and
+    nothing about the request was wrong. The log names the error class, never the request."""
+    logger.warning("segment store unreachable", extra={"error": type(exc).__name__})
+    return Response(
+        503,
+        content_type="application/json",
+        body=ApiError(
+            statusCode=503, message="The segment store does not answer; retry"
+        ).model_dump(),
+        headers={"Retry-After": "5"},
     )
 
 

@@ -136,11 +136,6 @@ def test_the_api_answers_while_the_store_is_paused_mid_publish_and_recovers(
     assert status == 200 and body["model_version"] == "v2"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lookup while the store is unreachable is a 502 (the handler raises); 503 needs an "
-    "exception handler for botocore errors in segmentation/serving/api.py, not in this change",
-)
 def test_a_lookup_while_the_store_is_unreachable_is_a_503(
     served: tuple[Settings, str, int],
 ) -> None:
