@@ -93,3 +93,22 @@ def test_the_report_says_what_the_second_run_kept_and_what_the_monitor_saw() -> 
     assert "98 users in both: adjusted Rand index 0.912" in text
     assert "largest share shift 4.0%; largest PSI 0.031 (monetary)" in text
     assert "monitor: no threshold crossed; pointer flipped" in text
+
+
+def test_the_report_says_which_features_the_model_left_out_and_what_the_fit_did() -> None:
+    from test_model_document import document
+
+    from segmentation.model_document import FeatureSpaceDoc
+
+    model = document(
+        feature_space=FeatureSpaceDoc(
+            features=["monetary", "frequency"],
+            log1p=["monetary"],
+            left_out={"banner_ctr": "zero for 99.1 % of users (>= 95 %)"},
+        ),
+        fit_notes=["cluster 3 (6 users) under the floor of 50: merged into segment 1"],
+    )
+    text = render_report(DemoResult(execution={"states": []}, model=model))
+    assert "features: 2 in the model (log1p: monetary)" in text
+    assert "  left out: banner_ctr: zero for 99.1 % of users (>= 95 %)" in text
+    assert "fit: cluster 3 (6 users) under the floor of 50: merged into segment 1" in text

@@ -619,6 +619,17 @@ def render_report(result: DemoResult) -> str:
             lines.append("metrics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in m.metrics.items()))
         for warning in m.data_warnings:
             lines.append(f"warning: {warning}")
+        if m.feature_space is not None:
+            fs = m.feature_space
+            lines.append(
+                f"features: {len(fs.features)} in the model"
+                + (f" (log1p: {', '.join(fs.log1p)})" if fs.log1p else "")
+                + (f"; {len(fs.shrinkage)} shares shrunk by event count" if fs.shrinkage else "")
+            )
+            for name, why in fs.left_out.items():
+                lines.append(f"  left out: {name}: {why}")
+        for note in m.fit_notes:
+            lines.append(f"fit: {note}")
     ror = run_over_run_lines(result)
     if ror:
         lines.append("")
