@@ -35,7 +35,13 @@ from pydantic import BaseModel, Field
 from segmentation.config import Settings, get_settings
 from segmentation.serving import console
 from segmentation.serving import user_id as id_rule
-from segmentation.serving.access import ApiError, ConsoleCORS
+from segmentation.serving.access import (
+    SECURITY,
+    UNAUTHORIZED_RESPONSE,
+    ApiError,
+    ConsoleCORS,
+    analyst_claims,
+)
 from segmentation.serving.reasons import sentences
 from segmentation.serving.segment_item import SegmentItem
 from segmentation.serving.store import NoCurrentVersion, SegmentStore
@@ -248,6 +254,45 @@ def list_segments() -> SegmentList:
         previous_model_version=pointer.get("previous_model_version"),
         segments=[_segment(segments[k]) for k in sorted(segments)],
     )
+
+
+# The console's doors to the same two answers: behind the analysts' Cognito authorizer instead
+# of the API key, which a page cannot hold (its config.json is public). Same bodies, same rules.
+
+
+@app.get(
+    "/lookups/<user_id>",
+    summary="The segment of one user, for a signed-in analyst (the console's lookup box)",
+    description="As GET /users/{user_id}/segment, behind the analysts' authorizer: the raw id is "
+    "HMAC'd inside the API and never stored, logged or returned.",
+    security=SECURITY,
+    responses={
+        200: {"description": "The user's segment"},
+        400: _error(INVALID_ID),
+        401: UNAUTHORIZED_RESPONSE,
+        404: _error("The user is not in the current model version"),
+        503: _error("Nothing published yet, or the segment store does not answer"),
+    },
+)
+def console_lookup(user_id: UserIdPath) -> UserSegment:
+    analyst_claims(app.current_event)
+    return user_segment(user_id)
+
+
+@app.get(
+    "/served",
+    summary="Every segment of the version served now, for a signed-in analyst (the console)",
+    description="As GET /segments, behind the analysts' authorizer.",
+    security=SECURITY,
+    responses={
+        200: {"description": "The segments"},
+        401: UNAUTHORIZED_RESPONSE,
+        503: _error("Nothing published yet, or the segment store does not answer"),
+    },
+)
+def console_served() -> SegmentList:
+    analyst_claims(app.current_event)
+    return list_segments()
 
 
 @app.route(

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import requests
-from serving_data import make_stack
+from serving_data import make_stack, write_version
 
-from segmentation.anonymise import store_key
+from segmentation.anonymise import load_anonymiser, store_key
 from segmentation.awsclients import client
 from segmentation.config import Settings, get_settings
 from segmentation.pipeline.params import InvalidInput, validate_execution_input
@@ -133,6 +133,8 @@ def test_console_routes_refuse_unsigned_and_forged_calls(
         ("POST", "/uploads"),
         ("GET", "/uploads/" + "0" * 32),
         ("GET", "/models/v1"),
+        ("GET", "/lookups/user-00001"),
+        ("GET", "/served"),
     ]:
         status, body, _ = call(api + path, method, {} if method == "POST" else None)
         assert (status, body) == (401, {"message": "Unauthorized"}), path
@@ -305,6 +307,8 @@ def test_spec_declares_the_console_routes_answers_and_security() -> None:
         *(("/runs", "get", c) for c in ("200", "401")),
         *(("/runs/{run_id}", "get", c) for c in ("200", "400", "401", "404")),
         *(("/models/{model_version}", "get", c) for c in ("200", "400", "401", "404")),
+        *(("/lookups/{user_id}", "get", c) for c in ("200", "400", "401", "404", "503")),
+        *(("/served", "get", c) for c in ("200", "401", "503")),
     }
     secured = {
         (path, method)
@@ -345,3 +349,28 @@ def test_analyst_add_creates_a_user_who_signs_in_with_the_printed_password(
     assert answer["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
     assert main(["analyst", "add", "not-an-email"]) == 2
     assert "expected an e-mail address" in capsys.readouterr().err
+
+
+def test_the_lookup_box_and_the_served_version_answer_a_signed_in_analyst(
+    settings: Settings, console: tuple[LocalConsole, GatedRunner]
+) -> None:
+    """On AWS the API-key routes are closed to the page (its config is public, it holds no
+    key): the console asks /lookups/{id} and /served, behind the analysts' authorizer, and gets
+    what /users/{id}/segment and /segments answer, without the raw id."""
+    from segmentation.serving.publish import publish
+
+    local, _ = console
+    api = local.api.url
+    truth = write_version(settings, "v1", 9, anonymiser=load_anonymiser(settings))
+    publish("v1", settings)
+    token = sign_in(settings)
+    status, found, _ = call(api + "/lookups/user-00004", token=token)
+    assert status == 200 and found["segment_id"] == truth["user-00004"]
+    assert found["model_version"] == "v1" and "user-00004" not in json.dumps(found)
+    direct = requests.get(api + "/users/user-00004/segment", timeout=20).json()
+    assert found == direct
+    assert call(api + "/lookups/nobody-known", token=token)[0] == 404
+    assert call(api + "/lookups/" + "x" * 300, token=token)[0] == 400
+    status, served, _ = call(api + "/served", token=token)
+    assert status == 200 and served == requests.get(api + "/segments", timeout=20).json()
+    assert served["users"] == 9

@@ -45,10 +45,20 @@ RESOURCES: dict[str, re.Pattern[str]] = {
     "/runs": re.compile(r"^/runs$"),
     "/runs/{run_id}": re.compile(r"^/runs/(?P<run_id>[^/]+)$"),
     "/models/{model_version}": re.compile(r"^/models/(?P<model_version>[^/]+)$"),
+    "/lookups/{user_id}": re.compile(r"^/lookups/(?P<user_id>[^/]+)$"),
+    "/served": re.compile(r"^/served$"),
 }
 #: Resources behind the Cognito authorizer (terraform/modules/serving declares the same ones).
 AUTHORIZED = frozenset(
-    {"/uploads", "/uploads/{upload_id}", "/runs", "/runs/{run_id}", "/models/{model_version}"}
+    {
+        "/uploads",
+        "/uploads/{upload_id}",
+        "/runs",
+        "/runs/{run_id}",
+        "/models/{model_version}",
+        "/lookups/{user_id}",
+        "/served",
+    }
 )
 
 

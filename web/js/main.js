@@ -318,7 +318,7 @@ async function loadSegments() {
   await drawHistory(listing.runs);
   let served = null;
   try {
-    served = await api.get("/segments");
+    served = await api.get("/served");
   } catch (_) {
     /* nothing published yet */
   }
@@ -436,7 +436,7 @@ function wireLookup() {
     event.preventDefault();
     const field = event.target.user_id;
     // The id goes straight into the request and is cleared from the page; nothing keeps it.
-    const path = `/users/${encodeURIComponent(field.value.trim())}/segment`;
+    const path = `/lookups/${encodeURIComponent(field.value.trim())}`;
     field.value = "";
     const out = $("lookup-result");
     out.replaceChildren();

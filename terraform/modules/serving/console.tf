@@ -14,11 +14,14 @@ locals {
     runs     = "runs"
     models   = "models"
     contract = "contract"
+    lookups  = "lookups"
+    served   = "served"
   } : {}
   console_child = local.console_on ? {
     upload = { parent = "uploads", part = "{upload_id}" }
     run    = { parent = "runs", part = "{run_id}" }
     model  = { parent = "models", part = "{model_version}" }
+    lookup = { parent = "lookups", part = "{user_id}" }
   } : {}
   console_routes = local.console_on ? {
     uploads  = { resource_id = aws_api_gateway_resource.console_top["uploads"].id, path = "/uploads", authorized = true, params = {} }
@@ -27,6 +30,9 @@ locals {
     run      = { resource_id = aws_api_gateway_resource.console_child["run"].id, path = "/runs/{run_id}", authorized = true, params = { "method.request.path.run_id" = true } }
     model    = { resource_id = aws_api_gateway_resource.console_child["model"].id, path = "/models/{model_version}", authorized = true, params = { "method.request.path.model_version" = true } }
     contract = { resource_id = aws_api_gateway_resource.console_top["contract"].id, path = "/contract", authorized = false, params = {} }
+    # the lookup box and the served version: the API-key routes' answers, for a signed-in analyst
+    lookup = { resource_id = aws_api_gateway_resource.console_child["lookup"].id, path = "/lookups/{user_id}", authorized = true, params = { "method.request.path.user_id" = true } }
+    served = { resource_id = aws_api_gateway_resource.console_top["served"].id, path = "/served", authorized = true, params = {} }
   } : {}
   console_env = local.console_on ? merge(
     var.console.origin == null ? {} : { SEG_CONSOLE_ORIGIN = var.console.origin },

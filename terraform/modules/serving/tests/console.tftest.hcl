@@ -27,7 +27,7 @@ run "console_routes_behind_the_cognito_authorizer" {
     error_message = "a Cognito authorizer on the analysts' pool, reading the Authorization header"
   }
   assert {
-    condition     = toset([for r in local.console_routes : r.path if r.authorized]) == toset(["/uploads", "/uploads/{upload_id}", "/runs", "/runs/{run_id}", "/models/{model_version}"])
+    condition     = toset([for r in local.console_routes : r.path if r.authorized]) == toset(["/uploads", "/uploads/{upload_id}", "/runs", "/runs/{run_id}", "/models/{model_version}", "/lookups/{user_id}", "/served"])
     error_message = "the authorized console routes (the local adapter's AUTHORIZED set)"
   }
   assert {
@@ -43,7 +43,7 @@ run "console_routes_behind_the_cognito_authorizer" {
     error_message = "the lookup API keeps its API key"
   }
   assert {
-    condition     = alltrue([for m in aws_api_gateway_method.console_preflight : m.http_method == "OPTIONS" && m.authorization == "NONE"]) && length(aws_api_gateway_method.console_preflight) == 6
+    condition     = alltrue([for m in aws_api_gateway_method.console_preflight : m.http_method == "OPTIONS" && m.authorization == "NONE"]) && length(aws_api_gateway_method.console_preflight) == 8
     error_message = "CORS preflights reach the function without a token"
   }
   assert {
