@@ -15,6 +15,7 @@ import sys
 import textwrap
 import uuid
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +91,22 @@ def test_a_poller_killed_mid_batch_loses_and_doubles_nothing(
     written = Counter(r["event_id"] for r in read_events(lake, "hot"))
     assert committed < len(written) < 1500  # two batches written, the second one not committed
 
+    # the dead member's session must expire before the group rebalances to the new poller: wait
+    # long enough for that, stop as soon as the rest is read
     config = PollerConfig(
-        broker, topic, group, batch_size=300, batch_window=0.2, idle_timeout=4, retry_backoff=0.05
+        broker,
+        topic,
+        group,
+        batch_size=300,
+        batch_window=0.2,
+        idle_timeout=30,
+        retry_backoff=0.05,
+        max_records=1500 - committed,
     )
     resumed = Poller(config, load_handler("ingest")).run()
     assert resumed.records == 1500 - committed  # from the last commit: the killed batch again
     counts = Counter(r["event_id"] for r in read_events(lake, "hot"))
     assert set(counts) == {e["event_id"] for e in events}  # nothing lost
     assert max(counts.values()) == 1, "the re-read batch doubled events"
-    again = Poller(config, load_handler("ingest")).run()
+    again = Poller(replace(config, idle_timeout=6, max_records=None), load_handler("ingest")).run()
     assert again.records == 0
