@@ -209,7 +209,7 @@ def read_objects(spark: SparkSession, paths: LakePaths, inputs: dict[str, bool])
         objects,
         LAKE_EVENT_SCHEMA,
         spark_schema,
-        paths.settings.endpoint_url,
+        paths.settings.service_endpoint("s3"),
         paths.settings.aws_region,
     )
     return df.select(*EVENT_COLUMNS, ZONE, NEW)
@@ -381,7 +381,7 @@ def _run_locked(
                 bucket,
                 lambda day: f"{prefix}/{lake_curated.partition_rel(day, label)}/part-0.parquet",
                 CURATED_EVENT_SCHEMA,
-                paths.settings.endpoint_url,
+                paths.settings.service_endpoint("s3"),
                 paths.settings.aws_region,
                 measure=measure_day,
             )

@@ -112,7 +112,7 @@ def compact(
             sources,
             LAKE_EVENT_SCHEMA,
             spark_schema,
-            paths.settings.endpoint_url,
+            paths.settings.service_endpoint("s3"),
             paths.settings.aws_region,
         ).cache()
         try:
@@ -125,7 +125,7 @@ def compact(
                     f"{prefix}/{PARTITION_COLUMN}={day}/{PREFIX}{label}.parquet"
                 ),
                 LAKE_EVENT_SCHEMA,
-                paths.settings.endpoint_url,
+                paths.settings.service_endpoint("s3"),
                 paths.settings.aws_region,
             )
         finally:

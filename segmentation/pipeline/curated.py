@@ -226,11 +226,14 @@ def sync_glue_partitions(paths: LakePaths, committed: Manifest) -> None:
         log.info("no Glue table %s.%s; catalog partitions not kept", database, table)
         return
     s3 = LakePaths(paths.settings, scheme="s3")
-    existing: set[str] = set()
+    existing: dict[str, str] = {}  # day -> its partition's location in the catalog
     for page in glue.get_paginator("get_partitions").paginate(
         DatabaseName=database, TableName=table
     ):
-        existing.update(p["Values"][0] for p in page["Partitions"])
+        existing.update(
+            (p["Values"][0], p.get("StorageDescriptor", {}).get("Location", ""))
+            for p in page["Partitions"]
+        )
 
     def entry(day: str) -> dict[str, Any]:
         location = partition_uri(s3, committed.partitions[day]["location"]) + "/"
