@@ -154,13 +154,21 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
     run_id = args.run_id
     features_uri = paths.features(snapshot)
     previous = before = None
-    if args.warm_start and args.algorithm == "kmeans":
+    if args.algorithm == "kmeans":  # its k and (warm start) its centres carry over
         previous = previous_document(spark, paths)
+    if args.warm_start and args.algorithm == "kmeans":
         before = previous_assignment(spark, paths, previous) if previous else {}
         if previous is None:
             log.info("cluster: warm start asked for, but no previous version: a cold start")
+    previous_k = None
+    if previous is not None and previous.algorithm == "kmeans":
+        previous_k = sum(1 for s in previous.segments if s.segment_id >= 0)
     result = fit(
-        read_features(spark, features_uri), FitParams.from_args(args), features_uri, before
+        read_features(spark, features_uri),
+        FitParams.from_args(args),
+        features_uri,
+        before,
+        previous_k,
     )
     algorithm = result.algorithm
     params = {"algorithm": algorithm, "snapshot_date": snapshot, **result.params}

@@ -343,41 +343,71 @@ def fit(
     params: FitParams,
     source: str = "the features",
     previous: dict[str, str] | None = None,
+    previous_k: int | None = None,
 ) -> FitResult:
     """Cluster ``features`` (user_anon_id, the FEATURE_COLUMNS as doubles, and the
     COUNT_COLUMNS when the features step wrote them).
 
     ``source`` only names the input in the too-few-users error; ``previous`` (user_anon_id ->
-    segment key of the published version) makes K-Means warm-start from those segments. The
+    segment key of the published version) makes K-Means warm-start from those segments;
+    ``previous_k`` (that version's number of segments) is kept by an automatic k unless the
+    sweep clearly prefers another (:func:`_choose_k`). The
     frames the fit caches are kept until :meth:`FitResult.release` (or freed here if the fit
     fails)."""
     features.sparkSession.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     df = features.cache()
     cached = [df]
     try:
-        return _fit(df, params, source, cached, previous)
+        return _fit(df, params, source, cached, previous, previous_k)
     except BaseException:
         for frame in cached:
             frame.unpersist()
         raise
 
 
-def _choose_k(sweep: list[dict[str, Any]], floor_share: float, run_params: dict[str, Any]) -> int:
+#: How far below the sweep's best silhouette the previous version's k may score and still be
+#: kept (the same tolerance the elbow rule allows).
+K_KEEP_TOLERANCE = 0.02
+
+
+def _choose_k(
+    sweep: list[dict[str, Any]],
+    floor_share: float,
+    run_params: dict[str, Any],
+    previous_k: int | None = None,
+) -> int:
     """The automatic k among the ks whose sample solution respects the segment-size floor
-    (every k when none does: the floor's merge then shrinks the chosen one)."""
+    (every k when none does: the floor's merge then shrinks the chosen one).
+
+    With a published predecessor of ``previous_k`` segments, that k is kept while its
+    silhouette is within :data:`K_KEEP_TOLERANCE` of the sweep's best: a week's noise must not
+    add or drop a segment (measured at paper scale: auto k flipped 6 -> 7 -> 6 over four
+    unchanged weeks, a key born and retired each time), while a real change of structure still
+    moves k."""
     ok = [r for r in sweep if r["smallest_share"] >= floor_share]
     rows = ok if len(ok) >= 1 else sweep
     choice = choose_k(
         [r["k"] for r in rows], [r["wsse"] for r in rows], [r["silhouette"] for r in rows]
     )
+    k, rule = choice.k, choice.rule
+    kept = next((r for r in rows if r["k"] == previous_k), None)
+    best = max((r["silhouette"] for r in rows if r["silhouette"] == r["silhouette"]), default=None)
+    if (
+        kept is not None
+        and previous_k != k
+        and best is not None
+        and kept["silhouette"] >= best - K_KEEP_TOLERANCE
+    ):
+        k, rule = int(previous_k), "the previous version's k (silhouette within tolerance of best)"
     run_params.update(
         k_mode="auto",
         k_elbow=choice.elbow_k,
         k_best_silhouette=choice.silhouette_k,
-        k_rule=choice.rule,
+        k_rule=rule,
+        k_previous=previous_k if previous_k is not None else "none",
         k_floor_ok=",".join(str(r["k"]) for r in ok) or "none",
     )
-    return choice.k
+    return k
 
 
 def _fit(
@@ -386,6 +416,7 @@ def _fit(
     source: str,
     cached: list[DataFrame],
     previous: dict[str, str] | None,
+    previous_k: int | None = None,
 ) -> FitResult:
     algorithm = params.algorithm
     n = df.count()
@@ -444,7 +475,7 @@ def _fit(
             run_params.update(k_mode="warm start")
         elif params.k is None:
             sweep = kmeans_sweep(x_sample, params)
-            k = _choose_k(sweep, floor / n, run_params)
+            k = _choose_k(sweep, floor / n, run_params, previous_k)
             run_params.update(k_min=params.k_min, k_max=params.k_max)
         else:
             k = params.k

@@ -158,9 +158,8 @@ def test_a_run_whose_jvm_dies_mid_clean_and_mid_cluster_ends_like_an_undisturbed
     provision(settings)
     _ingest(settings, tmp_path / "data")
     kills: list[str] = []
-    monkeypatch.setattr(
-        clean, "measure_output", _kill_jvm_once(clean.measure_output, kills, "clean")
-    )
+    # after the day files are written, before the ledger commit
+    monkeypatch.setattr(clean, "output_counts", _kill_jvm_once(clean.output_counts, kills, "clean"))
     monkeypatch.setattr(
         cluster_step,
         "write_document",

@@ -319,3 +319,33 @@ def test_kmeans_warm_starts_from_the_previous_segments_read_in_this_space(spark,
     thin.release()
     assert thin.params["k_mode"] == "given" and thin.params["k"] == 2
     assert any(n.startswith("warm start skipped") for n in thin.notes)
+
+
+def _sweep_row(k: int, wsse: float, silhouette: float) -> dict[str, float]:
+    return {"k": k, "wsse": wsse, "silhouette": silhouette, "smallest_share": 0.1}
+
+
+def test_auto_k_keeps_the_previous_versions_k_unless_the_sweep_clearly_prefers_another() -> None:
+    from segmentation.pipeline.fit import K_KEEP_TOLERANCE, _choose_k
+
+    # a sweep whose elbow is 7, with 6 a hair below it in silhouette: last week's 6 stays
+    sweep = [
+        _sweep_row(5, 100.0, 0.30),
+        _sweep_row(6, 70.0, 0.355),
+        _sweep_row(7, 45.0, 0.36),
+        _sweep_row(8, 43.0, 0.34),
+    ]
+    fresh: dict = {}
+    assert _choose_k(sweep, 0.01, fresh) == 7 and fresh["k_previous"] == "none"
+    kept: dict = {}
+    assert _choose_k(sweep, 0.01, kept, previous_k=6) == 6
+    assert kept["k_rule"].startswith("the previous version's k")
+    # 6 scoring clearly below the best: the structure changed, k moves
+    worse = [dict(r) for r in sweep]
+    worse[1]["silhouette"] = 0.36 - K_KEEP_TOLERANCE - 0.01
+    assert _choose_k(worse, 0.01, {}, previous_k=6) == 7
+    # a previous k outside the sweep, or one under the floor, is not kept
+    assert _choose_k(sweep, 0.01, {}, previous_k=12) == 7
+    floored = [dict(r) for r in sweep]
+    floored[1]["smallest_share"] = 0.001
+    assert _choose_k(floored, 0.01, {}, previous_k=6) == 7
