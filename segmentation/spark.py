@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from segmentation.config import Settings, get_settings
 
@@ -169,6 +169,8 @@ def get_spark(app_name: str = "segmentation", settings: Settings | None = None) 
             return GlueContext(SparkContext.getOrCreate()).spark_session
         return SparkSession.builder.appName(app_name).getOrCreate()
 
+    settings = settings or get_settings()
+    wanted = settings.service_endpoint("s3")
     try:
         active = SparkSession.getActiveSession()  # asks the JVM, which may be gone
     except Exception:
@@ -176,22 +178,53 @@ def get_spark(app_name: str = "segmentation", settings: Settings | None = None) 
         active = None
         _forget()
     if active is not None:
-        if session_alive(active):
+        if session_alive(active) and _s3a_endpoint(active.sparkContext) == wanted:
             return active
-        log.warning("the previous local Spark session's JVM is gone; starting a new one")
+        if session_alive(active):
+            active.stop()
+        else:
+            log.warning("the previous local Spark session's JVM is gone; starting a new one")
         _forget()
-    settings = settings or get_settings()
+    _stop_foreign_context(wanted)
     builder = SparkSession.builder.appName(app_name)
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit, its --master rules
         builder = builder.master(settings.spark_master)
     for key, value in local_conf(settings).items():
         builder = builder.config(key, value)
-    log.info(
-        "starting local Spark (s3a endpoint %s)", settings.service_endpoint("s3") or "AWS default"
-    )
+    log.info("starting local Spark (s3a endpoint %s)", wanted or "AWS default")
     spark = builder.getOrCreate()
     _quiet_known_noise(spark)
     return spark
+
+
+def _s3a_endpoint(sc: Any) -> str | None:
+    try:
+        return sc.getConf().get("spark.hadoop.fs.s3a.endpoint", None)
+    except Exception:  # py4j: the gateway is gone
+        return None
+
+
+def _stop_foreign_context(wanted: str | None) -> None:
+    """Stop a live context (a session another thread made active, which
+    ``getActiveSession`` does not see) that talks to another S3 endpoint: ``getOrCreate`` would
+    hand it back, and its Hadoop configuration (the s3a endpoint) cannot change after start."""
+    from pyspark import SparkContext
+
+    sc = SparkContext._active_spark_context
+    if sc is None:
+        return
+    try:
+        alive = not sc._jsc.sc().isStopped()  # type: ignore[union-attr]
+    except Exception:
+        alive = False
+    if alive and _s3a_endpoint(sc) == wanted:
+        return
+    if alive:
+        log.info(
+            "the running local Spark talks to %s, not %s: restarting it", _s3a_endpoint(sc), wanted
+        )
+        sc.stop()
+    _forget()
 
 
 def session_alive(spark: SparkSession) -> bool:
