@@ -80,15 +80,12 @@ def identify(
     result: FitResult,
     model_version: str,
     args: ClusterParams,
-    previous: ModelDocument | None = None,
+    previous: ModelDocument | None,
     before: dict[str, str] | None = None,
 ) -> Identified:
-    """Keys for the new segments, matched to the previous version's, and the comparison.
-
-    ``previous`` / ``before``: the previous document and its assignment when the caller has
-    already read them (warm start); else they are read here."""
-    if previous is None:
-        previous = previous_document(spark, paths, exclude=model_version)
+    """Keys for the new segments, matched to the previous version's (None: the first run), and
+    the comparison. ``before``: the previous assignment when the caller already read it (warm
+    start); else it is read here."""
     space = result.space
     assert space is not None
     columns = list(space.columns)
@@ -153,9 +150,9 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
     snapshot = snapshot_date.isoformat()
     run_id = args.run_id
     features_uri = paths.features(snapshot)
-    previous = before = None
-    if args.algorithm == "kmeans":  # its k and (warm start) its centres carry over
-        previous = previous_document(spark, paths)
+    # read once, before the fit: the matching needs it, K-Means its k and (warm start) centres
+    previous = previous_document(spark, paths)
+    before = None
     if args.warm_start and args.algorithm == "kmeans":
         before = previous_assignment(spark, paths, previous) if previous else {}
         if previous is None:
