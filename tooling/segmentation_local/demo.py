@@ -236,10 +236,14 @@ def _run_demo(config: DemoConfig) -> DemoResult:
             with progress.step(
                 f"ingest: history via landing (all but the last {config.stream_days} days)"
             ):
-                result.ingest = _ingest(settings, dataset, params, config, say, ("landing",))
+                split, split_s = _prepare_ingest(settings, dataset, params, config)
+                result.ingest = {"split_seconds": split_s}
+                result.ingest.update(_ingest(settings, split, config, say, ("landing",)))
         else:
             with progress.step("ingest: recent events via Kafka, history via landing"):
-                result.ingest = _ingest(settings, dataset, params, config, say)
+                split, split_s = _prepare_ingest(settings, dataset, params, config)
+                result.ingest = {"split_seconds": split_s}
+                result.ingest.update(_ingest(settings, split, config, say))
 
         from segmentation.serving.lake_reader import read_model_document
         from segmentation_local.orchestration.asl import local_values
@@ -267,9 +271,7 @@ def _run_demo(config: DemoConfig) -> DemoResult:
         for i, snapshot in enumerate(snapshots):
             if i:
                 with progress.step(f"ingest: the last {config.stream_days} days via Kafka"):
-                    result.ingest.update(
-                        _ingest(settings, dataset, params, config, say, ("stream",))
-                    )
+                    result.ingest.update(_ingest(settings, split, config, say, ("stream",)))
             title = (
                 "run the state machine locally (clean, features, cluster, monitor, publish)"
                 if i == 0
@@ -350,33 +352,33 @@ def _run_demo(config: DemoConfig) -> DemoResult:
         say("stopped every service the demo started")
 
 
-def _ingest(
-    settings: Any,
-    dataset: Path,
-    params: Any,
-    config: DemoConfig,
-    say: Callable[[str], None],
-    doors: tuple[str, ...] = ("stream", "landing"),
-) -> dict[str, Any]:
-    """The generator's events through the two doors: the last ``stream_days`` through Kafka ->
-    poller -> ingest Lambda, the history as a landing CSV -> batch ingest Lambda; ``doors``
-    picks which of them this call opens (the two-snapshot demo streams after its first run)."""
+def _prepare_ingest(
+    settings: Any, dataset: Path, params: Any, config: DemoConfig
+) -> tuple[dict[str, Any], float]:
+    """The generator's events split for the two doors (the last ``stream_days`` to stream, the
+    history as a CSV) and the catalog uploaded; returns the split and its seconds."""
     from segmentation.awsclients import client
     from segmentation.ingest.catalog import upload_catalog
 
     work = config.state_dir / "ingest"
     work.mkdir(exist_ok=True)
+    t0 = time.monotonic()
+    split = _split_events(dataset, config.stream_days, params.window_end, work)
+    upload_catalog(dataset / "catalog.parquet", client("s3", settings), settings)
+    return split, round(time.monotonic() - t0, 2)
+
+
+def _ingest(
+    settings: Any,
+    split: dict[str, Any],
+    config: DemoConfig,
+    say: Callable[[str], None],
+    doors: tuple[str, ...] = ("stream", "landing"),
+) -> dict[str, Any]:
+    """The split events through the two doors: the stream through Kafka -> poller -> ingest
+    Lambda, the history as a landing CSV -> batch ingest Lambda; ``doors`` picks which of them
+    this call opens (the two-snapshot demo streams after its first run)."""
     out: dict[str, Any] = {}
-    split_file = work / "split.json"
-    if split_file.is_file():
-        split = json.loads(split_file.read_text())
-    else:
-        t0 = time.monotonic()
-        split = _split_events(dataset, config.stream_days, params.window_end, work)
-        split = {k: str(v) if isinstance(v, Path) else v for k, v in split.items()}
-        out["split_seconds"] = round(time.monotonic() - t0, 2)
-        split_file.write_text(json.dumps(split))
-        upload_catalog(dataset / "catalog.parquet", client("s3", settings), settings)
     if "landing" in doors:
         out.update(_ingest_landing(settings, split, say))
     if "stream" in doors:
