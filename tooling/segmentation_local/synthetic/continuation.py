@@ -22,15 +22,13 @@ from segmentation_local.synthetic import tables
 from segmentation_local.synthetic.catalog import build_catalog
 from segmentation_local.synthetic.cross_batch import add_parent_copies
 from segmentation_local.synthetic.defects import inject, plan_malformed
-from segmentation_local.synthetic.events import RENEWAL_DAYS, TYPE, EventArrays, build_events
+from segmentation_local.synthetic.events import TYPE, EventArrays, build_events, renewal_period
 from segmentation_local.synthetic.generator import Dataset, malformed_counts, summarise
 from segmentation_local.synthetic.lineage import Manifest, epoch, read_manifest, stream
 from segmentation_local.synthetic.params import ContinueParams
 from segmentation_local.synthetic.personas import PERSONA_NAMES, persona_arrays
 from segmentation_local.synthetic.population import replay
 from segmentation_local.synthetic.sessions import build_period_sessions
-
-_PERIOD = RENEWAL_DAYS * 86400
 
 
 def continue_dataset(parent_dir: Path, params: ContinueParams, out: Path | None = None) -> Dataset:
@@ -169,7 +167,8 @@ def _renewals(parent: Manifest, n_users: int, root_start: int) -> np.ndarray:
     tx = pq.read_table(parent.path / "transactions.parquet", columns=columns)
     subs = tx.filter(pc.equal(tx.column("kind"), "subscription"))
     seconds = pc.divide(pc.cast(subs.column("timestamp"), pa.int64()), 1_000_000).to_numpy()
-    np.maximum.at(out, tables.user_codes(subs.column("user_id")), (seconds - root_start) // _PERIOD)
+    user = tables.user_codes(subs.column("user_id"))
+    np.maximum.at(out, user, renewal_period(seconds - root_start, user))
     return out
 
 
@@ -179,7 +178,8 @@ def _renewals_table(
     """The renewal state after this batch: the parent's, advanced by this batch's payments."""
     state = renewed.copy()
     subs = clean.etype == TYPE["subscription"]
-    np.maximum.at(state, clean.user[subs], (clean.ts[subs] - root_start) // _PERIOD)
+    user = clean.user[subs]
+    np.maximum.at(state, user, renewal_period(clean.ts[subs] - root_start, user))
     return pa.table({"user_id": ids, "renewal_period": pa.array(state, pa.int32())})
 
 

@@ -23,8 +23,28 @@ from segmentation_local.synthetic.users import Users
 TYPE = {name: code for code, name in enumerate(EVENT_TYPES)}
 #: Subscriptions renew on the first session of each period of this many days (while active).
 RENEWAL_DAYS = 30
+RENEWAL_SECONDS = RENEWAL_DAYS * 86400
+_GOLDEN = 0.6180339887498949
 #: Most titles one session holds (four feature films is already a very long evening).
 MAX_PLAYS = 4
+
+
+def billing_phase(user: np.ndarray) -> np.ndarray:
+    """Seconds into the data set's first renewal period at which each user's billing month starts.
+
+    Users subscribed on different days, so their renewals spread over the month. With one phase
+    for everyone every renewal fell on the data set's period boundaries, and a window's spend
+    depended on where its edges fell: two 83-day windows a week apart had a monetary PSI of 0.36
+    on unchanged personas (5,000 users). A golden-ratio sequence of the user index: deterministic,
+    evenly spread, and a user keeps their phase in every batch of a lineage.
+    """
+    return ((user.astype(np.float64) * _GOLDEN) % 1.0 * RENEWAL_SECONDS).astype(np.int64)
+
+
+def renewal_period(seconds_from_origin: np.ndarray, user: np.ndarray) -> np.ndarray:
+    """Each moment's billing period (0, 1, ...) in its user's own months, counted from the first
+    window's start; the one place the generator and its continuations number periods."""
+    return (seconds_from_origin + RENEWAL_SECONDS - billing_phase(user)) // RENEWAL_SECONDS
 
 
 @dataclass
@@ -99,8 +119,8 @@ def build_events(
     empty = (n_search + n_imp + n_play) == 0
     n_search[empty] = 1  # a session is at least one event: someone opened the app and searched
 
-    # Subscription renewal: first session of each renewal period, for users on a paid plan.
-    period = (renewal_origin + sessions.start) // (RENEWAL_DAYS * 86400)
+    # Subscription renewal: first session of each of the user's billing periods, on a paid plan.
+    period = renewal_period(renewal_origin + sessions.start, s_user)
     new_group = np.ones(n_s, dtype=bool)
     new_group[1:] = (s_user[1:] != s_user[:-1]) | (period[1:] != period[:-1])
     price = np.asarray(PLAN_PRICES)[users.plan[s_user]]
