@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -28,9 +29,8 @@ def main(step: str, argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,  # stdout carries only the JSON result
     )
-    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parse_argv(step, argv)
+        args = parse_argv(step, settings_from_argv(list(sys.argv[1:] if argv is None else argv)))
     except ArgumentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -43,6 +43,34 @@ def main(step: str, argv: Sequence[str] | None = None) -> int:
         job.commit()
     print(json.dumps(result, default=str, sort_keys=True))
     return 0
+
+
+def settings_from_argv(argv: list[str]) -> list[str]:
+    """Move ``--SEG_NAME value`` arguments into the environment; return the rest.
+
+    Glue jobs have no environment variables of their own, so Terraform passes the Spark steps'
+    settings (``segmentation.config.Settings``, the ``spark_env`` map EMR gets as driver and
+    executor environment) to Glue as job arguments of the same names. Setting them here, before
+    the settings are first read, gives every step the same configuration on both platforms.
+    """
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        name, sep, value = argv[i].partition("=")
+        if name.startswith("--SEG_"):
+            if not sep:
+                if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
+                    raise ArgumentError(f"{name}: expected a value (a setting, e.g. {name}=...)")
+                value, i = argv[i + 1], i + 1
+            os.environ[name[2:]] = value
+        else:
+            rest.append(argv[i])
+        i += 1
+    if len(rest) != len(argv):
+        from segmentation.config import get_settings
+
+        get_settings.cache_clear()
+    return rest
 
 
 def _glue_job(spark: Any, args: StepParams) -> Any:

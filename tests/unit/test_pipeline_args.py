@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from segmentation.config import get_settings
 from segmentation.pipeline.args import (
     STEPS,
     ArgumentError,
@@ -117,3 +118,27 @@ def test_step_command_refuses_bad_arguments_before_starting_spark(capsys):
     with pytest.raises(SystemExit):
         main(["step", "--help"])
     assert "--min_samples" in capsys.readouterr().out
+
+
+def test_glue_setting_arguments_become_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Glue has no environment: Terraform passes the Spark steps' settings as --SEG_* job
+    arguments, and the clean step's lower bound must then be the configured one."""
+    from segmentation.contract import timestamp_min
+    from segmentation.pipeline.entry import settings_from_argv
+
+    for name in ("SEG_TIMESTAMP_MIN", "SEG_LEDGER_TABLE"):
+        monkeypatch.delenv(name, raising=False)  # teardown removes what the call sets
+    get_settings.cache_clear()
+    rest = settings_from_argv(
+        ["--lake_prefix", "p", "--SEG_TIMESTAMP_MIN", "1970-01-02", "--SEG_LEDGER_TABLE=led"]
+    )
+    try:
+        assert rest == ["--lake_prefix", "p"]
+        assert f"{timestamp_min():%Y-%m-%d}" == "1970-01-02"
+        assert get_settings().ledger_table == "led"
+        assert settings_from_argv(["--run_id", "r"]) == ["--run_id", "r"]
+        with pytest.raises(ArgumentError, match="SEG_TIMESTAMP_MIN: expected a value"):
+            settings_from_argv(["--SEG_TIMESTAMP_MIN", "--run_id", "r"])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

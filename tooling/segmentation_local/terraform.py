@@ -179,6 +179,7 @@ def local_variables(
         "segments_table": settings.segments_table,
         "ledger_table": settings.ledger_table,
         "kafka_topic": settings.kafka_topic,
+        "timestamp_min": settings.timestamp_min.isoformat(),
         "mlflow_tracking_uri": settings.mlflow_tracking_uri,
         "build_dir": str(build_dir or ROOT / "build"),
         "enable_lifecycle": str(lifecycle).lower(),

@@ -32,6 +32,7 @@ module "deployment" {
   # The Monitor task's thresholds, one set for its function and its alarms.
   monitor_thresholds = var.monitor_thresholds
   protect_data       = var.protect_data
+  timestamp_min      = var.timestamp_min
 
   log_retention_days = var.log_retention_days
 }

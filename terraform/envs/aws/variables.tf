@@ -150,3 +150,9 @@ variable "log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "timestamp_min" {
+  description = "Earliest event timestamp the contract accepts, a UTC day (SEG_TIMESTAMP_MIN): older rows are quarantined as clock faults. Lower it for exports that reach back further."
+  type        = string
+  default     = "1990-01-01"
+}

@@ -78,4 +78,5 @@ module "deployment" {
   protect_data        = false
   enable_lifecycle    = var.enable_lifecycle
   monitor_thresholds  = var.monitor_thresholds
+  timestamp_min       = var.timestamp_min
 }

@@ -75,3 +75,9 @@ variable "monitor_thresholds" {
   type        = map(number)
   default     = {}
 }
+
+variable "timestamp_min" {
+  description = "Earliest event timestamp the contract accepts, a UTC day (SEG_TIMESTAMP_MIN): older rows are quarantined as clock faults. Lower it for exports that reach back further."
+  type        = string
+  default     = "1990-01-01"
+}

@@ -56,6 +56,7 @@ locals {
       SEG_SEGMENTS_TABLE           = var.segments_table
       SEG_LEDGER_TABLE             = var.ledger_table
       SEG_MLFLOW_TRACKING_URI      = local.mlflow_tracking_uri
+      SEG_TIMESTAMP_MIN            = var.timestamp_min
       POWERTOOLS_METRICS_NAMESPACE = "Segmentation"
       POWERTOOLS_LOG_LEVEL         = "INFO"
     },
@@ -135,6 +136,7 @@ module "processing" {
   ledger_table            = module.ledger.table_name
   segments_table          = var.segments_table
   environment_name        = var.environment_name
+  settings                = { SEG_TIMESTAMP_MIN = var.timestamp_min }
   artifacts_bucket        = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
   kms_key_arn             = module.lake.kms_key_arn
   etl_role                = { arn = module.lake.stage_role_arns["etl"], name = module.lake.stage_role_names["etl"] }

@@ -38,6 +38,16 @@ variable "environment_name" {
   }
 }
 
+variable "timestamp_min" {
+  description = "Earliest event timestamp the contract accepts, a UTC day (SEG_TIMESTAMP_MIN of the ingest functions and the clean step): older rows are quarantined as clock faults. Lower it for exports that reach back further."
+  type        = string
+  default     = "1990-01-01"
+  validation {
+    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", var.timestamp_min)) && can(formatdate("YYYY", "${var.timestamp_min}T00:00:00Z"))
+    error_message = "timestamp_min: expected a date YYYY-MM-DD, e.g. 1990-01-01."
+  }
+}
+
 variable "emulator" {
   description = "Deploy to the local emulator (moto): S3-managed bucket keys and no TLS-only policy (plain HTTP), no recovery windows, no account-wide API Gateway logging role, and the dependency layer and Spark artifacts only when built."
   type        = bool

@@ -24,14 +24,17 @@ locals {
   entry_point_key = "emr/${basename(var.emr_entry_point.path)}"
   venv_key        = "emr/pyspark_venv.tar.gz"
 
-  spark_env = {
+  # The settings every Spark step reads (segmentation.config.Settings): EMR gets them as driver
+  # and executor environment, Glue (which has no environment of its own) as --SEG_* job
+  # arguments that segmentation.pipeline.entry moves into the environment before it starts.
+  spark_env = merge(var.settings, {
     SEG_ENVIRONMENT         = var.environment_name
     SEG_LAKE_PREFIX         = var.lake_prefix
     SEG_LEDGER_TABLE        = var.ledger_table
     SEG_SEGMENTS_TABLE      = var.segments_table
     SEG_AWS_REGION          = local.region
     SEG_MLFLOW_TRACKING_URI = var.mlflow_tracking_uri
-  }
+  })
 
   # The venv (if built) replaces EMR's Python 3.9 with the project's 3.11 and its dependencies.
   emr_spark_submit_parameters = join(" ", concat(
@@ -194,6 +197,7 @@ resource "aws_glue_job" "this" {
       "--job-bookmark-option"              = "job-bookmark-disable"
       "--TempDir"                          = "${local.s3}/tmp/glue/"
     },
+    { for k, v in local.spark_env : "--${k}" => v },
     length(var.wheels) == 0 ? {} : {
       # Installed from S3 with --no-deps: no NAT, so pip must not reach PyPI; the wheel set is
       # complete (numpy, pandas, pyarrow, boto3 ship with Glue 5.0).

@@ -18,6 +18,16 @@ variable "segments_table" {
   type        = string
 }
 
+variable "settings" {
+  description = "Further SEG_* settings of the Spark steps (segmentation.config.Settings names), e.g. SEG_TIMESTAMP_MIN; the module adds the lake, tables, region and MLflow ones."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for k in keys(var.settings) : can(regex("^SEG_[A-Z0-9_]+$", k))])
+    error_message = "settings: expected SEG_* names (segmentation.config.Settings), e.g. SEG_TIMESTAMP_MIN."
+  }
+}
+
 variable "environment_name" {
   description = "SEG_ENVIRONMENT of the jobs: aws, or local on the emulator."
   type        = string

@@ -149,3 +149,23 @@ run "mlflow_service_needs_a_vpc" {
   }
   expect_failures = [var.mlflow_tracking_uri]
 }
+
+run "timestamp_min_reaches_ingest_and_clean" {
+  command = apply
+  variables {
+    timestamp_min = "1970-01-02"
+  }
+
+  assert {
+    condition     = local.function_env["SEG_TIMESTAMP_MIN"] == "1970-01-02" && strcontains(output.processing.emr_spark_submit_parameters, "driverEnv.SEG_TIMESTAMP_MIN=1970-01-02")
+    error_message = "one lower bound for the ingest functions (contract) and the clean step (its reason)"
+  }
+}
+
+run "timestamp_min_validated" {
+  command = plan
+  variables {
+    timestamp_min = "1997/01/01"
+  }
+  expect_failures = [var.timestamp_min]
+}

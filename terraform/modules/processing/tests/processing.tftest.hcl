@@ -125,3 +125,27 @@ run "missing_artifacts_allowed_locally" {
     error_message = "no venv, no archive"
   }
 }
+
+run "settings_reach_both_platforms" {
+  command = apply
+  variables {
+    settings = { SEG_TIMESTAMP_MIN = "1970-01-02" }
+  }
+
+  assert {
+    condition     = alltrue([for j in aws_glue_job.this : j.default_arguments["--SEG_TIMESTAMP_MIN"] == "1970-01-02" && j.default_arguments["--SEG_SEGMENTS_TABLE"] == "seg-segments"])
+    error_message = "Glue has no environment: the Spark steps' settings are --SEG_* job arguments (segmentation.pipeline.entry sets them)"
+  }
+  assert {
+    condition     = strcontains(output.emr_spark_submit_parameters, "spark.emr-serverless.driverEnv.SEG_TIMESTAMP_MIN=1970-01-02") && strcontains(output.emr_spark_submit_parameters, "spark.executorEnv.SEG_TIMESTAMP_MIN=1970-01-02")
+    error_message = "EMR gets the same settings as environment"
+  }
+}
+
+run "settings_are_seg_names" {
+  command = plan
+  variables {
+    settings = { TIMESTAMP_MIN = "1970-01-02" }
+  }
+  expect_failures = [var.settings]
+}
