@@ -468,3 +468,17 @@ def run(spark: SparkSession, args: AssignParams, paths: LakePaths) -> dict[str, 
         "output": record_uri,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def describe(result: dict[str, Any]) -> str:
+    """The run in one line, for people (the CLI, the demo's report, the job's log)."""
+    if result.get("noop"):
+        return f"assign: nothing done ({result['reason']})"
+    segments = ", ".join(f"{k}: {v}" for k, v in result["by_segment"].items())
+    return (
+        f"assign: {result['provisional_users']} users assigned provisionally to "
+        f"{result['model_version']} ({result['new_users']} new, {result['changed_users']} "
+        f"changed segment; {result['unchanged_users']} active users kept their weekly one) from "
+        f"{result['objects_new']} new objects, window {result['window_days']} days to "
+        f"{result['snapshot_date']}; by segment id {segments}"
+    )
