@@ -188,7 +188,7 @@ def _run_demo(config: DemoConfig) -> DemoResult:
             f"two snapshots need 0 < stream_days < days, got {config.stream_days} and {config.days}"
         )
     two = config.snapshots == 2
-    progress = Progress((9 if two else 8) + (1 if config.new_users else 0), config.quiet)
+    progress = Progress((10 if two else 8) + (1 if config.new_users else 0), config.quiet)
     say = progress.say
     result = DemoResult()
     config.state_dir.mkdir(parents=True, exist_ok=True)
