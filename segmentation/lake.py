@@ -55,6 +55,8 @@ CATALOG = "catalog"  # raw: the content catalog (content_id, genre, duration_min
 USER_FEATURES = "user_features"  # features: partitioned by snapshot_date=YYYY-MM-DD
 SEGMENT_MAP = "segment_map"  # segments: partitioned by model_version=...
 PROFILES = "profiles"  # segments: profiles/model_version=.../profiles.json
+MODEL_POINTS = "model_points"  # segments: model_points/model_version=.../points.json (assignment)
+PROVISIONAL = "provisional"  # segments: provisional/model_version=.../ (between-run assignments)
 QUALITY = "quality"  # curated: quality/run_id=.../report.json
 LEDGER = "_ledger"  # curated: _ledger/manifest-<version>-<run_id>.json (segmentation.ledger)
 FEATURES_REPORTS = "reports"  # features: reports/run_id=.../report.json (users, warnings)
@@ -88,6 +90,15 @@ class LakePaths:
 
     def profiles(self, model_version: str) -> str:
         return self._uri("segments", PROFILES, f"model_version={model_version}", "profiles.json")
+
+    def model_points(self, model_version: str) -> str:
+        """The centres (K-Means) or core points (DBSCAN) a version assigns with, in its scaled
+        space: what the between-run assignment applies (:mod:`segmentation.pipeline.assign`)."""
+        return self._uri("segments", MODEL_POINTS, f"model_version={model_version}", "points.json")
+
+    def provisional(self, model_version: str) -> str:
+        """The provisional assignments of a version (users assigned between weekly runs)."""
+        return self._uri("segments", PROVISIONAL, f"model_version={model_version}")
 
     def quality_report(self, run_id: str) -> str:
         return self._uri("curated", QUALITY, f"run_id={run_id}", "report.json")

@@ -272,3 +272,39 @@ def describe(exc: ValidationError, most: int = 5) -> str:
     parts = [f"{'.'.join(map(str, e['loc'])) or '(document)'}: {e['msg']}" for e in errors[:most]]
     more = f" (and {len(errors) - most} more)" if len(errors) > most else ""
     return "not a valid model document: " + "; ".join(parts) + more
+
+
+class ModelPoints(_Strict):
+    """The points a model version assigns with, in its scaled space: the K-Means centres (row i
+    is segment i) or the DBSCAN core points and their segments (a user takes the nearest core
+    point's segment within ``eps``, else noise). With the document's feature space and scaler
+    it reproduces every assignment of the version without a re-fit and without MLflow: the
+    between-run assignment reads it (``model_points/model_version=<v>/points.json``).
+
+    Kept apart from the document because DBSCAN's core points are up to ``sample_size`` rows,
+    and the document is what the console and the Lambdas read."""
+
+    model_version: str = Field(min_length=1)
+    algorithm: Literal["kmeans", "dbscan"]
+    columns: list[str] = Field(min_length=1, description="Model features, in matrix order.")
+    points: list[list[float]] = Field(description="One row per centre / core point.")
+    labels: list[int] = Field(description="Segment id of each row of points.")
+    eps: float | None = Field(None, gt=0, description="DBSCAN's radius (None for K-Means).")
+    population_means: dict[str, float] = Field(
+        default_factory=dict,
+        description="The version's users' average of each model feature in original units: "
+        "the 'average' a provisional user's reasons are told against.",
+    )
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, source: str) -> ModelPoints:
+        try:
+            return cls.model_validate(json.loads(text))
+        except ValueError as exc:  # not JSON, or a ValidationError (a ValueError too)
+            detail = describe(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise ModelDocumentError(
+                f"{source}: {detail.replace('model document', 'model points document')}"
+            ) from None

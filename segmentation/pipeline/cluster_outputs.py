@@ -24,6 +24,7 @@ from segmentation.model_document import (
     FeatureDescription,
     KSweepRow,
     ModelDocument,
+    ModelPoints,
     RetiredSegment,
     Scaler,
     SegmentProfile,
@@ -156,4 +157,38 @@ def write_document(spark: SparkSession, document: ModelDocument, paths: LakePath
     """The model document next to its segment map; returns the URI."""
     uri = paths.profiles(document.model_version)
     lakeio.write_text(spark, uri, document.to_json())
+    return uri
+
+
+def build_points(result: FitResult, model_version: str) -> ModelPoints | None:
+    """The fit's centres (K-Means) or core points (DBSCAN, after the size floor relabelled the
+    small clusters' cores as noise), and the users' feature averages; None without a space."""
+    space = result.space
+    if space is None:
+        return None
+    columns = list(space.columns)
+    pdf = result.labeled.select(*columns).toPandas()
+    means = {c: float(v) for c, v in zip(columns, pdf.mean(axis=0).to_numpy(), strict=True)}
+    if result.algorithm == "kmeans":
+        assert result.centers is not None
+        points, labels, eps = result.centers, list(range(len(result.centers))), None
+    else:
+        assert result.dbscan is not None
+        points, labels = result.dbscan.core_points, result.dbscan.core_labels.tolist()
+        eps = float(result.dbscan.eps)
+    return ModelPoints(
+        model_version=model_version,
+        algorithm=result.algorithm,
+        columns=columns,
+        points=[[float(v) for v in row] for row in points],
+        labels=[int(s) for s in labels],
+        eps=eps,
+        population_means=means,
+    )
+
+
+def write_points(spark: SparkSession, points: ModelPoints, paths: LakePaths) -> str:
+    """The version's assignment points beside its document; returns the URI."""
+    uri = paths.model_points(points.model_version)
+    lakeio.write_text(spark, uri, points.to_json())
     return uri

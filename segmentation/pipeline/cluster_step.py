@@ -23,7 +23,9 @@ from segmentation.pipeline.cluster_outputs import (
     Identified,
     assignments,
     build_document,
+    build_points,
     write_document,
+    write_points,
     write_segment_map,
 )
 from segmentation.pipeline.drift import feature_bins, feature_psi
@@ -211,6 +213,8 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
             )
             log_document(tracker, document)
             map_uri = write_segment_map(spark, assignments(result, identity), model_version, paths)
+            points = build_points(result, model_version)
+            points_uri = write_points(spark, points, paths) if points is not None else None
             profiles_uri = write_document(spark, document, paths)
     finally:
         result.release()
@@ -246,4 +250,5 @@ def run(spark: SparkSession, args: ClusterParams, paths: LakePaths) -> dict[str,
         "comparison": document.comparison.model_dump() if document.comparison else None,
         "segment_map": map_uri,
         "profiles": profiles_uri,
+        "model_points": points_uri,
     }

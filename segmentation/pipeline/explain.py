@@ -68,10 +68,14 @@ def reasons_json(
     columns: Sequence[str],
     centres: np.ndarray,
     centre_ids: Sequence[int],
+    means: np.ndarray | None = None,
 ) -> list[str]:
-    """Per user (rows of ``frame``, original units), the JSON list of its reasons."""
+    """Per user (rows of ``frame``, original units), the JSON list of its reasons. ``means``:
+    the population's averages the values are told against (default: ``frame``'s own; a few
+    users assigned between runs are told against the version's users)."""
     raw = frame[list(columns)].to_numpy(dtype=float)
-    means = raw.mean(axis=0) if len(raw) else np.zeros(len(columns))
+    if means is None:
+        means = raw.mean(axis=0) if len(raw) else np.zeros(len(columns))
     picks = driving_features(x, np.asarray(labels), centres, centre_ids)
     out = []
     for i, order in enumerate(picks):

@@ -162,9 +162,9 @@ class _LedgerParams(StepParams):
     )
 
 
-class CleanParams(_LedgerParams):
-    """``glue_jobs/clean.py``: the raw + hot objects new since the last run -> curated events
-    (the touched days, switched in atomically), quarantine, quality report."""
+class _CleanRules(_LedgerParams):
+    """The clean rules' parameters: the clean step's, and the between-run assignment's (which
+    cleans the new objects by the same rules without committing them)."""
 
     session_gap_minutes: int = Field(30, ge=1, description="inactivity gap that ends a session")
     input_zones: list[Zone] = Field(
@@ -182,6 +182,19 @@ class CleanParams(_LedgerParams):
         description="fewest amounts of a money event type on a day for that day to get IQR "
         "fences (fewer are not capped)",
     )
+
+    @field_validator("input_zones", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [t.strip().lower() for t in value.split(",") if t.strip()]
+        return value
+
+
+class CleanParams(_CleanRules):
+    """``glue_jobs/clean.py``: the raw + hot objects new since the last run -> curated events
+    (the touched days, switched in atomically), quarantine, quality report."""
+
     rebuild: bool = Field(
         False, description="rebuild curated from every raw + hot object (after a rule change)"
     )
@@ -205,13 +218,6 @@ class CleanParams(_LedgerParams):
         ge=60,
         description="lock lease: a killed run's lock is taken over after this long",
     )
-
-    @field_validator("input_zones", mode="before")
-    @classmethod
-    def _csv(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [t.strip().lower() for t in value.split(",") if t.strip()]
-        return value
 
     @field_validator("retention_days", mode="before")
     @classmethod
@@ -328,10 +334,26 @@ class ClusterParams(StepParams):
         return self
 
 
+class AssignParams(_CleanRules):
+    """``glue_jobs/assign.py`` (daily, between weekly runs): the raw + hot objects the ledger has
+    not cleaned yet, cleaned by the clean step's rules (nothing committed), the features of the
+    users active in them over the window ending with snapshot_date, assigned with the published
+    model version -> provisional assignments of that version in the segments table."""
+
+    window_days: WindowDays = _SessionParams.model_fields["window_days"]
+    segments_table: str = Field(
+        default_factory=lambda: get_settings().segments_table,
+        description="DynamoDB table of the published segments (its META/CURRENT pointer names "
+        "the model version users are assigned with)",
+        json_schema_extra={"default_text": "SEG_SEGMENTS_TABLE"},
+    )
+
+
 STEP_MODELS: dict[str, type[StepParams]] = {
     "clean": CleanParams,
     "features": FeaturesParams,
     "cluster": ClusterParams,
+    "assign": AssignParams,
 }
 
 

@@ -53,7 +53,21 @@ def run_cluster(args: Mapping[str, Any], spark: SparkSession) -> dict[str, Any]:
     return cluster_step.run(spark, resolved, _paths(resolved))
 
 
-STEP_FUNCTIONS = {"clean": run_clean, "features": run_features, "cluster": run_cluster}
+def run_assign(args: Mapping[str, Any], spark: SparkSession) -> dict[str, Any]:
+    """hot/raw events the ledger has not cleaned + curated -> provisional assignments of the
+    published version (between weekly runs)."""
+    from segmentation.pipeline import assign
+
+    resolved = resolve("assign", args)
+    return assign.run(spark, resolved, _paths(resolved))
+
+
+STEP_FUNCTIONS = {
+    "clean": run_clean,
+    "features": run_features,
+    "cluster": run_cluster,
+    "assign": run_assign,
+}
 
 
 def run_step(step: str, args: Mapping[str, Any], spark: SparkSession) -> dict[str, Any]:

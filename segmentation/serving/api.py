@@ -88,6 +88,12 @@ class Segment(BaseModel):
         description="Users of the key in the previous model version; null for a key new in this "
         "version, and when unknown."
     )
+    provisional_users: int = Field(
+        0,
+        description="Users assigned to the segment provisionally since the version was built "
+        "(new users, and users of the weekly fit whose segment their new events changed); not "
+        "counted in size, which stays the weekly fit's.",
+    )
 
 
 class SegmentList(BaseModel):
@@ -97,6 +103,12 @@ class SegmentList(BaseModel):
     previous_model_version: str | None = Field(
         description="The version this one's segments were matched to (their keys and "
         "previous_size); null for a first version, and when unknown."
+    )
+    provisional_users: int = Field(
+        0, description="Users assigned provisionally since the version was built (all segments)."
+    )
+    provisional_assigned_at: str | None = Field(
+        None, description="When the provisional assignments were last made (UTC); null if never."
     )
     segments: list[Segment]
 
@@ -121,6 +133,17 @@ class UserSegment(BaseModel):
         "the assignment, as plain sentences with the user's own values and the average "
         "(empty for a version published without them).",
         examples=[["Spent 412.00 EUR in the window (average 57.30 EUR)."]],
+    )
+    provisional: bool = Field(
+        False,
+        description="True when the segment was assigned between weekly runs (a user new since "
+        "the version was built, or one whose new events changed the segment), by the same "
+        "version's model; the next weekly version replaces it. False: the weekly fit's.",
+    )
+    assigned_at: str | None = Field(
+        None,
+        description="When this assignment was made (UTC): the provisional run's time, or the "
+        "publish time of the weekly version.",
     )
 
 
@@ -168,7 +191,7 @@ app = APIGatewayRestResolver(enable_validation=False, debug=False, cors=ConsoleC
 console.register(app)  # the web console's routes (uploads, runs, models, contract)
 
 
-def _segment(item: SegmentItem) -> Segment:
+def _segment(item: SegmentItem, provisional: int = 0) -> Segment:
     return Segment(
         segment_id=item.segment_id,
         segment_name=item.segment_name,
@@ -180,6 +203,7 @@ def _segment(item: SegmentItem) -> Segment:
         segment_key=item.segment_key,
         since=item.since,
         previous_size=item.previous_size,
+        provisional_users=provisional,
     )
 
 
@@ -194,8 +218,9 @@ def _current() -> dict[str, Any]:
     "/users/<user_id>/segment",
     summary="The segment of one user",
     description="The raw user id is HMAC'd with the ingest key inside the API; it is never "
-    "stored, logged or returned. 400 if the id breaks the contract's rule, 404 if the user is "
-    "not in the current model version.",
+    "stored, logged or returned. A user active since the version was built carries the "
+    "segment the between-run assignment gave (provisional: true). 400 if the id breaks the "
+    "contract's rule, 404 if the user is not in the current model version.",
     responses={
         200: {"description": "The user's segment"},
         400: _error(INVALID_ID),
@@ -212,14 +237,17 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         raise BadRequestError(INVALID_ID) from None
     anon = state.anon(raw)
     del raw, user_id
-    _current()
+    pointer = _current()
     found = state.get_store().user_segment(anon)
     if found is None:
         logger.info("lookup", extra={"found": False})
         # ServiceError, not NotFoundError: that one is the router's (see _no_route)
         raise ServiceError(404, "user not found in the current model version")
     version, item, profile = found
-    logger.info("lookup", extra={"found": True, "model_version": version})
+    provisional = bool(item.get("provisional", False))
+    logger.info(
+        "lookup", extra={"found": True, "model_version": version, "provisional": provisional}
+    )
     name = item.get("segment_name") or (profile.segment_name if profile else "")
     return UserSegment(
         model_version=version,
@@ -231,6 +259,8 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         segment_key=item.get("segment_key") or (profile.segment_key if profile else None),
         moved_since_previous=item.get("moved_since_previous"),
         reasons=sentences(item.get("reasons")),
+        provisional=provisional,
+        assigned_at=item.get("assigned_at") if provisional else pointer.get("published_at"),
     )
 
 
@@ -246,13 +276,18 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
 def list_segments() -> SegmentList:
     pointer = _current()
     version = pointer["model_version"]
-    segments = state.get_store().segments(version)
+    store = state.get_store()
+    segments = store.segments(version)
+    summary = store.provisional_summary(version) or {}
+    counts = {int(k): int(v) for k, v in (summary.get("by_segment") or {}).items()}
     return SegmentList(
         model_version=version,
         published_at=pointer.get("published_at"),
         users=int(pointer.get("users", 0)),
         previous_model_version=pointer.get("previous_model_version"),
-        segments=[_segment(segments[k]) for k in sorted(segments)],
+        provisional_users=sum(counts.get(k, 0) for k in segments),
+        provisional_assigned_at=summary.get("assigned_at"),
+        segments=[_segment(segments[k], counts.get(k, 0)) for k in sorted(segments)],
     )
 
 

@@ -80,6 +80,32 @@ def iter_segment_map(
     yield from dataset.to_batches(columns=[*SEGMENT_MAP_COLUMNS, *optional], batch_size=batch_size)
 
 
+def iter_provisional(
+    settings: Settings,
+    model_version: str,
+    batch_size: int = 5000,
+    filesystem: pafs.FileSystem | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of a version's provisional assignments (the between-run job's lake
+    record, :data:`segmentation.serving.provisional.RECORD_COLUMNS`); none when it has none."""
+    from segmentation.serving.provisional import RECORD_COLUMNS
+
+    fs = filesystem or s3_filesystem(settings)
+    path = _strip_scheme(LakePaths(settings).provisional(model_version))
+    info = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=True))
+    files = [
+        f.path
+        for f in info
+        if f.type == pafs.FileType.File
+        and f.base_name.endswith(".parquet")
+        and not f.base_name.startswith(("_", "."))
+    ]
+    if not files:
+        return
+    dataset = ds.dataset(files, filesystem=fs, format="parquet")
+    yield from dataset.to_batches(columns=list(RECORD_COLUMNS), batch_size=batch_size)
+
+
 def read_model_document(
     settings: Settings, model_version: str, filesystem: pafs.FileSystem | None = None
 ) -> ModelDocument:

@@ -24,9 +24,11 @@ from typing import Any
 
 from segmentation.config import Settings, get_settings
 from segmentation.model_document import ModelDocument, ModelDocumentError, SegmentProfile
+from segmentation.serving import provisional as prov
 from segmentation.serving import table as t
 from segmentation.serving.lake_reader import (
     find_model_version,
+    iter_provisional,
     iter_segment_map,
     read_model_document,
 )
@@ -301,6 +303,25 @@ class Publisher:
             seconds=round(time.monotonic() - t0, 3),
         )
 
+    def _expire_provisional(
+        self, model_version: str, writer: t.BatchWriter, expires_at: int
+    ) -> None:
+        """The version's provisional items and their summary, with ``expires_at``: a newer
+        version replaced them (its lookups never read them)."""
+        n = 0
+        for batch in iter_provisional(self.settings, model_version, filesystem=self.fs):
+            for row in batch.to_pylist():
+                writer.put(prov.user_item(row, model_version, expires_at))
+                n += 1
+        writer.flush()
+        found = self.dynamo.get_item(
+            TableName=self.table, Key=t.serialize(prov.summary_key(model_version))
+        ).get("Item")
+        if found:
+            self._put({**t.deserialize(found), "expires_at": expires_at})
+        if n:
+            log.info("retired %d provisional assignments of %s", n, model_version)
+
     def _version_item(self, model_version: str) -> dict[str, Any] | None:
         found = self.dynamo.get_item(
             TableName=self.table, Key=t.serialize(t.version_key(model_version)), ConsistentRead=True
@@ -362,7 +383,9 @@ class Publisher:
         return retired
 
     def retire(self, model_version: str, expires_at: int) -> None:
-        """Re-write a version's items with ``expires_at`` so DynamoDB's TTL removes them."""
+        """Re-write a version's items with ``expires_at`` so DynamoDB's TTL removes them: the
+        weekly ones (from its segment map) and the provisional ones (from the between-run
+        job's record, which names every provisional item it wrote)."""
         writer = t.BatchWriter(self.dynamo, self.table)
         try:
             self._load_version(model_version, writer, expires_at=expires_at)
@@ -372,6 +395,7 @@ class Publisher:
                 model_version,
                 exc,
             )
+        self._expire_provisional(model_version, writer, expires_at)
         self._put(
             {
                 **t.version_key(model_version),

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from segmentation.config import Settings
+from segmentation.serving import provisional as prov
 from segmentation.serving import table as t
 from segmentation.serving.segment_item import SegmentItem
 
@@ -41,6 +42,7 @@ class SegmentStore:
         self._pointer: dict[str, Any] | None = None
         self._pointer_at = 0.0
         self._segments: dict[str, dict[int, SegmentItem]] = {}
+        self._provisional: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
     def _get(self, key: dict[str, str], consistent: bool = False) -> dict[str, Any] | None:
         resp = self.dynamo.get_item(
@@ -89,13 +91,43 @@ class SegmentStore:
             self._segments[model_version] = items
         return items
 
+    def provisional_summary(self, model_version: str) -> dict[str, Any] | None:
+        """The version's provisional users per segment (None: none assigned), cached as the
+        pointer is: the between-run job rewrites it once a day."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._provisional.get(model_version)
+        if cached is not None and now - cached[0] < self.settings.segments_pointer_cache_seconds:
+            return cached[1]
+        summary = self._get(prov.summary_key(model_version))
+        with self._lock:
+            self._provisional[model_version] = (now, summary)
+        return summary
+
+    def user_item(self, user_anon_id: str, model_version: str) -> dict[str, Any] | None:
+        """The user's item of the version: the provisional one when the between-run job wrote
+        one, else the weekly one (one query reads both, see :mod:`.provisional`)."""
+        low, high = prov.version_range(model_version)
+        resp = self.dynamo.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": t.user_key(user_anon_id, model_version)["pk"]},
+                ":low": {"S": low},
+                ":high": {"S": high},
+            },
+        )
+        items = [t.deserialize(i) for i in resp.get("Items", [])]
+        return next((i for i in items if prov.is_provisional(i)), items[0] if items else None)
+
     def user_segment(
         self, user_anon_id: str
     ) -> tuple[str, dict[str, Any], SegmentItem | None] | None:
         """(model version, user item, its segment's profile if published) of a pseudonymised
-        user, or None when the user is not in the current version."""
+        user, or None when the user is not in the current version (neither in its weekly fit
+        nor assigned provisionally since)."""
         version = self.current()["model_version"]
-        item = self._get(t.user_key(user_anon_id, version))
+        item = self.user_item(user_anon_id, version)
         if item is None:
             return None
         profile = self.segments(version).get(int(item["segment_id"]))

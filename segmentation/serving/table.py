@@ -15,6 +15,9 @@ pk / sk                           attributes
                                   segment_key, since, previous_size (each absent when unknown)
 ``USER#<anon>`` / ``V#<v>``       segment_id, segment_name, model_version, segment_key,
                                   moved_since_previous (each absent when unknown)
+``USER#<anon>`` / ``V#<v>#P``     a provisional assignment (a user assigned between weekly runs,
+                                  :mod:`.provisional`), beside the weekly item
+``PROVISIONAL#<v>`` / ``SUMMARY`` the provisional users per segment of the version
 ================================  ==================================================================
 
 Items of the current version carry no ``expires_at``, so it never expires; when a newer version
@@ -128,6 +131,11 @@ class BatchWriter:
 
     def put(self, item: Mapping[str, Any]) -> None:
         self._pending.append({"PutRequest": {"Item": serialize(item)}})
+        if len(self._pending) >= BATCH_SIZE:
+            self.flush()
+
+    def delete(self, key: Mapping[str, Any]) -> None:
+        self._pending.append({"DeleteRequest": {"Key": serialize(key)}})
         if len(self._pending) >= BATCH_SIZE:
             self.flush()
 

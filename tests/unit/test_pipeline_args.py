@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -120,14 +121,14 @@ def test_step_command_refuses_bad_arguments_before_starting_spark(capsys):
     assert "--min_samples" in capsys.readouterr().out
 
 
-def test_glue_setting_arguments_become_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_glue_setting_arguments_become_the_environment() -> None:
     """Glue has no environment: Terraform passes the Spark steps' settings as --SEG_* job
     arguments, and the clean step's lower bound must then be the configured one."""
     from segmentation.contract import timestamp_min
     from segmentation.pipeline.entry import settings_from_argv
 
-    for name in ("SEG_TIMESTAMP_MIN", "SEG_LEDGER_TABLE"):
-        monkeypatch.delenv(name, raising=False)  # teardown removes what the call sets
+    names = ("SEG_TIMESTAMP_MIN", "SEG_LEDGER_TABLE")
+    before = {name: os.environ.pop(name, None) for name in names}
     get_settings.cache_clear()
     rest = settings_from_argv(
         ["--lake_prefix", "p", "--SEG_TIMESTAMP_MIN", "1970-01-02", "--SEG_LEDGER_TABLE=led"]
@@ -140,5 +141,8 @@ def test_glue_setting_arguments_become_the_environment(monkeypatch: pytest.Monke
         with pytest.raises(ArgumentError, match="SEG_TIMESTAMP_MIN: expected a value"):
             settings_from_argv(["--SEG_TIMESTAMP_MIN", "--run_id", "r"])
     finally:
-        monkeypatch.undo()
+        for name, value in before.items():  # what the call set must not leak into other tests
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
         get_settings.cache_clear()

@@ -217,7 +217,7 @@ def test_the_docs_table_is_the_models(capsys: pytest.CaptureFixture[str]) -> Non
     assert "| `min_samples` | `24` |" in printed and '| `eps` | `"auto"` |' in printed
 
 
-@pytest.mark.parametrize("step", ["clean", "features", "cluster"])
+@pytest.mark.parametrize("step", ["clean", "features", "cluster", "assign"])
 def test_the_step_tables_in_the_pipeline_docs_are_the_models(
     step: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

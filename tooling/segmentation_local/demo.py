@@ -67,6 +67,9 @@ class DemoConfig:
     #: before the data set's end): from the second on, a newcomer sees keys held across runs,
     #: the run-over-run comparison and the monitor's figures. 1: a single run (the benches).
     snapshots: int = 2
+    #: Users the served model has never seen, streamed through Kafka after the last run and
+    #: assigned provisionally by the between-run job (``segmentation assign``); 0: skipped.
+    new_users: int = 5
 
 
 @dataclass
@@ -92,6 +95,11 @@ class DemoResult:
     #: Executes the state machine again on the live stack (same settings, dispatcher and Spark
     #: session; the input is merged over the demo's): for ``on_ready`` callbacks (the benches).
     rerun: Callable[[dict[str, Any]], Any] | None = field(default=None, repr=False)
+    #: The between-run assignment after the last run (its step result) and the new users'
+    #: lookups (raw ids only under ``_asked``; never in the report).
+    assignment: dict[str, Any] = field(default_factory=dict)
+    new_lookups: list[dict[str, Any]] = field(default_factory=list)
+    new_user_ids: list[str] = field(default_factory=list)
 
 
 class Progress:
@@ -180,7 +188,7 @@ def _run_demo(config: DemoConfig) -> DemoResult:
             f"two snapshots need 0 < stream_days < days, got {config.stream_days} and {config.days}"
         )
     two = config.snapshots == 2
-    progress = Progress(9 if two else 8, config.quiet)
+    progress = Progress((10 if two else 8) + (1 if config.new_users else 0), config.quiet)
     say = progress.say
     result = DemoResult()
     config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -312,6 +320,15 @@ def _run_demo(config: DemoConfig) -> DemoResult:
             return again
 
         result.rerun = rerun
+        if config.new_users:
+            with progress.step(
+                f"{config.new_users} new users via Kafka; assign them between runs "
+                "(segmentation assign)"
+            ):
+                result.new_user_ids, result.assignment = _assign_new_users(
+                    settings, params, config, window_days, dispatcher.spark(), say
+                )
+                spark = dispatcher._spark
         if result.model.mlflow_run_id:
             result.mlflow_url = (
                 f"{settings.mlflow_tracking_uri}/#/runs/{result.model.mlflow_run_id}"
@@ -326,6 +343,9 @@ def _run_demo(config: DemoConfig) -> DemoResult:
             for uid in rng.sample(result.user_ids, min(config.lookups, len(result.user_ids))):
                 status, body = _call(f"{api.url}/users/{quote(uid)}/segment")
                 result.lookups.append({"status": status, **body, "_asked": uid})
+            for uid in result.new_user_ids:
+                status, body = _call(f"{api.url}/users/{quote(uid)}/segment")
+                result.new_lookups.append({"status": status, **body, "_asked": uid})
             status, body = _call(f"{api.url}/users/not-a-known-user/segment")
             result.lookups.append({"status": status, **body, "_asked": "not-a-known-user"})
             _, result.segments = _call(f"{api.url}/segments")
@@ -421,6 +441,86 @@ def _ingest_stream(
         "stream_failed": produced.failed,
         "polled": poll.records,
     }
+
+
+def _assign_new_users(
+    settings: Any,
+    params: Any,
+    config: DemoConfig,
+    window_days: int,
+    spark: Any,
+    say: Callable[[str], None],
+) -> tuple[list[str], dict[str, Any]]:
+    """A week of events of users the served version never saw, streamed through Kafka into the
+    hot zone, then the between-run assignment (the step ``segmentation assign`` runs)."""
+    import pandas as pd
+
+    from segmentation.contract import COLUMNS
+    from segmentation.ingest.producer import produce_file
+    from segmentation.pipeline.assign import describe
+    from segmentation.pipeline.steps import run_step
+    from segmentation_local.lambdas import load_handler
+    from segmentation_local.poller import Poller, PollerConfig
+    from segmentation_local.synthetic.generator import generate
+    from segmentation_local.synthetic.params import DefectRates, GenerateParams
+
+    fresh = GenerateParams(
+        users=config.new_users,
+        days=7,
+        end_date=params.end_date,
+        seed=config.seed + 1,
+        catalog_size=50,
+        defects=DefectRates.none(),
+    )
+    events = generate(fresh).events.to_pandas()
+    for col in ("user_id", "event_id", "session_id"):  # ids no earlier event had
+        events[col] = "new-" + events[col].astype(str)
+    events["timestamp"] = pd.to_datetime(events["timestamp"], utc=True).dt.strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    path = config.state_dir / "new-users.csv"
+    events[list(COLUMNS)].to_csv(path, index=False)
+    produced = produce_file(path, settings.kafka_bootstrap, settings.kafka_topic, progress=False)
+    Poller(
+        PollerConfig(
+            settings.kafka_bootstrap,
+            settings.kafka_topic,
+            settings.kafka_consumer_group,
+            batch_size=settings.ingest_batch_size,
+            idle_timeout=10,
+            max_records=produced.sent,
+        ),
+        load_handler("ingest"),
+        function_name="ingest",
+    ).run()
+    say(f"    {produced.sent:,} events of {config.new_users} new users through Kafka")
+    result = run_step(
+        "assign",
+        {
+            "lake_prefix": settings.lake_prefix,
+            "snapshot_date": params.end_date.isoformat(),
+            "window_days": str(window_days),
+        },
+        spark,
+    )
+    say("    " + describe(result))
+    return sorted(events["user_id"].unique()), result
+
+
+def assignment_lines(result: DemoResult) -> list[str]:
+    """The between-run assignment in the report: the step's line and the new users' answers."""
+    if not result.assignment:
+        return []
+    from segmentation.pipeline.assign import describe
+
+    provisional = [look for look in result.new_lookups if look.get("provisional")]
+    lines = ["", describe(result.assignment)]
+    lines.append(
+        f"  new users looked up: {len(provisional)} of {len(result.new_lookups)} served "
+        "provisionally (GET /users/{user_id}/segment: provisional true, assigned_at); "
+        f"/segments counts {result.segments.get('provisional_users', 0)} apart from the fit's sizes"
+    )
+    return lines
 
 
 def _ingest_landing(
@@ -664,6 +764,7 @@ def render_report(result: DemoResult) -> str:
             lines.append(f"  {who}: {look['status']} -> {look['segment_name']}")
         else:
             lines.append(f"  {who}: {look['status']} {look.get('message', '')}")
+    lines += assignment_lines(result)
     if result.mlflow_url:
         lines.append("")
         lines.append(

@@ -27,6 +27,7 @@ module "deployment" {
   mlflow           = { client_cidrs = var.mlflow_client_cidrs, certificate_arn = var.mlflow_certificate_arn }
   jobs             = { glue_worker_type = var.glue_worker_type, glue_workers = var.glue_workers, emr_release_label = var.emr_release_label }
   schedule         = { expression = var.schedule_expression, input = var.schedule_input }
+  assignment       = { expression = var.assignment_schedule_expression }
   extra_layer_arns = [var.aws_sdk_pandas_layer_arn]
   alarm_emails     = var.alarm_emails
   # The Monitor task's thresholds, one set for its function and its alarms.

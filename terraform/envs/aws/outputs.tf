@@ -87,3 +87,13 @@ output "console_url" {
   description = "The web console's address (CloudFront, HTTPS); analysts are added with `segmentation analyst add EMAIL`."
   value       = module.deployment.console.url
 }
+
+output "assign_job_name" {
+  description = "Glue job of the daily between-run assignment (locally: `segmentation assign` runs the same step)."
+  value       = module.deployment.processing.glue_job_names["assign"]
+}
+
+output "assignment_schedule_name" {
+  description = "EventBridge Scheduler schedule starting the between-run assignment."
+  value       = module.deployment.assignment_schedule.name
+}

@@ -115,6 +115,12 @@ variable "schedule_input" {
   default     = {}
 }
 
+variable "assignment_schedule_expression" {
+  description = "When the between-run assignment runs (EventBridge Scheduler; daily by default): users active since the published version get a provisional segment of it."
+  type        = string
+  default     = "cron(0 4 * * ? *)"
+}
+
 variable "alarm_emails" {
   description = "Addresses receiving alarms and failed-run notifications."
   type        = list(string)

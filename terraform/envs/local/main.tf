@@ -75,6 +75,7 @@ module "deployment" {
   workloads_in_vpc    = false
   mlflow_tracking_uri = var.mlflow_tracking_uri
   schedule            = { enabled = false } # local runs start from the CLI
+  assignment          = { enabled = false } # `segmentation assign`, and the demo
   protect_data        = false
   enable_lifecycle    = var.enable_lifecycle
   monitor_thresholds  = var.monitor_thresholds

@@ -98,3 +98,13 @@ output "console" {
     bucket        = module.deployment.console.bucket
   }
 }
+
+output "assign_job_name" {
+  description = "Glue job of the daily between-run assignment (locally: `segmentation assign` runs the same step)."
+  value       = module.deployment.processing.glue_job_names["assign"]
+}
+
+output "assignment_schedule_name" {
+  description = "EventBridge Scheduler schedule starting the between-run assignment."
+  value       = module.deployment.assignment_schedule.name
+}

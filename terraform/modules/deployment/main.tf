@@ -4,6 +4,7 @@
 # network and the few settings that differ (emulator, protect_data, ...).
 
 data "aws_region" "current" {}
+data "aws_partition" "current" {}
 
 locals {
   repo  = abspath("${path.module}/../../..")
@@ -26,7 +27,7 @@ locals {
     }
   }
   glue_scripts = {
-    for j in ["clean", "features"] : j => {
+    for j in ["clean", "features", "assign"] : j => {
       path = "${local.build}/glue/${j}.py"
       hash = try(filebase64sha256("${local.build}/glue/${j}.py"), null)
     }
@@ -130,16 +131,19 @@ module "streaming" {
 }
 
 module "processing" {
-  source                  = "../processing"
-  name_prefix             = var.name_prefix
-  lake_prefix             = module.lake.lake_prefix
-  ledger_table            = module.ledger.table_name
-  segments_table          = var.segments_table
-  environment_name        = var.environment_name
-  settings                = { SEG_TIMESTAMP_MIN = var.timestamp_min }
-  artifacts_bucket        = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
-  kms_key_arn             = module.lake.kms_key_arn
-  etl_role                = { arn = module.lake.stage_role_arns["etl"], name = module.lake.stage_role_names["etl"] }
+  source           = "../processing"
+  name_prefix      = var.name_prefix
+  lake_prefix      = module.lake.lake_prefix
+  ledger_table     = module.ledger.table_name
+  segments_table   = var.segments_table
+  environment_name = var.environment_name
+  settings         = { SEG_TIMESTAMP_MIN = var.timestamp_min }
+  artifacts_bucket = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
+  kms_key_arn      = module.lake.kms_key_arn
+  etl_role         = { arn = module.lake.stage_role_arns["etl"], name = module.lake.stage_role_names["etl"] }
+  # The between-run assignment runs as its own stage role (stage_access: provisional items).
+  job_roles               = { assign = { arn = module.lake.stage_role_arns["assign"], name = module.lake.stage_role_names["assign"] } }
+  job_arguments           = { assign = { "--segments_table" = var.segments_table } }
   ml_role                 = { arn = module.lake.stage_role_arns["ml"], name = module.lake.stage_role_names["ml"] }
   glue_scripts            = local.glue_scripts
   wheels                  = local.wheels
@@ -215,7 +219,7 @@ module "orchestration" {
   lake_prefix                 = module.lake.lake_prefix
   glue_clean_job_name         = module.processing.glue_clean_job_name
   glue_features_job_name      = module.processing.glue_features_job_name
-  glue_job_arns               = module.processing.glue_job_arns
+  glue_job_arns               = [module.processing.glue_job_arn["clean"], module.processing.glue_job_arn["features"]]
   emr_application_id          = module.processing.emr_application_id
   emr_application_arn         = module.processing.emr_application_arn
   emr_job_role_arn            = module.processing.emr_job_role_arn
@@ -236,6 +240,23 @@ module "orchestration" {
   schedule_expression         = var.schedule.expression
   schedule_input              = var.schedule.input
   log_retention_days          = var.log_retention_days
+}
+
+# The daily between-run assignment: the Glue job assign, started by EventBridge Scheduler's
+# universal target (no state machine: one job, no retries of its own; a failed day is redone by
+# the next, which recomputes every provisional assignment since the weekly run).
+module "assignment_schedule" {
+  source              = "../schedule"
+  name                = "${var.name_prefix}-assign-daily"
+  description         = "Start the Glue job ${module.processing.glue_job_names["assign"]} (provisional assignment between weekly runs)"
+  schedule_expression = var.assignment.expression
+  timezone            = var.assignment.timezone
+  enabled             = var.assignment.enabled
+  target_arn          = "arn:${data.aws_partition.current.partition}:scheduler:::aws-sdk:glue:startJobRun"
+  input               = jsonencode({ JobName = module.processing.glue_job_names["assign"] })
+  target_actions      = ["glue:StartJobRun"]
+  target_resources    = [module.processing.glue_job_arn["assign"]]
+  policy_name         = "start-assign-job"
 }
 
 module "monitoring" {

@@ -49,3 +49,8 @@ output "console" {
   description = "The web console: url, origin, bucket, distribution_id, user_pool_id, user_pool_arn, client_id."
   value       = module.console
 }
+
+output "assignment_schedule" {
+  description = "The daily between-run assignment's schedule (name, arn, state, schedule_expression, target_arn, input, role_arn, policy)."
+  value       = module.assignment_schedule
+}

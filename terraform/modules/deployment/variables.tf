@@ -129,6 +129,16 @@ variable "schedule" {
   default = {}
 }
 
+variable "assignment" {
+  description = "The between-run assignment's EventBridge schedule (the Glue job assign: users active since the published version get a provisional segment of it): whether it fires, when (daily by default, 04:00 UTC, after the weekly run's Monday 03:00 start) and in which time zone."
+  type = object({
+    enabled    = optional(bool, true)
+    expression = optional(string, "cron(0 4 * * ? *)")
+    timezone   = optional(string, "UTC")
+  })
+  default = {}
+}
+
 variable "extra_layer_arns" {
   description = "Layers every function takes after the dependency layer (on AWS: the managed AWSSDKPandas-Python311 layer with pyarrow, pandas, numpy)."
   type        = list(string)

@@ -99,6 +99,16 @@ locals {
             Resource = [var.ledger_table_arn]
           },
         ] : statement if var.stage_access[s].ledger],
+        # The ledger's head only, read (the committed curated version).
+        [for statement in [
+          {
+            Sid       = "RunLedgerHead"
+            Effect    = "Allow"
+            Action    = ["dynamodb:GetItem"]
+            Resource  = [var.ledger_table_arn]
+            Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["head"] } }
+          },
+        ] : statement if var.stage_access[s].ledger_read && !var.stage_access[s].ledger],
         # The segments table's META items only (the published version's pointer), read.
         [for statement in [
           {
@@ -109,6 +119,18 @@ locals {
             Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["META"] } }
           },
         ] : statement if var.stage_access[s].published],
+        # The segments table's provisional assignments (segmentation.serving.provisional): user
+        # items and the per-version summary, written and deleted; never the META pointer or the
+        # segment profiles.
+        [for statement in [
+          {
+            Sid       = "ProvisionalAssignments"
+            Effect    = "Allow"
+            Action    = ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]
+            Resource  = [var.segments_table_arn]
+            Condition = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["USER#*", "PROVISIONAL#*"] } }
+          },
+        ] : statement if var.stage_access[s].provisional],
         # Both tables are encrypted with the lake's key: usable only as DynamoDB uses it.
         [for statement in [
           {
@@ -118,7 +140,7 @@ locals {
             Resource  = [aws_kms_key.lake.arn]
             Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
           },
-        ] : statement if var.stage_access[s].ledger || var.stage_access[s].published],
+        ] : statement if var.stage_access[s].ledger || var.stage_access[s].ledger_read || var.stage_access[s].published || var.stage_access[s].provisional],
         length(local.stage_partition_tables[s]) == 0 ? [] : [
           {
             Sid    = "KeepPartitions"

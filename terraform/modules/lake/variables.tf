@@ -37,23 +37,32 @@ variable "zone_sensitivity" {
 variable "stage_access" {
   description = <<-EOT
     What each pipeline stage may touch: zones it reads and zones it writes; `ledger`: items of the
-    clean step's run ledger (ledger_table_arn); `published`: reads the segments table's
-    current-version pointer (its META items, segments_table_arn: the cluster step matches its
-    segments to the published version's); `partitions`: catalog tables (keys of the module's
-    tables, e.g. curated_events) whose partitions the stage itself keeps in step with the ledger.
+    clean step's run ledger (ledger_table_arn); `ledger_read`: reads its head only (the committed
+    version); `published`: reads the segments table's current-version pointer (its META items,
+    segments_table_arn: the cluster step matches its segments to the published version's);
+    `provisional`: writes the segments table's provisional assignments (its USER# and
+    PROVISIONAL# items: the between-run assignment); `partitions`: catalog tables (keys of the
+    module's tables, e.g. curated_events) whose partitions the stage itself keeps in step with the
+    ledger.
     Drives the stage's IAM policy and its Lake Formation grants, so the two can never disagree.
   EOT
   type = map(object({
-    read       = list(string)
-    write      = list(string)
-    ledger     = optional(bool, false)
-    published  = optional(bool, false)
-    partitions = optional(list(string), [])
+    read        = list(string)
+    write       = list(string)
+    ledger      = optional(bool, false)
+    ledger_read = optional(bool, false)
+    published   = optional(bool, false)
+    provisional = optional(bool, false)
+    partitions  = optional(list(string), [])
   }))
   default = {
-    ingest  = { read = ["landing"], write = ["raw", "hot", "quarantine"] }
-    etl     = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"], ledger = true, partitions = ["curated_events"] }
-    ml      = { read = ["features", "artifacts"], write = ["segments"], published = true }
+    ingest = { read = ["landing"], write = ["raw", "hot", "quarantine"] }
+    etl    = { read = ["raw", "hot", "artifacts"], write = ["curated", "features", "quarantine"], ledger = true, partitions = ["curated_events"] }
+    ml     = { read = ["features", "artifacts"], write = ["segments"], published = true }
+    # The daily between-run assignment (Glue job assign): the new raw/hot events and curated
+    # (cleaned as clean would, nothing committed), the features reports, the published version;
+    # it writes its record to the segments zone and provisional items to the segments table.
+    assign  = { read = ["raw", "hot", "curated", "features", "artifacts"], write = ["segments"], ledger_read = true, published = true, provisional = true }
     serving = { read = ["segments"], write = [] }
     # The pipeline's Monitor task: a run's model document and profiles (segments) and the clean
     # step's quality report (curated); a role of its own, so the API's role never reads curated.
@@ -73,8 +82,8 @@ variable "ledger_table_arn" {
   default     = null
 
   validation {
-    condition     = var.ledger_table_arn != null || !anytrue([for a in var.stage_access : a.ledger])
-    error_message = "A stage in stage_access has ledger = true: pass ledger_table_arn (module ledger)."
+    condition     = var.ledger_table_arn != null || !anytrue([for a in var.stage_access : a.ledger || a.ledger_read])
+    error_message = "A stage in stage_access has ledger or ledger_read = true: pass ledger_table_arn (module ledger)."
   }
 }
 
@@ -84,8 +93,8 @@ variable "segments_table_arn" {
   default     = null
 
   validation {
-    condition     = var.segments_table_arn != null || !anytrue([for a in var.stage_access : a.published])
-    error_message = "A stage in stage_access has published = true: pass segments_table_arn (module serving)."
+    condition     = var.segments_table_arn != null || !anytrue([for a in var.stage_access : a.published || a.provisional])
+    error_message = "A stage in stage_access has published or provisional = true: pass segments_table_arn (module serving)."
   }
 }
 
@@ -99,6 +108,7 @@ variable "stage_trust" {
     ingest  = { services = ["lambda.amazonaws.com"] }
     etl     = { services = ["glue.amazonaws.com"] }
     ml      = { services = ["emr-serverless.amazonaws.com"] }
+    assign  = { services = ["glue.amazonaws.com"] }
     serving = { services = ["lambda.amazonaws.com"] }
     monitor = { services = ["lambda.amazonaws.com"] }
     analyst = {}

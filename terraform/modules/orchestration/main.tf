@@ -222,53 +222,32 @@ resource "aws_sfn_state_machine" "pipeline" {
 # ---------------------------------------------------------------------------------------------
 # Weekly schedule
 # ---------------------------------------------------------------------------------------------
-resource "aws_iam_role" "scheduler" {
-  name        = "${local.name}-scheduler"
-  description = "EventBridge Scheduler: starts ${local.name} executions"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "scheduler.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
-    }]
-  })
+module "schedule" {
+  source              = "../schedule"
+  name                = "${local.name}-weekly"
+  role_name           = "${local.name}-scheduler"
+  description         = "Start ${local.name}"
+  schedule_expression = var.schedule_expression
+  timezone            = var.schedule_timezone
+  enabled             = var.schedule_enabled
+  target_arn          = aws_sfn_state_machine.pipeline.arn
+  input               = jsonencode(var.schedule_input)
+  target_actions      = ["states:StartExecution"]
+  target_resources    = [aws_sfn_state_machine.pipeline.arn]
+  policy_name         = "start-pipeline"
 }
 
-resource "aws_iam_role_policy" "scheduler" {
-  name = "start-pipeline"
-  role = aws_iam_role.scheduler.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect   = "Allow"
-      Action   = ["states:StartExecution"]
-      Resource = [aws_sfn_state_machine.pipeline.arn]
-    }]
-  })
+moved {
+  from = aws_iam_role.scheduler
+  to   = module.schedule.aws_iam_role.this
 }
 
-resource "aws_scheduler_schedule" "pipeline" {
-  #checkov:skip=CKV_AWS_297:The schedule's input holds only algorithm parameters; an AWS-owned key is enough.
-  name                         = "${local.name}-weekly"
-  description                  = "Start ${local.name} (${var.schedule_expression} ${var.schedule_timezone})"
-  schedule_expression          = var.schedule_expression
-  schedule_expression_timezone = var.schedule_timezone
-  state                        = var.schedule_enabled ? "ENABLED" : "DISABLED"
+moved {
+  from = aws_iam_role_policy.scheduler
+  to   = module.schedule.aws_iam_role_policy.this
+}
 
-  flexible_time_window {
-    mode = "OFF"
-  }
-
-  target {
-    arn      = aws_sfn_state_machine.pipeline.arn
-    role_arn = aws_iam_role.scheduler.arn
-    input    = jsonencode(var.schedule_input)
-
-    retry_policy {
-      maximum_retry_attempts       = 2
-      maximum_event_age_in_seconds = 3600
-    }
-  }
+moved {
+  from = aws_scheduler_schedule.pipeline
+  to   = module.schedule.aws_scheduler_schedule.this
 }

@@ -20,7 +20,7 @@ output "role_arn" {
 
 output "schedule_name" {
   description = "EventBridge Scheduler schedule starting weekly runs."
-  value       = aws_scheduler_schedule.pipeline.name
+  value       = module.schedule.name
 }
 
 output "log_group_name" {

@@ -19,7 +19,11 @@ locals {
   wheels  = { for k, v in var.wheels : k => v if v.hash != null }
   venv    = var.emr_venv == null ? null : (var.emr_venv.hash == null ? null : var.emr_venv)
 
-  script_keys     = { for k in keys(var.glue_scripts) : k => "glue/${k}.py" }
+  script_keys = { for k in keys(var.glue_scripts) : k => "glue/${k}.py" }
+  # Roles the Glue jobs run as: etl, and the job_roles of the jobs defined here.
+  glue_roles = merge({ etl = var.etl_role.name }, {
+    for j, r in var.job_roles : j => r.name if contains(keys(var.glue_scripts), j) && r.name != var.etl_role.name
+  })
   wheel_uris      = [for k in sort(keys(var.wheels)) : "${local.s3}/wheels/${k}"]
   entry_point_key = "emr/${basename(var.emr_entry_point.path)}"
   venv_key        = "emr/pyspark_venv.tar.gz"
@@ -165,7 +169,7 @@ resource "aws_glue_job" "this" {
   for_each               = var.glue_scripts
   name                   = "${var.name_prefix}-${each.key}"
   description            = "Glue entry point glue_jobs/${each.key}.py (thin: parses args, calls the core package)"
-  role_arn               = var.etl_role.arn
+  role_arn               = try(var.job_roles[each.key].arn, var.etl_role.arn)
   glue_version           = var.glue_version
   worker_type            = var.worker_type
   number_of_workers      = var.number_of_workers
@@ -204,6 +208,7 @@ resource "aws_glue_job" "this" {
       "--additional-python-modules"       = join(",", local.wheel_uris)
       "--python-modules-installer-option" = "--no-deps"
     },
+    lookup(var.job_arguments, each.key, {}),
   )
 
   lifecycle {
@@ -214,10 +219,12 @@ resource "aws_glue_job" "this" {
   }
 }
 
-# What Glue itself needs beyond the lake access the etl role already has.
+# What Glue itself needs beyond the lake access the stage roles already have: the etl role's and
+# each other role a job runs as (job_roles).
 resource "aws_iam_role_policy" "glue_runtime" {
-  name = "glue-runtime"
-  role = var.etl_role.name
+  for_each = local.glue_roles
+  name     = "glue-runtime"
+  role     = each.value
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
@@ -263,6 +270,11 @@ resource "aws_iam_role_policy" "glue_runtime" {
       }] : [],
     )
   })
+}
+
+moved {
+  from = aws_iam_role_policy.glue_runtime
+  to   = aws_iam_role_policy.glue_runtime["etl"]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 output "glue_job_names" {
-  description = "Glue job of each entry point (clean, features)."
+  description = "Glue job of each entry point (clean, features, assign)."
   value       = { for k, j in aws_glue_job.this : k => j.name }
 }
 
@@ -36,6 +36,11 @@ output "emr_cluster_entry_point" {
 output "emr_spark_submit_parameters" {
   description = "sparkSubmitParameters of the clustering job: venv, SEG_* environment, Glue catalog."
   value       = local.emr_spark_submit_parameters
+}
+
+output "glue_job_arn" {
+  description = "ARN of the Glue job of each entry point (clean, features, assign)."
+  value       = { for k, j in aws_glue_job.this : k => j.arn }
 }
 
 output "glue_job_arns" {

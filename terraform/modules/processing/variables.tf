@@ -55,6 +55,21 @@ variable "etl_role" {
   })
 }
 
+variable "job_roles" {
+  description = "Glue jobs that run as another stage role than etl: job name => role (arn, name), e.g. assign => the lake's assign stage role."
+  type = map(object({
+    arn  = string
+    name = string
+  }))
+  default = {}
+}
+
+variable "job_arguments" {
+  description = "Default arguments of single jobs beyond the common ones: job name => {\"--name\" = value} (e.g. assign's --segments_table)."
+  type        = map(map(string))
+  default     = {}
+}
+
 variable "ml_role" {
   description = "The lake's ml stage role (arn, name): the EMR Serverless job role."
   type = object({

@@ -70,6 +70,35 @@ run "aws" {
     condition     = output.ledger.table_name == "seg-ledger" && local.function_env["SEG_LEDGER_TABLE"] == "seg-ledger"
     error_message = "the run ledger's table, named to every function"
   }
+  # The daily between-run assignment: its Glue job as its own stage role, started by the
+  # scheduler's universal target, which may start that job only.
+  assert {
+    condition = (
+      output.assignment_schedule.state == "ENABLED" && output.assignment_schedule.schedule_expression == "cron(0 4 * * ? *)" &&
+      output.assignment_schedule.target_arn == "arn:aws:scheduler:::aws-sdk:glue:startJobRun" &&
+      jsondecode(output.assignment_schedule.input) == { JobName = "seg-assign" }
+    )
+    error_message = "a daily schedule starts the Glue job seg-assign"
+  }
+  assert {
+    condition     = jsondecode(output.assignment_schedule.policy).Statement == [{ Effect = "Allow", Action = ["glue:StartJobRun"], Resource = [output.processing.glue_job_arn["assign"]] }]
+    error_message = "the schedule's role starts the assign job and nothing else"
+  }
+  assert {
+    condition     = module.processing.glue_job_names["assign"] == "seg-assign" && output.lake.stage_role_names["assign"] == "seg-assign" && output.orchestration.template_values.glue_clean_job_name == "seg-clean"
+    error_message = "the assign job is deployed beside clean and features, with a stage role of its own"
+  }
+}
+
+run "assignment_schedule_is_a_variable" {
+  command = plan
+  variables {
+    assignment = { expression = "cron(30 5 * * ? *)", timezone = "Europe/Paris", enabled = false }
+  }
+  assert {
+    condition     = module.assignment_schedule.schedule_expression == "cron(30 5 * * ? *)" && module.assignment_schedule.state == "DISABLED"
+    error_message = "when and whether it fires is the deployment's choice"
+  }
 }
 
 run "emulator" {

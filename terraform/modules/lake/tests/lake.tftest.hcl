@@ -213,7 +213,7 @@ run "each_role_is_granted_exactly_its_zones" {
   }
   assert {
     condition = toset([for k, p in aws_lakeformation_permissions.location : k]) == toset([
-      "ingest/raw", "ingest/hot", "ingest/quarantine", "etl/curated", "etl/features", "etl/quarantine", "ml/segments"
+      "ingest/raw", "ingest/hot", "ingest/quarantine", "etl/curated", "etl/features", "etl/quarantine", "ml/segments", "assign/segments"
     ])
     error_message = "data location access only for written zones"
   }
@@ -309,6 +309,44 @@ run "the_etl_stage_keeps_the_ledger_and_the_curated_partitions" {
       one([for p in aws_lakeformation_permissions.tables : p.permissions if p.principal == aws_iam_role.stage["etl"].arn && one(p.table).database_name == "seg_test_curated"]),
     "ALTER")
     error_message = "etl alters curated.events through its curated grant, without a second grant"
+  }
+}
+
+run "the_assign_stage_reads_the_ledger_head_and_writes_provisional_items_only" {
+  command = apply
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["assign"].policy).Statement : s if s.Sid == "ProvisionalAssignments"]) == {
+      Sid       = "ProvisionalAssignments", Effect = "Allow", Resource = [var.segments_table_arn]
+      Action    = ["dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]
+      Condition = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["USER#*", "PROVISIONAL#*"] } }
+    }
+    error_message = "the between-run assignment writes user items and provisional summaries only (never META or a segment profile)"
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["assign"].policy).Statement : s if s.Sid == "RunLedgerHead"]) == {
+      Sid       = "RunLedgerHead", Effect = "Allow", Resource = [var.ledger_table_arn], Action = ["dynamodb:GetItem"]
+      Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["head"] } }
+    }
+    error_message = "it reads the ledger's head and nothing else: the lock and commits are the clean step's"
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.stage_lake["assign"].policy).Statement : s if contains(["RunLedger", "KeepPartitions"], s.Sid)]) == 0 && length([for s in jsondecode(aws_iam_role_policy.stage_lake["assign"].policy).Statement : s if s.Sid == "PublishedPointer"]) == 1
+    error_message = "it reads the published pointer, never writes the ledger or the catalog's partitions"
+  }
+  assert {
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.stage_lake["assign"].policy).Statement : s.Resource if s.Sid == "WriteZones"])) == toset(["${aws_s3_bucket.zone["segments"].arn}/*"])
+    error_message = "its only lake write is its record in the segments zone"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.stage["assign"].assume_role_policy).Statement[0].Principal == { Service = ["glue.amazonaws.com"] }
+    error_message = "a Glue job runs as it"
+  }
+  assert {
+    condition = alltrue([for stage in ["ingest", "etl", "ml", "serving", "monitor", "analyst"] :
+      length([for s in jsondecode(aws_iam_role_policy.stage_lake[stage].policy).Statement : s if contains(["ProvisionalAssignments", "RunLedgerHead"], s.Sid)]) == 0
+    ])
+    error_message = "no other stage writes provisional items"
   }
 }
 

@@ -104,15 +104,15 @@ run "logging_and_schedule" {
     error_message = "execution logging and tracing on"
   }
   assert {
-    condition     = aws_scheduler_schedule.pipeline.schedule_expression == "cron(0 3 ? * MON *)" && aws_scheduler_schedule.pipeline.state == "ENABLED"
+    condition     = module.schedule.schedule_expression == "cron(0 3 ? * MON *)" && module.schedule.state == "ENABLED"
     error_message = "weekly schedule"
   }
   assert {
-    condition     = one(aws_scheduler_schedule.pipeline.target).arn == aws_sfn_state_machine.pipeline.arn
+    condition     = module.schedule.target_arn == aws_sfn_state_machine.pipeline.arn
     error_message = "the schedule starts the pipeline"
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.scheduler.policy).Statement[0].Resource == [aws_sfn_state_machine.pipeline.arn]
+    condition     = jsondecode(module.schedule.policy).Statement == [{ Effect = "Allow", Action = ["states:StartExecution"], Resource = [aws_sfn_state_machine.pipeline.arn] }]
     error_message = "the scheduler may start only this state machine"
   }
 }
@@ -125,7 +125,7 @@ run "schedule_input_and_disable" {
   }
 
   assert {
-    condition     = aws_scheduler_schedule.pipeline.state == "DISABLED" && jsondecode(one(aws_scheduler_schedule.pipeline.target).input).algorithm == "dbscan"
+    condition     = module.schedule.state == "DISABLED" && jsondecode(module.schedule.input).algorithm == "dbscan"
     error_message = "scheduled input carries the algorithm and its parameters"
   }
 }

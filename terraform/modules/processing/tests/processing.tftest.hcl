@@ -149,3 +149,28 @@ run "settings_are_seg_names" {
   }
   expect_failures = [var.settings]
 }
+
+run "a_job_with_a_role_and_arguments_of_its_own" {
+  command = apply
+  variables {
+    glue_scripts  = { clean = { path = "build/glue/clean.py", hash = "aA==" }, features = { path = "build/glue/features.py", hash = "aA==" }, assign = { path = "build/glue/assign.py", hash = "aA==" } }
+    job_roles     = { assign = { arn = "arn:aws:iam::123456789012:role/seg-assign", name = "seg-assign" } }
+    job_arguments = { assign = { "--segments_table" = "seg-segments" } }
+  }
+  assert {
+    condition     = aws_glue_job.this["assign"].role_arn == "arn:aws:iam::123456789012:role/seg-assign" && aws_glue_job.this["clean"].role_arn == var.etl_role.arn
+    error_message = "assign runs as its own role, clean as etl"
+  }
+  assert {
+    condition     = aws_glue_job.this["assign"].default_arguments["--segments_table"] == "seg-segments" && !contains(keys(aws_glue_job.this["clean"].default_arguments), "--segments_table")
+    error_message = "a job's own arguments go to that job only (clean would refuse an unknown one)"
+  }
+  assert {
+    condition     = toset(keys(aws_iam_role_policy.glue_runtime)) == toset(["etl", "assign"]) && aws_iam_role_policy.glue_runtime["assign"].role == "seg-assign"
+    error_message = "Glue's own runtime needs (logs, metrics, TempDir) for each role a job runs as"
+  }
+  assert {
+    condition     = output.glue_job_arn["assign"] == aws_glue_job.this["assign"].arn
+    error_message = "each job's ARN by name"
+  }
+}

@@ -1,0 +1,1 @@
+# stand-in for build/glue/clean.py (mock provider)
