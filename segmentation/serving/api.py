@@ -27,13 +27,14 @@ from aws_lambda_powertools.event_handler.exceptions import (
     NotFoundError,
     ServiceError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from botocore.exceptions import ConnectionError as StoreConnectionError
 from botocore.exceptions import HTTPClientError
 from pydantic import BaseModel, Field
 
+from segmentation.campaign.model import BAD_CAMPAIGN_ID, CAMPAIGN_ID_PATTERN, Arm
 from segmentation.config import Settings, get_settings
-from segmentation.serving import console
+from segmentation.serving import campaigns, console
 from segmentation.serving import user_id as id_rule
 from segmentation.serving.access import (
     SECURITY,
@@ -60,6 +61,15 @@ UserIdPath = Annotated[
         min_length=1,
         pattern=id_rule.SPEC_PATTERN,
         examples=[id_rule.EXAMPLE],
+    ),
+]
+#: ``?campaign=``: the lookups answer the user's arm in that campaign too.
+CampaignQuery = Annotated[
+    str | None,
+    Query(
+        description="A campaign id (POST /campaigns): the answer adds the user's arm in it.",
+        pattern=CAMPAIGN_ID_PATTERN,
+        examples=["c-0123456789ab"],
     ),
 ]
 
@@ -121,6 +131,12 @@ class UserSegment(BaseModel):
         "the assignment, as plain sentences with the user's own values and the average "
         "(empty for a version published without them).",
         examples=[["Spent 412.00 EUR in the window (average 57.30 EUR)."]],
+    )
+    arm: Arm | None = Field(
+        None,
+        description="With ?campaign=ID: the user's arm in that campaign (treatment or control, "
+        "the same on every call); null for a user outside its target (not in a target segment "
+        "of the version the campaign is frozen to), and without ?campaign.",
     )
 
 
@@ -195,15 +211,16 @@ def _current() -> dict[str, Any]:
     summary="The segment of one user",
     description="The raw user id is HMAC'd with the ingest key inside the API; it is never "
     "stored, logged or returned. 400 if the id breaks the contract's rule, 404 if the user is "
-    "not in the current model version.",
+    "not in the current model version. With ?campaign=ID the answer adds the user's arm in "
+    "that campaign (400 for a malformed id, 404 for an unknown campaign).",
     responses={
         200: {"description": "The user's segment"},
-        400: _error(INVALID_ID),
-        404: _error("The user is not in the current model version"),
+        400: _error(f"{INVALID_ID}; or {BAD_CAMPAIGN_ID}"),
+        404: _error("The user is not in the current model version, or no such campaign"),
         503: _error("Nothing published yet, or the segment store does not answer"),
     },
 )
-def user_segment(user_id: UserIdPath) -> UserSegment:
+def user_segment(user_id: UserIdPath, campaign: CampaignQuery = None) -> UserSegment:
     # API Gateway's decoded parameter, not the router's match (see resolve)
     raw = (app.current_event.path_parameters or {}).get("user_id", user_id)
     try:
@@ -220,6 +237,9 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         raise ServiceError(404, "user not found in the current model version")
     version, item, profile = found
     logger.info("lookup", extra={"found": True, "model_version": version})
+    # the query as API Gateway passed it (with validation off the router does not)
+    asked = app.current_event.get_query_string_value("campaign")
+    arm = campaigns.arm_for(asked, anon, state.get_store()) if asked is not None else None
     name = item.get("segment_name") or (profile.segment_name if profile else "")
     return UserSegment(
         model_version=version,
@@ -231,6 +251,7 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         segment_key=item.get("segment_key") or (profile.segment_key if profile else None),
         moved_since_previous=item.get("moved_since_previous"),
         reasons=sentences(item.get("reasons")),
+        arm=arm,
     )
 
 
@@ -268,15 +289,15 @@ def list_segments() -> SegmentList:
     security=SECURITY,
     responses={
         200: {"description": "The user's segment"},
-        400: _error(INVALID_ID),
+        400: _error(f"{INVALID_ID}; or {BAD_CAMPAIGN_ID}"),
         401: UNAUTHORIZED_RESPONSE,
-        404: _error("The user is not in the current model version"),
+        404: _error("The user is not in the current model version, or no such campaign"),
         503: _error("Nothing published yet, or the segment store does not answer"),
     },
 )
-def console_lookup(user_id: UserIdPath) -> UserSegment:
+def console_lookup(user_id: UserIdPath, campaign: CampaignQuery = None) -> UserSegment:
     analyst_claims(app.current_event)
-    return user_segment(user_id)
+    return user_segment(user_id, campaign)
 
 
 @app.get(

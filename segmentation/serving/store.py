@@ -100,3 +100,7 @@ class SegmentStore:
             return None
         profile = self.segments(version).get(int(item["segment_id"]))
         return version, item, profile
+
+    def user_item(self, user_anon_id: str, model_version: str) -> dict[str, Any] | None:
+        """A pseudonymised user's item in a given version (a campaign's frozen one), or None."""
+        return self._get(t.user_key(user_anon_id, model_version))
