@@ -46,6 +46,10 @@ from segmentation.serving.access import error_response as _error
 router = Router()
 
 NO_CAMPAIGN = "No such campaign"
+#: A started campaign is frozen on its first read, which needs a served version.
+SERVED = "Nothing published yet (a started campaign is frozen to the served version)"
+#: The 404 body's words: fixed, as every error body of the lookups is.
+NO_SUCH_CAMPAIGN = "no such campaign"
 
 
 class CampaignView(Campaign):
@@ -97,7 +101,7 @@ class _State:
         try:
             found = self.campaigns().get(campaign_id)
         except UnknownCampaign:
-            raise ServiceError(404, f"no campaign {campaign_id}") from None
+            raise ServiceError(404, NO_SUCH_CAMPAIGN) from None
         except NothingServed as exc:
             raise ServiceError(503, str(exc)) from None
         if found.model_version is not None:
@@ -213,7 +217,11 @@ def _key_order(key: str) -> tuple[int, str]:
     "/campaigns",
     summary="Every campaign, newest first",
     security=SECURITY,
-    responses={200: {"description": "The campaigns"}, 401: UNAUTHORIZED_RESPONSE},
+    responses={
+        200: {"description": "The campaigns"},
+        401: UNAUTHORIZED_RESPONSE,
+        503: _error(SERVED),
+    },
 )
 def list_campaigns() -> CampaignList:
     analyst_claims(router.current_event)
@@ -240,6 +248,7 @@ CampaignIdPath = Annotated[
         400: _error(BAD_CAMPAIGN_ID),
         401: UNAUTHORIZED_RESPONSE,
         404: _error(NO_CAMPAIGN),
+        503: _error(SERVED),
     },
 )
 def get_campaign(campaign_id: CampaignIdPath) -> CampaignView:
@@ -260,6 +269,7 @@ def get_campaign(campaign_id: CampaignIdPath) -> CampaignView:
         400: _error(BAD_CAMPAIGN_ID),
         401: UNAUTHORIZED_RESPONSE,
         404: _error("No such campaign, or no report yet (run `segmentation uplift`)"),
+        503: _error(SERVED),
     },
 )
 def campaign_uplift(campaign_id: CampaignIdPath) -> UpliftReport:

@@ -155,7 +155,7 @@ def test_a_started_campaign_is_frozen_at_once_and_every_member_gets_one_arm(
     assert json.loads(out.stdout) == {r: arms[r] for r in members}
 
     status, body, _ = call(f"{api}/users/user-00001/segment?campaign=c-000000000000")
-    assert status == 404 and "no campaign" in body["message"]
+    assert (status, body["message"]) == (404, "no such campaign")
     status, body, _ = call(f"{api}/users/user-00001/segment?campaign=nope")
     assert status == 400 and "c- and 12 hex digits" in body["message"]
     assert call(f"{api}/campaigns/c-000000000000", token=token)[0] == 404
