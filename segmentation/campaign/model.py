@@ -183,3 +183,11 @@ def parse_spec(data: Any) -> CampaignSpec:
             got = data.get(name)
             where = name
         raise InvalidCampaign(f"{where}: got {_text(got)}, expected {EXPECTED[name]}") from None
+
+
+def markdown_table() -> str:
+    """The docs table of a campaign's fields (docs/serving.md holds it; a test keeps it equal)."""
+    rows = ["| field | allowed | meaning |", "|---|---|---|"]
+    for name, info in CampaignSpec.model_fields.items():
+        rows.append(f"| `{name}` | {EXPECTED[name]} | {info.description} |")
+    return "\n".join(rows)

@@ -241,7 +241,7 @@ def _eur(v: float | None) -> str:
 
 
 def _interval(low: float | None, high: float | None, fmt: Any) -> str:
-    return "" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"
+    return "n/a" if low is None or high is None else f"[{fmt(low)}, {fmt(high)}]"
 
 
 def report_text(report: UpliftReport) -> str:
@@ -268,7 +268,7 @@ def report_text(report: UpliftReport) -> str:
             f"{_pct(c.treatment):>10} {_pct(c.control):>9} {_pts(c.absolute):>15} "
             f"{_interval(c.absolute_low, c.absolute_high, _pts):>16} "
             f"{_pts(c.relative) + ' %' if c.relative is not None else 'n/a':>9} "
-            f"{_interval(c.relative_low, c.relative_high, _pts):>18}"
+            f"{_interval(c.relative_low, c.relative_high, _pts) + ' %':>18}"
         )
     head += [
         "",
@@ -285,7 +285,7 @@ def report_text(report: UpliftReport) -> str:
             f"{'n/a' if s.control is None else f'{s.control:.2f}':>9} {_eur(s.absolute):>15} "
             f"{_interval(s.absolute_low, s.absolute_high, _eur):>16} "
             f"{_pts(s.relative) + ' %' if s.relative is not None else 'n/a':>9} "
-            f"{_interval(s.relative_low, s.relative_high, _pts):>18}"
+            f"{_interval(s.relative_low, s.relative_high, _pts) + ' %':>18}"
         )
     notes = [f"  {r.segment_key}: {r.note}" for r in rows if r.note]
     if notes:
