@@ -1,10 +1,11 @@
 // The console: sign-in, Data (format + upload + report), Run (form + live progress),
-// Segments (cards, charts, metrics, history) and the user lookup. Plain ES modules, served as
+// Segments (cards, charts, metrics, history), Campaigns (campaigns.js) and the user lookup. Plain ES modules, served as
 // they are: no build step, no CDN. config.json (written beside the page by Terraform on AWS,
 // by `segmentation serve` locally) says where the API and Cognito are.
 
 import { client } from "./api.js";
 import { currentToken, setNewPassword, signIn, signOut, tokenEmail } from "./auth.js";
+import { loadCampaigns, wireCampaigns } from "./campaigns.js";
 import { bars, heatmap, lines, share } from "./charts.js";
 import { buildForm, check } from "./params.js";
 
@@ -118,6 +119,7 @@ function show(view) {
   if (view === "data") loadContract();
   if (view === "segments") loadSegments();
   if (view === "run") resumeRun();
+  if (view === "campaigns") loadCampaigns();
 }
 
 // ---------------------------------------------------------------------------- Data
@@ -477,6 +479,7 @@ async function boot() {
   wireUpload();
   wireRun();
   wireLookup();
+  wireCampaigns(api);
   const token = currentToken();
   if (token) showSignedIn(token);
   else showSignIn();
