@@ -10,15 +10,15 @@ outcomes are the backtest's (:func:`segmentation.pipeline.backtest.outcomes`): o
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from segmentation.campaign.arms import arms_of
 from segmentation.campaign.model import Campaign
-from segmentation.campaign.uplift import UpliftReport, compute
+from segmentation.campaign.report import UpliftReport, read_report, write_report
+from segmentation.campaign.uplift import compute
 from segmentation.config import Settings
 
 if TYPE_CHECKING:
@@ -119,35 +119,4 @@ def build_report(
     )
 
 
-def _bucket_key(uri: str) -> tuple[str, str]:
-    bucket, key = uri.split("://", 1)[1].split("/", 1)
-    return bucket, key
-
-
-def write_report(settings: Settings, report: UpliftReport, s3: Any = None) -> str:
-    """Store the report in the segments zone (``uplift/campaign_id=<id>/report.json``, the
-    latest one: MLflow keeps each run's); returns its URI."""
-    from segmentation.awsclients import client
-    from segmentation.lake import LakePaths
-
-    uri = LakePaths(settings).uplift_report(report.campaign_id)
-    bucket, key = _bucket_key(uri)
-    (s3 or client("s3", settings)).put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(report.model_dump(mode="json"), indent=1).encode(),
-        ContentType="application/json",
-    )
-    return uri
-
-
-def read_report(settings: Settings, campaign_id: str, s3: Any) -> UpliftReport | None:
-    """The latest stored report of a campaign, None before the first."""
-    from segmentation.lake import LakePaths
-
-    bucket, key = _bucket_key(LakePaths(settings).uplift_report(campaign_id))
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
-        return None
-    return UpliftReport.model_validate_json(body)
+__all__ = ["build_report", "members", "read_report", "window_events", "write_report"]

@@ -30,74 +30,26 @@ holds counts and rates.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
 
-CONFIDENCE = 0.95
+from segmentation.campaign.report import (
+    CONFIDENCE,
+    METHODS,
+    Estimate,
+    SegmentUplift,
+    UpliftReport,
+)
+
 Z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
 MIN_USERS = 30
 MIN_EVENTS = 5
 ALL = "all"  # the key of the pooled row over every target segment
 
-METHODS = {
-    "conversion": "difference of proportions, normal approximation, unpooled variance (Wald)",
-    "spend": "difference of means, Welch's t (unequal variances)",
-    "relative": "treatment / control - 1, delta method on the log ratio",
-}
-
-
-class Estimate(BaseModel):
-    """One outcome in both arms and the uplift, with its 95 % interval (null where undefined)."""
-
-    treatment: float | None = Field(description="The treatment arm's rate or mean.")
-    control: float | None = Field(description="The control arm's rate or mean.")
-    absolute: float | None = Field(description="treatment - control.")
-    absolute_low: float | None
-    absolute_high: float | None
-    relative: float | None = Field(description="treatment / control - 1 (null if control is 0).")
-    relative_low: float | None
-    relative_high: float | None
-
-    def contains(self, value: float, relative: bool = False) -> bool:
-        low, high = (
-            (self.relative_low, self.relative_high)
-            if relative
-            else (self.absolute_low, self.absolute_high)
-        )
-        return low is not None and high is not None and low <= value <= high
-
-
-class SegmentUplift(BaseModel):
-    segment_key: str = Field(description="The target segment key ('all': every target pooled).")
-    segment_name: str | None = None
-    users_treatment: int = Field(description="Members in the treatment arm.")
-    users_control: int = Field(description="Members in the control arm.")
-    converted_treatment: int
-    converted_control: int
-    conversion: Estimate = Field(description="Share of members with a purchase or subscription.")
-    spend: Estimate = Field(description="Spend per member (EUR).")
-    note: str | None = Field(None, description="Why a figure should be read with care.")
-
-
-class UpliftReport(BaseModel):
-    campaign_id: str
-    name: str
-    model_version: str = Field(description="The version the membership is frozen to.")
-    holdout: float
-    start: datetime
-    end: datetime
-    computed_at: datetime
-    window_days: int = Field(description="Days of the campaign window.")
-    curated_days: int = Field(description="Days of the window the curated zone holds.")
-    confidence: float = CONFIDENCE
-    methods: dict[str, str] = Field(default_factory=lambda: dict(METHODS))
-    segments: list[SegmentUplift] = Field(description="One row per target segment key.")
-    overall: SegmentUplift = Field(description="Every target segment pooled.")
+__all__ = ["CONFIDENCE", "METHODS", "Estimate", "SegmentUplift", "UpliftReport", "compute"]
 
 
 def _finite(x: float) -> float | None:

@@ -37,8 +37,8 @@ from segmentation.campaign.model import (
     new_campaign_id,
     parse_spec,
 )
+from segmentation.campaign.report import UpliftReport, read_report
 from segmentation.campaign.store import CampaignStore, NothingServed, UnknownCampaign
-from segmentation.campaign.uplift import UpliftReport
 from segmentation.config import Settings, get_settings
 from segmentation.serving.access import SECURITY, UNAUTHORIZED_RESPONSE, analyst_claims
 from segmentation.serving.access import error_response as _error
@@ -273,8 +273,6 @@ def get_campaign(campaign_id: CampaignIdPath) -> CampaignView:
     },
 )
 def campaign_uplift(campaign_id: CampaignIdPath) -> UpliftReport:
-    from segmentation.campaign.outcomes import read_report
-
     analyst_claims(router.current_event)
     campaign = state.campaign(_checked_id(campaign_id))
     report = read_report(state.get_settings(), campaign.campaign_id, state.client())
