@@ -269,3 +269,17 @@ def test_spec_declares_the_campaign_routes_and_parameter() -> None:
         assert names.get("campaign") == "query", path
     user = spec["components"]["schemas"]["UserSegment"]["properties"]["arm"]
     assert {"treatment", "control"} <= set(json.dumps(user).replace('"', " ").split())
+
+
+def test_keygen_campaigns_creates_the_arm_key_once(moto_env: str, capsys) -> None:
+    from segmentation_local.cli import main
+
+    settings = get_settings()
+    assert main(["keygen", "--campaigns"]) == 0
+    assert f"secret {settings.campaign_secret_name!r} created" in capsys.readouterr().out
+    key = load_arm_key(settings, force_fetch=True)
+    assert main(["keygen", "--campaigns"]) == 0
+    assert "already exists; kept it" in capsys.readouterr().out
+    assert load_arm_key(settings, force_fetch=True) == key
+    with pytest.raises(anonymise.KeyNotFoundError, match="hmac"):  # the other key is apart
+        load_anonymiser(settings, force_fetch=True)
