@@ -135,3 +135,19 @@ def test_a_campaign_is_defined_and_its_uplift_report_read(page: tuple[Any, Any])
     assert "Welch" in tab.inner_text("#campaign-report")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / "campaigns.png"), full_page=True)
+
+    # the lookup box answers a user's arm (user-00000 is in S1, user-00001 in S2: no target)
+    from segmentation.anonymise import load_anonymiser
+    from segmentation.campaign.arms import arm_of, load_arm_key
+
+    expected = arm_of(
+        load_arm_key(settings),
+        stored.campaign_id,
+        load_anonymiser(settings).anon("user-00000"),
+        0.2,
+    )
+    for raw, words in (("user-00000", f"{expected} arm"), ("user-00001", "not in its target")):
+        tab.fill("#lookup-form [name='user_id']", raw)
+        tab.fill("#lookup-form [name='campaign']", stored.campaign_id)
+        tab.click("#lookup-form button[type='submit']")
+        tab.wait_for_selector(f"#lookup-arm:has-text('{words}')")

@@ -438,7 +438,9 @@ function wireLookup() {
     event.preventDefault();
     const field = event.target.user_id;
     // The id goes straight into the request and is cleared from the page; nothing keeps it.
-    const path = `/lookups/${encodeURIComponent(field.value.trim())}`;
+    const campaign = event.target.campaign.value.trim();
+    const query = campaign ? `?campaign=${encodeURIComponent(campaign)}` : "";
+    const path = `/lookups/${encodeURIComponent(field.value.trim())}${query}`;
     field.value = "";
     const out = $("lookup-result");
     out.replaceChildren();
@@ -446,6 +448,11 @@ function wireLookup() {
       const found = await api.get(path);
       out.append(text("h3", `${found.segment_key ? found.segment_key + " · " : ""}${found.segment_name}`));
       out.append(text("p", found.summary));
+      if (campaign) {
+        const arm = text("p", found.arm ? `Campaign ${campaign}: ${found.arm} arm.` : `Campaign ${campaign}: not in its target.`, "arm");
+        arm.id = "lookup-arm";
+        out.append(arm);
+      }
       const reasons = found.reasons || [];
       if (reasons.length) {
         out.append(text("h4", "Why"));
