@@ -90,31 +90,37 @@ class KeyNotFoundError(RuntimeError):
     """The HMAC secret does not exist yet; ``segmentation keygen`` creates it."""
 
 
+def load_key(
+    settings: Settings, secret_name: str, force_fetch: bool = False, create_hint: str = ""
+) -> bytes:
+    """The key bytes of a hex secret (cached for ``hmac_secret_max_age``), or
+    :class:`KeyNotFoundError` naming the command that creates it."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        secret = _provider(settings).get(
+            secret_name, max_age=settings.hmac_secret_max_age, force_fetch=force_fetch
+        )
+    except GetParameterError as exc:
+        if "ResourceNotFound" in str(exc):
+            raise KeyNotFoundError(
+                f"secret {secret_name!r} not found; create it with "
+                f"`{create_hint or 'segmentation keygen'}`"
+            ) from None
+        raise
+    if isinstance(secret, bytes):
+        secret = secret.decode("ascii", "replace")
+    return key_from_secret(str(secret))
+
+
 def load_anonymiser(settings: Settings | None = None, force_fetch: bool = False) -> Anonymiser:
     """The anonymiser under the environment's key (Secrets Manager ``hmac_secret_name``).
 
     The ingest Lambdas and the segment API both call this, so an id HMAC'd at ingest and the
     same id HMAC'd at lookup give the same pseudonym.
     """
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
     settings = settings or get_settings()
-    try:
-        secret = _provider(settings).get(
-            settings.hmac_secret_name,
-            max_age=settings.hmac_secret_max_age,
-            force_fetch=force_fetch,
-        )
-    except GetParameterError as exc:
-        if "ResourceNotFound" in str(exc):
-            raise KeyNotFoundError(
-                f"secret {settings.hmac_secret_name!r} not found; create it with "
-                "`segmentation keygen`"
-            ) from None
-        raise
-    if isinstance(secret, bytes):
-        secret = secret.decode("ascii", "replace")
-    return Anonymiser(key_from_secret(str(secret)))
+    return Anonymiser(load_key(settings, settings.hmac_secret_name, force_fetch))
 
 
 def _has_value(sm: Any, name: str) -> bool:
@@ -125,17 +131,24 @@ def _has_value(sm: Any, name: str) -> bool:
     return True
 
 
-def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
+def store_key(
+    settings: Settings | None = None,
+    rotate: bool = False,
+    secret_name: str | None = None,
+    description: str = "HMAC-SHA256 key that pseudonymises user ids (segmentation).",
+) -> str:
     """Create the secret with a fresh key, or (``rotate``) put a new version; returns the action.
 
     Rotating changes every pseudonym, so segments computed under the old key no longer match new
     events: it is refused unless asked for explicitly. The key itself is never returned.
+    ``secret_name`` (default: the anonymisation key's) names another key of the same form, e.g.
+    the campaigns' arm key.
     """
     from segmentation.awsclients import client
 
     settings = settings or get_settings()
     sm = client("secretsmanager", settings)
-    name = settings.hmac_secret_name
+    name = secret_name or settings.hmac_secret_name
     try:
         sm.describe_secret(SecretId=name)
         exists = True
@@ -151,11 +164,7 @@ def store_key(settings: Settings | None = None, rotate: bool = False) -> str:
         sm.put_secret_value(SecretId=name, SecretString=value)
         action = "rotated" if has_value else "created"
     else:
-        sm.create_secret(
-            Name=name,
-            SecretString=value,
-            Description="HMAC-SHA256 key that pseudonymises user ids (segmentation).",
-        )
+        sm.create_secret(Name=name, SecretString=value, Description=description)
         action = "created"
     _PROVIDERS.clear()  # the next load must not serve the old key from cache
     return action

@@ -160,6 +160,16 @@ class Settings(BaseSettings):
         description="Monitor: segmented users falling by more than this share since the "
         "previous version.",
     )
+    campaigns_table: str = Field(
+        "segmentation-campaigns",
+        description="DynamoDB table of the campaigns (target segment keys, holdout, window, the "
+        "model version their membership is frozen to).",
+    )
+    campaign_secret_name: str = Field(
+        "segmentation/campaign-key",
+        description="Secrets Manager secret holding the HMAC key that decides a campaign's arms "
+        "(treatment or control); a key of its own, not the anonymisation key.",
+    )
     segments_retention_days: int = Field(
         7,
         ge=1,

@@ -60,6 +60,7 @@ PROVISIONAL = "provisional"  # segments: provisional/model_version=.../ (between
 QUALITY = "quality"  # curated: quality/run_id=.../report.json
 LEDGER = "_ledger"  # curated: _ledger/manifest-<version>-<run_id>.json (segmentation.ledger)
 FEATURES_REPORTS = "reports"  # features: reports/run_id=.../report.json (users, warnings)
+UPLIFT = "uplift"  # segments: uplift/campaign_id=.../report.json (segmentation uplift)
 
 
 class LakePaths:
@@ -105,6 +106,9 @@ class LakePaths:
 
     def features_report(self, run_id: str) -> str:
         return self._uri("features", FEATURES_REPORTS, f"run_id={run_id}", "report.json")
+
+    def uplift_report(self, campaign_id: str) -> str:
+        return self._uri("segments", UPLIFT, f"campaign_id={campaign_id}", "report.json")
 
     def quarantine(self, source: str) -> str:
         return self._uri("quarantine", source)

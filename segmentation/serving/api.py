@@ -27,13 +27,14 @@ from aws_lambda_powertools.event_handler.exceptions import (
     NotFoundError,
     ServiceError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from botocore.exceptions import ConnectionError as StoreConnectionError
 from botocore.exceptions import HTTPClientError
 from pydantic import BaseModel, Field
 
+from segmentation.campaign.model import BAD_CAMPAIGN_ID, CAMPAIGN_ID_PATTERN, Arm
 from segmentation.config import Settings, get_settings
-from segmentation.serving import console
+from segmentation.serving import campaigns, console
 from segmentation.serving import user_id as id_rule
 from segmentation.serving.access import (
     SECURITY,
@@ -60,6 +61,15 @@ UserIdPath = Annotated[
         min_length=1,
         pattern=id_rule.SPEC_PATTERN,
         examples=[id_rule.EXAMPLE],
+    ),
+]
+#: ``?campaign=``: the lookups answer the user's arm in that campaign too.
+CampaignQuery = Annotated[
+    str | None,
+    Query(
+        description="A campaign id (POST /campaigns): the answer adds the user's arm in it.",
+        pattern=CAMPAIGN_ID_PATTERN,
+        examples=["c-0123456789ab"],
     ),
 ]
 
@@ -145,6 +155,12 @@ class UserSegment(BaseModel):
         description="When this assignment was made (UTC): the provisional run's time, or the "
         "publish time of the weekly version.",
     )
+    arm: Arm | None = Field(
+        None,
+        description="With ?campaign=ID: the user's arm in that campaign (treatment or control, "
+        "the same on every call); null for a user outside its target (not in a target segment "
+        "of the version the campaign is frozen to), and without ?campaign.",
+    )
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -220,15 +236,17 @@ def _current() -> dict[str, Any]:
     description="The raw user id is HMAC'd with the ingest key inside the API; it is never "
     "stored, logged or returned. A user active since the version was built carries the "
     "segment the between-run assignment gave (provisional: true). 400 if the id breaks the "
-    "contract's rule, 404 if the user is not in the current model version.",
+    "contract's rule, 404 if the user is not in the current model version. With ?campaign=ID "
+    "the answer adds the user's arm in that campaign (400 for a malformed id, 404 for an "
+    "unknown campaign).",
     responses={
         200: {"description": "The user's segment"},
-        400: _error(INVALID_ID),
-        404: _error("The user is not in the current model version"),
+        400: _error(f"{INVALID_ID}; or {BAD_CAMPAIGN_ID}"),
+        404: _error("The user is not in the current model version, or no such campaign"),
         503: _error("Nothing published yet, or the segment store does not answer"),
     },
 )
-def user_segment(user_id: UserIdPath) -> UserSegment:
+def user_segment(user_id: UserIdPath, campaign: CampaignQuery = None) -> UserSegment:
     # API Gateway's decoded parameter, not the router's match (see resolve)
     raw = (app.current_event.path_parameters or {}).get("user_id", user_id)
     try:
@@ -248,6 +266,9 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
     logger.info(
         "lookup", extra={"found": True, "model_version": version, "provisional": provisional}
     )
+    # the query as API Gateway passed it (with validation off the router does not)
+    asked = app.current_event.get_query_string_value("campaign")
+    arm = campaigns.arm_for(asked, anon, state.get_store()) if asked is not None else None
     name = item.get("segment_name") or (profile.segment_name if profile else "")
     return UserSegment(
         model_version=version,
@@ -261,6 +282,7 @@ def user_segment(user_id: UserIdPath) -> UserSegment:
         reasons=sentences(item.get("reasons")),
         provisional=provisional,
         assigned_at=item.get("assigned_at") if provisional else pointer.get("published_at"),
+        arm=arm,
     )
 
 
@@ -303,15 +325,15 @@ def list_segments() -> SegmentList:
     security=SECURITY,
     responses={
         200: {"description": "The user's segment"},
-        400: _error(INVALID_ID),
+        400: _error(f"{INVALID_ID}; or {BAD_CAMPAIGN_ID}"),
         401: UNAUTHORIZED_RESPONSE,
-        404: _error("The user is not in the current model version"),
+        404: _error("The user is not in the current model version, or no such campaign"),
         503: _error("Nothing published yet, or the segment store does not answer"),
     },
 )
-def console_lookup(user_id: UserIdPath) -> UserSegment:
+def console_lookup(user_id: UserIdPath, campaign: CampaignQuery = None) -> UserSegment:
     analyst_claims(app.current_event)
-    return user_segment(user_id)
+    return user_segment(user_id, campaign)
 
 
 @app.get(

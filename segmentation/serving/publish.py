@@ -349,6 +349,12 @@ class Publisher:
             item["previous_version"] = previous
         if matched_to:  # the version its segment keys were matched to (the document's)
             item["previous_model_version"] = matched_to
+        if before is not None:
+            # a campaign whose start has passed is frozen to the version served until now,
+            # before another one is (segmentation.campaign.store)
+            from segmentation.campaign.store import freeze_started
+
+            freeze_started(self.settings, before.get("model_version"), self.now, self.dynamo)
         if before is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
         else:
@@ -366,10 +372,13 @@ class Publisher:
 
     def _retire_superseded(self, current: str) -> list[str]:
         """Set TTL on every other version that is complete (or abandoned while loading)."""
+        from segmentation.campaign.store import pinned_versions
+
         retired = []
-        expires_at = int(
-            (self.now + timedelta(days=self.settings.segments_retention_days)).timestamp()
-        )
+        retention = timedelta(days=self.settings.segments_retention_days)
+        default_expiry = int((self.now + retention).timestamp())
+        # a running campaign's frozen version answers its arm lookups until the campaign ends
+        pinned = pinned_versions(self.settings, self.now, self.dynamo)
         for v in self.versions():
             version = v["model_version"]
             if version == current or v.get("status") == "retired":
@@ -378,6 +387,9 @@ class Publisher:
                 started = datetime.fromisoformat(v.get("started_at", _iso(self.now)))
                 if self.now - started < STALE_LOADING:
                     continue  # may be another publish in flight
+            expires_at = default_expiry
+            if version in pinned:
+                expires_at = max(expires_at, int((pinned[version] + retention).timestamp()))
             self.retire(version, expires_at)
             retired.append(version)
         return retired

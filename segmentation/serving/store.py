@@ -132,3 +132,9 @@ class SegmentStore:
             return None
         profile = self.segments(version).get(int(item["segment_id"]))
         return version, item, profile
+
+    def weekly_item(self, user_anon_id: str, model_version: str) -> dict[str, Any] | None:
+        """A pseudonymised user's item of a version's weekly fit, or None. A campaign's
+        membership is the fit's at its start: a user assigned provisionally later does not
+        join it, nor move between its arms' segments."""
+        return self._get(t.user_key(user_anon_id, model_version))

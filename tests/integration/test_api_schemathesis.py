@@ -22,8 +22,12 @@ from schemathesis.config import SchemathesisConfig
 from serving_data import make_stack, write_version
 
 from segmentation.anonymise import load_anonymiser, store_key
+from segmentation.awsclients import client
+from segmentation.campaign import store as campaign_store
+from segmentation.campaign.arms import store_arm_key
+from segmentation.campaign.model import BAD_CAMPAIGN_ID
 from segmentation.config import get_settings
-from segmentation.serving import api
+from segmentation.serving import api, campaigns
 from segmentation.serving.user_id import EXAMPLE
 from segmentation_local.api_gateway import AUTHORIZED, LocalApi
 
@@ -43,6 +47,8 @@ schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json", config=C
 ERROR_BODIES = {
     (400, api.INVALID_ID),
     (404, "user not found in the current model version"),
+    (400, BAD_CAMPAIGN_ID),  # ?campaign= of another shape
+    (404, campaigns.NO_SUCH_CAMPAIGN),
     (404, "Not found"),  # a path that is no route
     (405, "Method not allowed"),  # a route asked with a method it lacks
 }
@@ -59,7 +65,9 @@ def base_url(moto_server: str) -> Iterator[str]:
         get_settings.cache_clear()
         settings = get_settings()
         make_stack(settings)
+        campaign_store.ensure_table(client("dynamodb", settings), settings)
         store_key(settings)
+        store_arm_key(settings)
         api.state.reset(settings)
         write_version(
             settings, "v1", 30, anonymiser=load_anonymiser(settings), custom_ids=[EXAMPLE]

@@ -135,6 +135,8 @@ def test_console_routes_refuse_unsigned_and_forged_calls(
         ("GET", "/models/v1"),
         ("GET", "/lookups/user-00001"),
         ("GET", "/served"),
+        ("POST", "/campaigns"),
+        ("GET", "/campaigns"),
     ]:
         status, body, _ = call(api + path, method, {} if method == "POST" else None)
         assert (status, body) == (401, {"message": "Unauthorized"}), path
@@ -309,6 +311,13 @@ def test_spec_declares_the_console_routes_answers_and_security() -> None:
         *(("/models/{model_version}", "get", c) for c in ("200", "400", "401", "404")),
         *(("/lookups/{user_id}", "get", c) for c in ("200", "400", "401", "404", "503")),
         *(("/served", "get", c) for c in ("200", "401", "503")),
+        *(("/campaigns", "post", c) for c in ("201", "400", "401", "503")),
+        *(("/campaigns", "get", c) for c in ("200", "401", "503")),
+        *(
+            ("/campaigns/{campaign_id}" + tail, "get", c)
+            for tail in ("", "/uplift")
+            for c in ("200", "400", "401", "404", "503")
+        ),
     }
     secured = {
         (path, method)

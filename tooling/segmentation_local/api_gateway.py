@@ -47,6 +47,9 @@ RESOURCES: dict[str, re.Pattern[str]] = {
     "/models/{model_version}": re.compile(r"^/models/(?P<model_version>[^/]+)$"),
     "/lookups/{user_id}": re.compile(r"^/lookups/(?P<user_id>[^/]+)$"),
     "/served": re.compile(r"^/served$"),
+    "/campaigns": re.compile(r"^/campaigns$"),
+    "/campaigns/{campaign_id}": re.compile(r"^/campaigns/(?P<campaign_id>[^/]+)$"),
+    "/campaigns/{campaign_id}/uplift": re.compile(r"^/campaigns/(?P<campaign_id>[^/]+)/uplift$"),
 }
 #: Resources behind the Cognito authorizer (terraform/modules/serving declares the same ones).
 AUTHORIZED = frozenset(
@@ -58,6 +61,9 @@ AUTHORIZED = frozenset(
         "/models/{model_version}",
         "/lookups/{user_id}",
         "/served",
+        "/campaigns",
+        "/campaigns/{campaign_id}",
+        "/campaigns/{campaign_id}/uplift",
     }
 )
 

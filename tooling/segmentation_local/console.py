@@ -194,9 +194,10 @@ class LocalConsole:
         return self.origin + "/"
 
     def __enter__(self) -> LocalConsole:
-        from segmentation.serving import api, runs, uploads
+        from segmentation.serving import api, campaigns, runs, uploads
 
         api.state.reset(self.settings)
+        campaigns.state.reset(self.settings)
         runs.state.reset(self.settings, sfn=self.executions)
         runs.state.machine_arn = self.executions.machine_arn
         uploads.state.reset(self.settings)
@@ -208,13 +209,14 @@ class LocalConsole:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from segmentation.serving import api, runs, uploads
+        from segmentation.serving import api, campaigns, runs, uploads
 
         self.watcher.stop()
         self.site.shutdown()
         self.site.server_close()
         self.api.__exit__(*exc)
         api.state.reset()
+        campaigns.state.reset()
         runs.state.reset()
         uploads.state.reset()
         if self._saved_origin is None:

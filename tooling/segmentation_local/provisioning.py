@@ -16,6 +16,7 @@ def provision_stack(
     terraform_timeout: float = 900.0,
 ) -> None:
     from segmentation.anonymise import store_key
+    from segmentation.campaign.arms import store_arm_key
     from segmentation_local import terraform
     from segmentation_local.bootstrap import provision
 
@@ -30,6 +31,7 @@ def provision_stack(
             timeout=terraform_timeout,
         )
         say(f"    HMAC key: {store_key(settings)}")  # Terraform creates the secret, not the key
+        say(f"    campaign arm key: {store_arm_key(settings)}")
     elif how == "python":
         provision(settings)
     else:

@@ -178,6 +178,8 @@ def local_variables(
         "hmac_secret_name": settings.hmac_secret_name,
         "segments_table": settings.segments_table,
         "ledger_table": settings.ledger_table,
+        "campaigns_table": settings.campaigns_table,
+        "campaign_secret_name": settings.campaign_secret_name,
         "kafka_topic": settings.kafka_topic,
         "timestamp_min": settings.timestamp_min.isoformat(),
         "mlflow_tracking_uri": settings.mlflow_tracking_uri,

@@ -1,10 +1,11 @@
 // The console: sign-in, Data (format + upload + report), Run (form + live progress),
-// Segments (cards, charts, metrics, history) and the user lookup. Plain ES modules, served as
+// Segments (cards, charts, metrics, history), Campaigns (campaigns.js) and the user lookup. Plain ES modules, served as
 // they are: no build step, no CDN. config.json (written beside the page by Terraform on AWS,
 // by `segmentation serve` locally) says where the API and Cognito are.
 
 import { client } from "./api.js";
 import { currentToken, setNewPassword, signIn, signOut, tokenEmail } from "./auth.js";
+import { loadCampaigns, wireCampaigns } from "./campaigns.js";
 import { bars, heatmap, lines, share } from "./charts.js";
 import { buildForm, check } from "./params.js";
 
@@ -118,6 +119,7 @@ function show(view) {
   if (view === "data") loadContract();
   if (view === "segments") loadSegments();
   if (view === "run") resumeRun();
+  if (view === "campaigns") loadCampaigns();
 }
 
 // ---------------------------------------------------------------------------- Data
@@ -436,7 +438,9 @@ function wireLookup() {
     event.preventDefault();
     const field = event.target.user_id;
     // The id goes straight into the request and is cleared from the page; nothing keeps it.
-    const path = `/lookups/${encodeURIComponent(field.value.trim())}`;
+    const campaign = event.target.campaign.value.trim();
+    const query = campaign ? `?campaign=${encodeURIComponent(campaign)}` : "";
+    const path = `/lookups/${encodeURIComponent(field.value.trim())}${query}`;
     field.value = "";
     const out = $("lookup-result");
     out.replaceChildren();
@@ -444,6 +448,11 @@ function wireLookup() {
       const found = await api.get(path);
       out.append(text("h3", `${found.segment_key ? found.segment_key + " · " : ""}${found.segment_name}`));
       out.append(text("p", found.summary));
+      if (campaign) {
+        const arm = text("p", found.arm ? `Campaign ${campaign}: ${found.arm} arm.` : `Campaign ${campaign}: not in its target.`, "arm");
+        arm.id = "lookup-arm";
+        out.append(arm);
+      }
       const reasons = found.reasons || [];
       if (reasons.length) {
         out.append(text("h4", "Why"));
@@ -477,6 +486,7 @@ async function boot() {
   wireUpload();
   wireRun();
   wireLookup();
+  wireCampaigns(api);
   const token = currentToken();
   if (token) showSignedIn(token);
   else showSignIn();

@@ -43,6 +43,11 @@ output "segments_table" {
   value       = module.deployment.serving.table_name
 }
 
+output "campaign_secret_name" {
+  description = "Secret of the campaigns' arm key: fill it once with `segmentation keygen --campaigns`."
+  value       = module.deployment.campaigns.secret_name
+}
+
 output "ledger_table" {
   description = "DynamoDB table of the clean step's run ledger."
   value       = module.deployment.ledger.table_name

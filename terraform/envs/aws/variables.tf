@@ -57,6 +57,18 @@ variable "ledger_table" {
   default     = "segmentation-ledger"
 }
 
+variable "campaigns_table" {
+  description = "DynamoDB table of the campaigns (SEG_CAMPAIGNS_TABLE)."
+  type        = string
+  default     = "segmentation-campaigns"
+}
+
+variable "campaign_secret_name" {
+  description = "Secret of the campaigns' arm key (SEG_CAMPAIGN_SECRET_NAME); its value is written by `segmentation keygen --campaigns`."
+  type        = string
+  default     = "segmentation/campaign-key"
+}
+
 variable "kafka_topic" {
   description = "Topic of raw events (SEG_KAFKA_TOPIC)."
   type        = string

@@ -59,25 +59,27 @@ resource "aws_subnet" "local" {
 
 # The same module envs/aws deploys, with the emulator's settings.
 module "deployment" {
-  source              = "../../modules/deployment"
-  name_prefix         = var.name_prefix
-  lake_prefix         = var.lake_prefix
-  hmac_secret_name    = var.hmac_secret_name
-  segments_table      = var.segments_table
-  ledger_table        = var.ledger_table
-  kafka_topic         = var.kafka_topic
-  environment_name    = "local"
-  emulator            = true
-  aws_endpoint        = var.aws_endpoint
-  build_dir           = var.build_dir
-  msk_mode            = var.msk ? "serverless" : "none"
-  vpc                 = var.msk ? { id = aws_vpc.local[0].id, cidr_block = aws_vpc.local[0].cidr_block, subnet_ids = aws_subnet.local[*].id, security_group_ids = [] } : null
-  workloads_in_vpc    = false
-  mlflow_tracking_uri = var.mlflow_tracking_uri
-  schedule            = { enabled = false } # local runs start from the CLI
-  assignment          = { enabled = false } # `segmentation assign`, and the demo
-  protect_data        = false
-  enable_lifecycle    = var.enable_lifecycle
-  monitor_thresholds  = var.monitor_thresholds
-  timestamp_min       = var.timestamp_min
+  source               = "../../modules/deployment"
+  name_prefix          = var.name_prefix
+  lake_prefix          = var.lake_prefix
+  hmac_secret_name     = var.hmac_secret_name
+  segments_table       = var.segments_table
+  ledger_table         = var.ledger_table
+  campaigns_table      = var.campaigns_table
+  campaign_secret_name = var.campaign_secret_name
+  kafka_topic          = var.kafka_topic
+  environment_name     = "local"
+  emulator             = true
+  aws_endpoint         = var.aws_endpoint
+  build_dir            = var.build_dir
+  msk_mode             = var.msk ? "serverless" : "none"
+  vpc                  = var.msk ? { id = aws_vpc.local[0].id, cidr_block = aws_vpc.local[0].cidr_block, subnet_ids = aws_subnet.local[*].id, security_group_ids = [] } : null
+  workloads_in_vpc     = false
+  mlflow_tracking_uri  = var.mlflow_tracking_uri
+  schedule             = { enabled = false } # local runs start from the CLI
+  protect_data         = false
+  enable_lifecycle     = var.enable_lifecycle
+  monitor_thresholds   = var.monitor_thresholds
+  assignment           = { enabled = false } # `segmentation assign`, and the demo
+  timestamp_min        = var.timestamp_min
 }

@@ -33,6 +33,16 @@ output "segments_table" {
   value       = module.deployment.serving.table_name
 }
 
+output "campaigns_table" {
+  description = "Campaigns table."
+  value       = module.deployment.campaigns.table_name
+}
+
+output "campaign_secret_name" {
+  description = "Secret to fill with `segmentation keygen --campaigns`."
+  value       = module.deployment.campaigns.secret_name
+}
+
 output "ledger_table" {
   description = "Run ledger of the clean step."
   value       = module.deployment.ledger.table_name

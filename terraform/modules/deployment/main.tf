@@ -56,6 +56,8 @@ locals {
       SEG_HMAC_SECRET_NAME         = module.lake.hmac_secret_name
       SEG_SEGMENTS_TABLE           = var.segments_table
       SEG_LEDGER_TABLE             = var.ledger_table
+      SEG_CAMPAIGNS_TABLE          = var.campaigns_table
+      SEG_CAMPAIGN_SECRET_NAME     = var.campaign_secret_name
       SEG_MLFLOW_TRACKING_URI      = local.mlflow_tracking_uri
       SEG_TIMESTAMP_MIN            = var.timestamp_min
       POWERTOOLS_METRICS_NAMESPACE = "Segmentation"
@@ -95,6 +97,18 @@ module "ledger" {
   table_name          = var.ledger_table
   kms_key_arn         = module.lake.kms_key_arn
   deletion_protection = var.protect_data
+}
+
+# Campaigns with a holdout: their table and the arm key's secret, used by the serving stage
+# (segment_api defines campaigns and answers arms; publish freezes started ones).
+module "campaigns" {
+  source                      = "../campaigns"
+  table_name                  = var.campaigns_table
+  secret_name                 = var.campaign_secret_name
+  kms_key_arn                 = module.lake.kms_key_arn
+  reader_role_names           = [module.lake.stage_role_names["serving"]]
+  deletion_protection         = var.protect_data
+  secret_recovery_window_days = var.emulator ? 0 : 30
 }
 
 resource "aws_lambda_layer_version" "dependencies" {

@@ -10,6 +10,11 @@ output "ledger" {
   value       = module.ledger
 }
 
+output "campaigns" {
+  description = "The campaigns module's outputs (campaigns table, arm key secret: names, ARNs)."
+  value       = module.campaigns
+}
+
 output "streaming" {
   description = "The streaming module's outputs (MSK brokers, topic, ingest functions, failure queue)."
   value       = module.streaming

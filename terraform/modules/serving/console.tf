@@ -1,6 +1,7 @@
 # The web console's routes on the same REST API and function (segmentation.serving.console):
-# /uploads, /uploads/{upload_id}, /runs, /runs/{run_id}, /models/{model_version} behind a Cognito
-# authorizer (the analysts' pool), /contract public; CORS preflights (OPTIONS) reach the function
+# /uploads, /uploads/{upload_id}, /runs, /runs/{run_id}, /models/{model_version}, /campaigns,
+# /campaigns/{campaign_id}, /campaigns/{campaign_id}/uplift behind a Cognito authorizer (the
+# analysts' pool), /contract public; CORS preflights (OPTIONS) reach the function
 # unauthorised, and API Gateway's own 401/403 carry the console's origin so the page can read
 # them. The function's role may presign landing uploads, read their reports and the model
 # documents, and start / list / describe the pipeline's executions. Nothing here without
@@ -10,18 +11,24 @@ locals {
   console_on = var.console != null
   # resource key -> (parent key or "" for the root, path part)
   console_top = local.console_on ? {
-    uploads  = "uploads"
-    runs     = "runs"
-    models   = "models"
-    contract = "contract"
-    lookups  = "lookups"
-    served   = "served"
+    uploads   = "uploads"
+    runs      = "runs"
+    models    = "models"
+    contract  = "contract"
+    lookups   = "lookups"
+    served    = "served"
+    campaigns = "campaigns"
   } : {}
   console_child = local.console_on ? {
-    upload = { parent = "uploads", part = "{upload_id}" }
-    run    = { parent = "runs", part = "{run_id}" }
-    model  = { parent = "models", part = "{model_version}" }
-    lookup = { parent = "lookups", part = "{user_id}" }
+    upload   = { parent = "uploads", part = "{upload_id}" }
+    run      = { parent = "runs", part = "{run_id}" }
+    model    = { parent = "models", part = "{model_version}" }
+    lookup   = { parent = "lookups", part = "{user_id}" }
+    campaign = { parent = "campaigns", part = "{campaign_id}" }
+  } : {}
+  # a third level: /campaigns/{campaign_id}/uplift
+  console_grandchild = local.console_on ? {
+    campaign_uplift = { parent = "campaign", part = "uplift" }
   } : {}
   console_routes = local.console_on ? {
     uploads  = { resource_id = aws_api_gateway_resource.console_top["uploads"].id, path = "/uploads", authorized = true, params = {} }
@@ -31,8 +38,12 @@ locals {
     model    = { resource_id = aws_api_gateway_resource.console_child["model"].id, path = "/models/{model_version}", authorized = true, params = { "method.request.path.model_version" = true } }
     contract = { resource_id = aws_api_gateway_resource.console_top["contract"].id, path = "/contract", authorized = false, params = {} }
     # the lookup box and the served version: the API-key routes' answers, for a signed-in analyst
-    lookup = { resource_id = aws_api_gateway_resource.console_child["lookup"].id, path = "/lookups/{user_id}", authorized = true, params = { "method.request.path.user_id" = true } }
+    lookup = { resource_id = aws_api_gateway_resource.console_child["lookup"].id, path = "/lookups/{user_id}", authorized = true, params = { "method.request.path.user_id" = true, "method.request.querystring.campaign" = false } }
     served = { resource_id = aws_api_gateway_resource.console_top["served"].id, path = "/served", authorized = true, params = {} }
+    # campaigns with a holdout (segmentation.serving.campaigns)
+    campaigns       = { resource_id = aws_api_gateway_resource.console_top["campaigns"].id, path = "/campaigns", authorized = true, params = {} }
+    campaign        = { resource_id = aws_api_gateway_resource.console_child["campaign"].id, path = "/campaigns/{campaign_id}", authorized = true, params = { "method.request.path.campaign_id" = true } }
+    campaign_uplift = { resource_id = aws_api_gateway_resource.console_grandchild["campaign_uplift"].id, path = "/campaigns/{campaign_id}/uplift", authorized = true, params = { "method.request.path.campaign_id" = true } }
   } : {}
   console_env = local.console_on ? merge(
     var.console.origin == null ? {} : { SEG_CONSOLE_ORIGIN = var.console.origin },
@@ -52,6 +63,13 @@ resource "aws_api_gateway_resource" "console_child" {
   for_each    = local.console_child
   rest_api_id = aws_api_gateway_rest_api.this.id
   parent_id   = aws_api_gateway_resource.console_top[each.value.parent].id
+  path_part   = each.value.part
+}
+
+resource "aws_api_gateway_resource" "console_grandchild" {
+  for_each    = local.console_grandchild
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.console_child[each.value.parent].id
   path_part   = each.value.part
 }
 
@@ -154,6 +172,12 @@ resource "aws_iam_role_policy" "console" {
           Effect   = "Allow"
           Action   = ["s3:GetObject"]
           Resource = ["${var.console.segments_bucket_arn}/profiles/*"]
+        },
+        {
+          Sid      = "ReadUpliftReports"
+          Effect   = "Allow"
+          Action   = ["s3:GetObject"]
+          Resource = ["${var.console.segments_bucket_arn}/uplift/*"]
         },
       ],
       local.executions_arn == null ? [] : [

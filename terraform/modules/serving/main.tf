@@ -152,7 +152,7 @@ resource "aws_api_gateway_resource" "health" {
 
 locals {
   routes = {
-    user_segment = { resource_id = aws_api_gateway_resource.user_segment.id, path = "/users/{user_id}/segment", params = { "method.request.path.user_id" = true } }
+    user_segment = { resource_id = aws_api_gateway_resource.user_segment.id, path = "/users/{user_id}/segment", params = { "method.request.path.user_id" = true, "method.request.querystring.campaign" = false } }
     segments     = { resource_id = aws_api_gateway_resource.segments.id, path = "/segments", params = {} }
     health       = { resource_id = aws_api_gateway_resource.health.id, path = "/health", params = {} }
   }
@@ -160,7 +160,7 @@ locals {
 
 resource "aws_api_gateway_method" "get" {
   #checkov:skip=CKV_AWS_59:Access control is the API key + usage plan (api_key_required on every method); callers are internal services, not end users with identities.
-  #checkov:skip=CKV2_AWS_53:The only input is the user_id path parameter, validated (and HMAC'd) by the function, which answers 4xx with the expected format.
+  #checkov:skip=CKV2_AWS_53:The only inputs are the user_id path parameter and the optional campaign id, validated (and the id HMAC'd) by the function, which answers 4xx with the expected format.
   for_each           = local.routes
   rest_api_id        = aws_api_gateway_rest_api.this.id
   resource_id        = each.value.resource_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports the generator only when the command runs
     from segmentation_local.synthetic.params import ContinueParams, GenerateParams
@@ -81,6 +81,22 @@ def add_continue_arguments(p: argparse.ArgumentParser) -> None:
             metavar="RATE",
             help=f"with --continue: {field.description} (default 0)",
         )
+    p.add_argument(
+        "--campaign",
+        metavar="ID",
+        help="with --continue: play this campaign (POST /campaigns) on the batch: treatment-arm "
+        "members of a key with an --effect convert more (the truth goes to summary.json)",
+    )
+    p.add_argument(
+        "--effect",
+        action="append",
+        metavar="KEY=POINTS",
+        help="with --campaign: true conversion uplift of a target key, e.g. S1=0.04 (+4 "
+        "points); repeat per key; a target key without one has no effect",
+    )
+    p.add_argument(
+        "--campaign-seed", type=int, default=0, help="with --campaign: seed of its draws (0)"
+    )
 
 
 def _flag(name: str) -> str:
@@ -184,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     if not continuing:
         given = [
             _flag(k)
-            for k in ("new_users", "shift", *CrossBatchRates.model_fields)
+            for k in ("new_users", "shift", "campaign", *CrossBatchRates.model_fields)
             if getattr(args, k) is not None
         ]
         if given:
@@ -195,10 +211,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(_explain(exc)) from None
     from segmentation_local.synthetic.report import format_summary
 
+    if args.effect and not args.campaign:
+        raise ValueError("--effect: only with --campaign ID")
     if continuing:
         from segmentation_local.synthetic.service import continue_to
 
-        summary, seconds = continue_to(Path(args.parent), params, Path(args.out))
+        then = campaign_player(args.campaign, args.effect or [], args.campaign_seed)
+        summary, seconds = continue_to(Path(args.parent), params, Path(args.out), then)
     else:
         from segmentation_local.synthetic.service import generate_to
 
@@ -206,6 +225,53 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(summary, seconds))
     print(f"wrote {args.out}/ (summary.json lists the files)")
     return 0
+
+
+def campaign_player(campaign_id: str | None, effects: list[str], seed: int) -> Any:
+    """What plays ``campaign_id`` on a generated batch (None without one): the campaign, its
+    frozen members and their arms are read from the local AWS (the campaigns table, the lake's
+    segment map, both keys), so the arms are the ones the API and the uplift report give."""
+    if campaign_id is None:
+        return None
+    from segmentation.campaign.arms import load_arm_key
+    from segmentation.campaign.outcomes import members
+    from segmentation.campaign.store import CampaignStore, UnknownCampaign
+    from segmentation.config import get_settings
+    from segmentation_local.synthetic.campaign import CampaignPlan, parse_effects
+
+    settings = get_settings()
+    try:
+        campaign = CampaignStore(settings).get(campaign_id)
+    except UnknownCampaign:
+        raise ValueError(f"--campaign: no campaign {campaign_id!r} (POST /campaigns)") from None
+    wanted = parse_effects(effects)
+    stray = sorted(set(wanted) - set(campaign.segment_keys))
+    if stray:
+        raise ValueError(
+            f"--effect {stray[0]}: not a target of {campaign_id} (its targets: "
+            f"{', '.join(campaign.segment_keys)})"
+        )
+    plan = CampaignPlan(
+        campaign_id=campaign.campaign_id,
+        start=campaign.start,
+        end=campaign.end,
+        effects=wanted,
+        seed=seed,
+    )
+    who = members(settings, campaign, load_arm_key(settings))
+
+    def play(ds: Any) -> Any:
+        from segmentation.anonymise import load_anonymiser
+        from segmentation_local.synthetic.campaign import apply_campaign
+
+        raw = ds.users.column("user_id").to_pylist()
+        by_anon = dict(zip(load_anonymiser(settings).anon_many(raw), raw, strict=True))
+        found = who[who["user_anon_id"].isin(by_anon)]
+        assignment = found.assign(user_id=found["user_anon_id"].map(by_anon))
+        played, _truth = apply_campaign(ds, assignment[["user_id", "segment_key", "arm"]], plan)
+        return played
+
+    return play
 
 
 def _explain(exc: Exception) -> str:

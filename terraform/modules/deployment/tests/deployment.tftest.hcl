@@ -70,6 +70,14 @@ run "aws" {
     condition     = output.ledger.table_name == "seg-ledger" && local.function_env["SEG_LEDGER_TABLE"] == "seg-ledger"
     error_message = "the run ledger's table, named to every function"
   }
+  assert {
+    condition     = output.campaigns.table_name == local.function_env["SEG_CAMPAIGNS_TABLE"] && output.campaigns.secret_name == local.function_env["SEG_CAMPAIGN_SECRET_NAME"] && output.campaigns.secret_name != output.lake.hmac_secret_name
+    error_message = "the campaigns table and the arm key (a secret of its own), named to every function"
+  }
+  assert {
+    condition     = keys(module.campaigns.reader_roles) == [output.lake.stage_role_names["serving"]]
+    error_message = "the serving stage (segment_api, publish) uses the campaigns table and reads the arm key"
+  }
   # The daily between-run assignment: its Glue job as its own stage role, started by the
   # scheduler's universal target, which may start that job only.
   assert {

@@ -27,7 +27,7 @@ run "console_routes_behind_the_cognito_authorizer" {
     error_message = "a Cognito authorizer on the analysts' pool, reading the Authorization header"
   }
   assert {
-    condition     = toset([for r in local.console_routes : r.path if r.authorized]) == toset(["/uploads", "/uploads/{upload_id}", "/runs", "/runs/{run_id}", "/models/{model_version}", "/lookups/{user_id}", "/served"])
+    condition     = toset([for r in local.console_routes : r.path if r.authorized]) == toset(["/uploads", "/uploads/{upload_id}", "/runs", "/runs/{run_id}", "/models/{model_version}", "/lookups/{user_id}", "/served", "/campaigns", "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/uplift"])
     error_message = "the authorized console routes (the local adapter's AUTHORIZED set)"
   }
   assert {
@@ -43,7 +43,7 @@ run "console_routes_behind_the_cognito_authorizer" {
     error_message = "the lookup API keeps its API key"
   }
   assert {
-    condition     = alltrue([for m in aws_api_gateway_method.console_preflight : m.http_method == "OPTIONS" && m.authorization == "NONE"]) && length(aws_api_gateway_method.console_preflight) == 8
+    condition     = alltrue([for m in aws_api_gateway_method.console_preflight : m.http_method == "OPTIONS" && m.authorization == "NONE"]) && length(aws_api_gateway_method.console_preflight) == 11
     error_message = "CORS preflights reach the function without a token"
   }
   assert {
@@ -53,6 +53,35 @@ run "console_routes_behind_the_cognito_authorizer" {
   assert {
     condition     = aws_api_gateway_resource.console_child["upload"].path_part == "{upload_id}" && aws_api_gateway_resource.console_child["run"].path_part == "{run_id}" && aws_api_gateway_resource.console_child["model"].path_part == "{model_version}"
     error_message = "path parameters as the OpenAPI spec names them"
+  }
+}
+
+run "campaign_routes" {
+  command = apply
+
+  assert {
+    condition     = aws_api_gateway_resource.console_top["campaigns"].path_part == "campaigns" && aws_api_gateway_resource.console_child["campaign"].path_part == "{campaign_id}" && aws_api_gateway_resource.console_child["campaign"].parent_id == aws_api_gateway_resource.console_top["campaigns"].id
+    error_message = "/campaigns and /campaigns/{campaign_id}, the path parameter as the OpenAPI spec names it"
+  }
+  assert {
+    condition     = aws_api_gateway_resource.console_grandchild["campaign_uplift"].path_part == "uplift" && aws_api_gateway_resource.console_grandchild["campaign_uplift"].parent_id == aws_api_gateway_resource.console_child["campaign"].id
+    error_message = "/campaigns/{campaign_id}/uplift below the campaign"
+  }
+  assert {
+    condition     = alltrue([for k in ["campaigns", "campaign", "campaign_uplift"] : aws_api_gateway_method.console[k].authorization == "COGNITO_USER_POOLS" && aws_api_gateway_method.console[k].authorizer_id == aws_api_gateway_authorizer.analysts[0].id && aws_api_gateway_method.console[k].http_method == "ANY"])
+    error_message = "defining and reading campaigns needs a signed-in analyst (every method: POST and GET)"
+  }
+  assert {
+    condition     = aws_api_gateway_method.console["campaign"].request_parameters["method.request.path.campaign_id"] && aws_api_gateway_method.console["campaign_uplift"].request_parameters["method.request.path.campaign_id"]
+    error_message = "the campaign id is a path parameter"
+  }
+  assert {
+    condition     = aws_api_gateway_method.get["user_segment"].request_parameters["method.request.querystring.campaign"] == false && aws_api_gateway_method.console["lookup"].request_parameters["method.request.querystring.campaign"] == false
+    error_message = "both lookups declare the optional ?campaign= (the arm)"
+  }
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.console[0].policy).Statement : s.Resource if s.Sid == "ReadUpliftReports"][0] == ["arn:aws:s3:::seg-prod-segments/uplift/*"]
+    error_message = "the uplift reports are read from the segments zone's uplift/ only"
   }
 }
 
