@@ -55,6 +55,7 @@ CATALOG = "catalog"  # raw: the content catalog (content_id, genre, duration_min
 USER_FEATURES = "user_features"  # features: partitioned by snapshot_date=YYYY-MM-DD
 SEGMENT_MAP = "segment_map"  # segments: partitioned by model_version=...
 PROFILES = "profiles"  # segments: profiles/model_version=.../profiles.json
+BACKTEST_REPORT = "backtest-{horizon_days}d.json"  # segments: beside a version's profiles.json
 QUALITY = "quality"  # curated: quality/run_id=.../report.json
 LEDGER = "_ledger"  # curated: _ledger/manifest-<version>-<run_id>.json (segmentation.ledger)
 FEATURES_REPORTS = "reports"  # features: reports/run_id=.../report.json (users, warnings)
@@ -88,6 +89,12 @@ class LakePaths:
 
     def profiles(self, model_version: str) -> str:
         return self._uri("segments", PROFILES, f"model_version={model_version}", "profiles.json")
+
+    def backtest_report(self, model_version: str, horizon_days: int) -> str:
+        """The backtest of a version over ``horizon_days`` after its snapshot (one horizon, one
+        file: a later backtest of the same version and horizon replaces it)."""
+        name = BACKTEST_REPORT.format(horizon_days=horizon_days)
+        return self._uri("segments", PROFILES, f"model_version={model_version}", name)
 
     def quality_report(self, run_id: str) -> str:
         return self._uri("curated", QUALITY, f"run_id={run_id}", "report.json")

@@ -7,6 +7,8 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from segmentation.pipeline.params import STEP_MODELS
+
     p = sub.add_parser("schema", help="print the event contract (CSV columns, types, units)")
     p.add_argument("--json", action="store_true", help="print the JSON Schema of one event")
     p.add_argument(
@@ -18,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--params-table",
         nargs="?",
         const="execution",
-        choices=["execution", "clean", "features", "cluster"],
+        choices=["execution", *STEP_MODELS],
         help="print the execution-input table of docs/orchestration.md, or a step's argument "
         "table of docs/pipeline.md",
     )
