@@ -43,6 +43,7 @@ STEPS = {
     "ClusterUsers": "cluster",
     "MonitorRun": "monitor",
     "PublishSegments": "publish",
+    "BacktestSegments": "backtest",  # only when the input asks for it (backtest_horizon_days)
 }
 
 

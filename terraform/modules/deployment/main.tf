@@ -26,7 +26,7 @@ locals {
     }
   }
   glue_scripts = {
-    for j in ["clean", "features"] : j => {
+    for j in ["clean", "features", "backtest"] : j => {
       path = "${local.build}/glue/${j}.py"
       hash = try(filebase64sha256("${local.build}/glue/${j}.py"), null)
     }
@@ -82,7 +82,8 @@ module "lake" {
   bucket_sse_algorithm        = var.emulator ? "AES256" : "aws:kms"
   secret_recovery_window_days = var.emulator ? 0 : 30
   kms_deletion_window_days    = var.emulator ? 7 : 30
-  # The etl stage (Glue jobs clean and features) reads and writes the ledger (stage_access).
+  # The etl stage (Glue jobs clean and features) reads and writes the ledger, the evaluation
+  # stage (the backtest job) reads its head (stage_access).
   ledger_table_arn = module.ledger.table_arn
   # The ml stage (the cluster step) reads the published version's pointer (stage_access).
   segments_table_arn = module.serving.table_arn
@@ -130,17 +131,20 @@ module "streaming" {
 }
 
 module "processing" {
-  source                  = "../processing"
-  name_prefix             = var.name_prefix
-  lake_prefix             = module.lake.lake_prefix
-  ledger_table            = module.ledger.table_name
-  segments_table          = var.segments_table
-  environment_name        = var.environment_name
-  settings                = { SEG_TIMESTAMP_MIN = var.timestamp_min }
-  artifacts_bucket        = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
-  kms_key_arn             = module.lake.kms_key_arn
-  etl_role                = { arn = module.lake.stage_role_arns["etl"], name = module.lake.stage_role_names["etl"] }
-  ml_role                 = { arn = module.lake.stage_role_arns["ml"], name = module.lake.stage_role_names["ml"] }
+  source           = "../processing"
+  name_prefix      = var.name_prefix
+  lake_prefix      = module.lake.lake_prefix
+  ledger_table     = module.ledger.table_name
+  segments_table   = var.segments_table
+  environment_name = var.environment_name
+  settings         = { SEG_TIMESTAMP_MIN = var.timestamp_min }
+  artifacts_bucket = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
+  kms_key_arn      = module.lake.kms_key_arn
+  etl_role         = { arn = module.lake.stage_role_arns["etl"], name = module.lake.stage_role_names["etl"] }
+  ml_role          = { arn = module.lake.stage_role_arns["ml"], name = module.lake.stage_role_names["ml"] }
+  # The backtest reads the ledger's head and writes its reports to segments: the evaluation
+  # stage, so the etl role is not widened to segments.
+  glue_job_roles          = { backtest = { arn = module.lake.stage_role_arns["evaluation"], name = module.lake.stage_role_names["evaluation"] } }
   glue_scripts            = local.glue_scripts
   wheels                  = local.wheels
   emr_entry_point         = local.emr_entry_point
@@ -215,6 +219,7 @@ module "orchestration" {
   lake_prefix                 = module.lake.lake_prefix
   glue_clean_job_name         = module.processing.glue_clean_job_name
   glue_features_job_name      = module.processing.glue_features_job_name
+  glue_backtest_job_name      = module.processing.glue_job_names["backtest"]
   glue_job_arns               = module.processing.glue_job_arns
   emr_application_id          = module.processing.emr_application_id
   emr_application_arn         = module.processing.emr_application_arn

@@ -99,6 +99,16 @@ locals {
             Resource = [var.ledger_table_arn]
           },
         ] : statement if var.stage_access[s].ledger],
+        # The ledger's head item only, read: which manifest of curated is committed.
+        [for statement in [
+          {
+            Sid       = "RunLedgerHead"
+            Effect    = "Allow"
+            Action    = ["dynamodb:GetItem"]
+            Resource  = [var.ledger_table_arn]
+            Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["head"] } }
+          },
+        ] : statement if var.stage_access[s].ledger_read && !var.stage_access[s].ledger],
         # The segments table's META items only (the published version's pointer), read.
         [for statement in [
           {
@@ -118,7 +128,7 @@ locals {
             Resource  = [aws_kms_key.lake.arn]
             Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
           },
-        ] : statement if var.stage_access[s].ledger || var.stage_access[s].published],
+        ] : statement if var.stage_access[s].ledger || var.stage_access[s].ledger_read || var.stage_access[s].published],
         length(local.stage_partition_tables[s]) == 0 ? [] : [
           {
             Sid    = "KeepPartitions"

@@ -37,18 +37,20 @@ variable "zone_sensitivity" {
 variable "stage_access" {
   description = <<-EOT
     What each pipeline stage may touch: zones it reads and zones it writes; `ledger`: items of the
-    clean step's run ledger (ledger_table_arn); `published`: reads the segments table's
+    clean step's run ledger (ledger_table_arn); `ledger_read`: only the ledger's head item, read
+    (which curated version is committed: a reader of curated that never cleans); `published`: reads the segments table's
     current-version pointer (its META items, segments_table_arn: the cluster step matches its
     segments to the published version's); `partitions`: catalog tables (keys of the module's
     tables, e.g. curated_events) whose partitions the stage itself keeps in step with the ledger.
     Drives the stage's IAM policy and its Lake Formation grants, so the two can never disagree.
   EOT
   type = map(object({
-    read       = list(string)
-    write      = list(string)
-    ledger     = optional(bool, false)
-    published  = optional(bool, false)
-    partitions = optional(list(string), [])
+    read        = list(string)
+    write       = list(string)
+    ledger      = optional(bool, false)
+    ledger_read = optional(bool, false)
+    published   = optional(bool, false)
+    partitions  = optional(list(string), [])
   }))
   default = {
     ingest  = { read = ["landing"], write = ["raw", "hot", "quarantine"] }
@@ -59,6 +61,9 @@ variable "stage_access" {
     # step's quality report (curated); a role of its own, so the API's role never reads curated.
     monitor = { read = ["curated", "segments"], write = [] }
     analyst = { read = ["curated", "features", "segments"], write = [] }
+    # The backtest (Glue job): a model version's features and segment map, the curated events
+    # after its snapshot (through the ledger's head), its report beside the version's profiles.
+    evaluation = { read = ["curated", "features", "segments", "artifacts"], write = ["segments"], ledger_read = true }
   }
 
   validation {
@@ -68,13 +73,13 @@ variable "stage_access" {
 }
 
 variable "ledger_table_arn" {
-  description = "The clean step's run ledger (module ledger's table_arn); required when a stage in stage_access has `ledger = true`."
+  description = "The clean step's run ledger (module ledger's table_arn); required when a stage in stage_access has `ledger` or `ledger_read`."
   type        = string
   default     = null
 
   validation {
-    condition     = var.ledger_table_arn != null || !anytrue([for a in var.stage_access : a.ledger])
-    error_message = "A stage in stage_access has ledger = true: pass ledger_table_arn (module ledger)."
+    condition     = var.ledger_table_arn != null || !anytrue([for a in var.stage_access : a.ledger || a.ledger_read])
+    error_message = "A stage in stage_access has ledger or ledger_read = true: pass ledger_table_arn (module ledger)."
   }
 }
 
@@ -96,12 +101,13 @@ variable "stage_trust" {
     principals = optional(list(string), [])
   }))
   default = {
-    ingest  = { services = ["lambda.amazonaws.com"] }
-    etl     = { services = ["glue.amazonaws.com"] }
-    ml      = { services = ["emr-serverless.amazonaws.com"] }
-    serving = { services = ["lambda.amazonaws.com"] }
-    monitor = { services = ["lambda.amazonaws.com"] }
-    analyst = {}
+    ingest     = { services = ["lambda.amazonaws.com"] }
+    etl        = { services = ["glue.amazonaws.com"] }
+    ml         = { services = ["emr-serverless.amazonaws.com"] }
+    serving    = { services = ["lambda.amazonaws.com"] }
+    monitor    = { services = ["lambda.amazonaws.com"] }
+    analyst    = {}
+    evaluation = { services = ["glue.amazonaws.com"] }
   }
 }
 

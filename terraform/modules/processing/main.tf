@@ -1,4 +1,4 @@
-# Batch processing: Glue 5.0 jobs clean and features, an EMR Serverless application for the
+# Batch processing: Glue 5.0 jobs (clean, features, backtest), an EMR Serverless application for the
 # clustering step, and the artifacts they run (scripts, wheels, venv) uploaded to the artifacts zone.
 
 data "aws_partition" "current" {}
@@ -23,6 +23,9 @@ locals {
   wheel_uris      = [for k in sort(keys(var.wheels)) : "${local.s3}/wheels/${k}"]
   entry_point_key = "emr/${basename(var.emr_entry_point.path)}"
   venv_key        = "emr/pyspark_venv.tar.gz"
+
+  # The role each Glue job runs as; every one of them gets the Glue runtime policy.
+  job_roles = { for k in keys(var.glue_scripts) : k => lookup(var.glue_job_roles, k, var.etl_role) }
 
   # The settings every Spark step reads (segmentation.config.Settings): EMR gets them as driver
   # and executor environment, Glue (which has no environment of its own) as --SEG_* job
@@ -165,7 +168,7 @@ resource "aws_glue_job" "this" {
   for_each               = var.glue_scripts
   name                   = "${var.name_prefix}-${each.key}"
   description            = "Glue entry point glue_jobs/${each.key}.py (thin: parses args, calls the core package)"
-  role_arn               = var.etl_role.arn
+  role_arn               = local.job_roles[each.key].arn
   glue_version           = var.glue_version
   worker_type            = var.worker_type
   number_of_workers      = var.number_of_workers
@@ -214,11 +217,23 @@ resource "aws_glue_job" "this" {
   }
 }
 
-# What Glue itself needs beyond the lake access the etl role already has.
+# What Glue itself needs beyond the lake access the job roles already have: on the etl role, and
+# on each role glue_job_roles gives a job.
 resource "aws_iam_role_policy" "glue_runtime" {
-  name = "glue-runtime"
-  role = var.etl_role.name
-  policy = jsonencode({
+  name   = "glue-runtime"
+  role   = var.etl_role.name
+  policy = local.glue_runtime_policy
+}
+
+resource "aws_iam_role_policy" "glue_runtime_job" {
+  for_each = var.glue_job_roles
+  name     = "glue-runtime-${each.key}"
+  role     = each.value.name
+  policy   = local.glue_runtime_policy
+}
+
+locals {
+  glue_runtime_policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
       [

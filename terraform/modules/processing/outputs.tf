@@ -1,6 +1,11 @@
 output "glue_job_names" {
-  description = "Glue job of each entry point (clean, features)."
+  description = "Glue job of each entry point (clean, features, backtest)."
   value       = { for k, j in aws_glue_job.this : k => j.name }
+}
+
+output "glue_job_role_arns" {
+  description = "Role each Glue job runs as (etl_role unless glue_job_roles names another)."
+  value       = { for k, j in aws_glue_job.this : k => j.role_arn }
 }
 
 output "glue_clean_job_name" {

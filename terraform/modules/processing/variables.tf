@@ -48,11 +48,25 @@ variable "kms_key_arn" {
 }
 
 variable "etl_role" {
-  description = "The lake's etl stage role (arn, name): runs the Glue jobs."
+  description = "The lake's etl stage role (arn, name): runs the Glue jobs glue_job_roles does not name."
   type = object({
     arn  = string
     name = string
   })
+}
+
+variable "glue_job_roles" {
+  description = "Role of a Glue job other than etl_role (arn, name), by job (a key of glue_scripts): e.g. backtest runs as the lake's evaluation stage, which reads the ledger's head and writes segments only. Each gets the Glue runtime policy too."
+  type = map(object({
+    arn  = string
+    name = string
+  }))
+  default = {}
+
+  validation {
+    condition     = length(setsubtract(keys(var.glue_job_roles), keys(var.glue_scripts))) == 0
+    error_message = "glue_job_roles names a job glue_scripts does not have."
+  }
 }
 
 variable "ml_role" {

@@ -5,6 +5,20 @@ mock_provider "aws" {
   source = "../../tests/mocks/aws"
 }
 
+# Glue job ARNs of AWS's shape (the orchestration module checks its jobs are among them).
+override_resource {
+  target = module.processing.aws_glue_job.this["clean"]
+  values = { arn = "arn:aws:glue:eu-west-1:123456789012:job/seg-clean" }
+}
+override_resource {
+  target = module.processing.aws_glue_job.this["features"]
+  values = { arn = "arn:aws:glue:eu-west-1:123456789012:job/seg-features" }
+}
+override_resource {
+  target = module.processing.aws_glue_job.this["backtest"]
+  values = { arn = "arn:aws:glue:eu-west-1:123456789012:job/seg-backtest" }
+}
+
 variables {
   name_prefix      = "seg"
   lake_prefix      = "seg-prod"
@@ -69,6 +83,22 @@ run "aws" {
   assert {
     condition     = output.ledger.table_name == "seg-ledger" && local.function_env["SEG_LEDGER_TABLE"] == "seg-ledger"
     error_message = "the run ledger's table, named to every function"
+  }
+  assert {
+    condition     = alltrue([for j in ["clean", "features", "backtest"] : local.glue_scripts[j].path == "tests/artifacts/glue/${j}.py" && local.glue_scripts[j].hash != null])
+    error_message = "the three Glue scripts of make package, by path and hash"
+  }
+  assert {
+    condition = (
+      output.processing.glue_job_role_arns["backtest"] == output.lake.stage_role_arns["evaluation"] &&
+      output.processing.glue_job_role_arns["clean"] == output.lake.stage_role_arns["etl"] &&
+      output.processing.glue_job_role_arns["features"] == output.lake.stage_role_arns["etl"]
+    )
+    error_message = "the backtest job runs as the evaluation stage; clean and features as etl"
+  }
+  assert {
+    condition     = output.orchestration.template_values.glue_backtest_job_name == output.processing.glue_job_names["backtest"] && length(output.processing.glue_job_arns) == 3
+    error_message = "the definition's BacktestSegments starts this deployment's backtest job"
   }
 }
 
