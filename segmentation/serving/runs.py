@@ -71,7 +71,7 @@ class RunList(BaseModel):
 
 class StateVisit(BaseModel):
     name: str = Field(description="State name in the definition.")
-    step: str | None = Field(description="clean, features, cluster, monitor or publish.")
+    step: str | None = Field(description="clean, features, cluster, monitor, publish or backtest.")
     type: str
     status: str = Field(description="running, succeeded, failed or caught.")
     entered_at: str
