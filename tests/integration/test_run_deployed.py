@@ -84,7 +84,7 @@ def test_deployed_definition_and_resource_mapping(moto_env: str) -> None:
     values = deploy(settings)
     definition, dispatcher = deployed_dispatcher(settings, "acme-pipeline")
     assert definition == render_definition(values)
-    assert dispatcher.glue_steps == {"etl-a": "clean", "etl-b": "features"}
+    assert dispatcher.glue_steps == {"etl-a": "clean", "etl-b": "features", "eval-a": "backtest"}
     assert dispatcher.functions == {
         values["publish_function_arn"]: "publish",
         values["validate_input_function_arn"]: "validate_input",
