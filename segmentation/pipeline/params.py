@@ -342,6 +342,12 @@ class BacktestParams(_LedgerParams):
     ``horizon_days`` earlier, and scores it on the curated events of (T, T + horizon_days].
     """
 
+    snapshot_date: date = Field(
+        default_factory=_today,
+        description="the horizon's last day (the run's day): the version backtested is the "
+        "newest of snapshot_date - horizon_days or earlier",
+        json_schema_extra={"default_text": "today (UTC)"},
+    )
     horizon_days: HorizonDays = Field(28, description="days after the model's snapshot scored")
     model_version: str | None = Field(
         None,
