@@ -57,6 +57,7 @@ SEGMENT_MAP = "segment_map"  # segments: partitioned by model_version=...
 PROFILES = "profiles"  # segments: profiles/model_version=.../profiles.json
 MODEL_POINTS = "model_points"  # segments: model_points/model_version=.../points.json (assignment)
 PROVISIONAL = "provisional"  # segments: provisional/model_version=.../ (between-run assignments)
+BACKTEST_REPORT = "backtest-{horizon_days}d.json"  # segments: beside a version's profiles.json
 QUALITY = "quality"  # curated: quality/run_id=.../report.json
 LEDGER = "_ledger"  # curated: _ledger/manifest-<version>-<run_id>.json (segmentation.ledger)
 FEATURES_REPORTS = "reports"  # features: reports/run_id=.../report.json (users, warnings)
@@ -100,6 +101,12 @@ class LakePaths:
     def provisional(self, model_version: str) -> str:
         """The provisional assignments of a version (users assigned between weekly runs)."""
         return self._uri("segments", PROVISIONAL, f"model_version={model_version}")
+
+    def backtest_report(self, model_version: str, horizon_days: int) -> str:
+        """The backtest of a version over ``horizon_days`` after its snapshot (one horizon, one
+        file: a later backtest of the same version and horizon replaces it)."""
+        name = BACKTEST_REPORT.format(horizon_days=horizon_days)
+        return self._uri("segments", PROFILES, f"model_version={model_version}", name)
 
     def quality_report(self, run_id: str) -> str:
         return self._uri("curated", QUALITY, f"run_id={run_id}", "report.json")

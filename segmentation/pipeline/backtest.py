@@ -17,7 +17,8 @@ and scored on the other (``1 - SSE / SST`` there, a group unseen in the first ha
 its overall mean), averaged over ``splits`` seeded splits. Measured out of sample, more groups
 earn no free credit: 125 RFM cells fit noise in-sample, and pay for it on the other half.
 
-Pure pandas / numpy: the command (``segmentation backtest``) reads the lake and calls this.
+Pure pandas / numpy: the pipeline step (:mod:`segmentation.pipeline.backtest_step`, behind
+``glue_jobs/backtest.py`` and ``segmentation backtest``) reads the lake and calls this.
 """
 
 from __future__ import annotations
@@ -199,15 +200,22 @@ def report(result: Backtest, rows: int = 12) -> str:
 
 
 def log_to_mlflow(
-    result: Backtest, tracking_uri: str, experiment: str, model_version: str, snapshot: str
+    result: Backtest,
+    tracking_uri: str,
+    experiment: str,
+    model_version: str,
+    snapshot: str,
+    tags: dict[str, str] | None = None,
 ) -> str:
     """One MLflow run of the backtest: ``r2_<grouping>_<outcome>`` metrics, the overall rates,
-    both tables as ``backtest.json``, tagged with the model version and snapshot; returns the
-    run id (so the figures sit beside the model's own run in the experiment)."""
+    both tables as ``backtest.json``, tagged with the model version and snapshot (and ``tags``,
+    e.g. the pipeline run); returns the run id (so the figures sit beside the model's own run in
+    the experiment)."""
     from segmentation.pipeline.tracking import Tracker
 
     tracker = Tracker(tracking_uri, experiment)
     tags = {
+        **(tags or {}),
         "kind": "backtest",
         "model_version": model_version,
         "snapshot_date": snapshot,
@@ -228,3 +236,17 @@ def log_to_mlflow(
         )
         tracker.json_artifact("backtest.json", result.to_dict())
     return run_id
+
+
+def registry_tags(result: Backtest, run_id: str) -> dict[str, str]:
+    """Tags for the registered model version: where its backtest over the horizon is, and the
+    headline figures (bought-again variance explained, segments and RFM), so the registry
+    shows them without opening the run."""
+    prefix = f"backtest_{result.horizon_days}d"
+    tags = {f"{prefix}_run_id": run_id}
+    slug = {"segments": "segments", "RFM 5x5x5": "rfm"}
+    for g in result.groupings:
+        value = g.r2.get("bought_again")
+        if value is not None:
+            tags[f"{prefix}_r2_bought_again_{slug.get(g.name, g.name)}"] = f"{value:.4f}"
+    return tags

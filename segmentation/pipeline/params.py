@@ -41,6 +41,10 @@ ClusterCount = Annotated[int, Field(ge=2, le=50)]
 Eps = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
 MinSamples = Annotated[int, Field(ge=2, le=10_000)]
 WindowDays = Annotated[int, Field(ge=1, le=3650)]
+#: The longest backtest horizon (days after a model version's snapshot): the step's
+#: ``horizon_days`` and the execution input's ``backtest_horizon_days`` share it.
+MAX_HORIZON_DAYS = 365
+HorizonDays = Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)]
 Algorithm = Literal["kmeans", "dbscan"]
 Zone = Literal["raw", "hot"]
 #: The features step's feature names (features.FEATURE_COLUMNS; a test holds the two equal:
@@ -349,11 +353,49 @@ class AssignParams(_CleanRules):
     )
 
 
+class BacktestParams(_LedgerParams):
+    """``glue_jobs/backtest.py``: a model version's segments against the 5 x 5 x 5 RFM cells on
+    what their users did in the horizon after its snapshot (MLflow run + a JSON report beside
+    the version's profiles).
+
+    ``snapshot_date`` is the **end** of the horizon (the run's day: the state machine cannot do
+    date arithmetic): the step takes the newest model version whose snapshot T is at least
+    ``horizon_days`` earlier, and scores it on the curated events of (T, T + horizon_days].
+    """
+
+    snapshot_date: date = Field(
+        default_factory=_today,
+        description="the horizon's last day (the run's day): the version backtested is the "
+        "newest of snapshot_date - horizon_days or earlier",
+        json_schema_extra={"default_text": "today (UTC)"},
+    )
+    horizon_days: HorizonDays = Field(28, description="days after the model's snapshot scored")
+    model_version: str | None = Field(
+        None,
+        description="model version to backtest; empty = the newest whose snapshot is at least "
+        "horizon_days before snapshot_date",
+    )
+    splits: int = Field(5, ge=1, le=100, description="seeded half splits the r2 is averaged over")
+    seed: int = Field(42, description="random seed of the splits")
+    mlflow: bool = Field(True, description="log the figures as an MLflow run")
+    mlflow_tracking_uri: str = Field(
+        default_factory=lambda: get_settings().mlflow_tracking_uri,
+        description="MLflow tracking URI",
+        json_schema_extra={"default_text": "SEG_MLFLOW_TRACKING_URI"},
+    )
+    mlflow_experiment: str = Field(
+        default_factory=lambda: get_settings().mlflow_experiment,
+        description="MLflow experiment name",
+        json_schema_extra={"default_text": "SEG_MLFLOW_EXPERIMENT"},
+    )
+
+
 STEP_MODELS: dict[str, type[StepParams]] = {
     "clean": CleanParams,
     "features": FeaturesParams,
     "cluster": ClusterParams,
     "assign": AssignParams,
+    "backtest": BacktestParams,
 }
 
 
@@ -400,6 +442,12 @@ class ExecutionInput(BaseModel):
         "alert",
         description="a crossed drift/quality threshold: alert = publish and notify; hold = load "
         "the version, notify, and keep serving the previous one until `segmentation release`",
+    )
+    backtest_horizon_days: Annotated[int, Field(ge=0, le=MAX_HORIZON_DAYS)] = Field(
+        0,
+        description="after publish, backtest the newest model version at least this many days "
+        "older than snapshot_date on what its users did in those days (segments vs RFM, "
+        "MLflow + a report beside its profiles); 0 = no backtest",
     )
     snapshot_date: str = Field(
         default_factory=lambda: _today().isoformat(),
@@ -570,7 +618,7 @@ def markdown_table(model: type[BaseModel] = ExecutionInput) -> str:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema document of the parameters: the execution input at the top (the console's
-    form), the three steps' arguments under ``$defs``."""
+    form), each step's arguments under ``$defs``."""
     schema = ExecutionInput.model_json_schema()
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     defs = schema.setdefault("$defs", {})

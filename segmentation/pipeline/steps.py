@@ -62,11 +62,21 @@ def run_assign(args: Mapping[str, Any], spark: SparkSession) -> dict[str, Any]:
     return assign.run(spark, resolved, _paths(resolved))
 
 
+def run_backtest(args: Mapping[str, Any], spark: SparkSession) -> dict[str, Any]:
+    """a model version's segments vs the RFM cells on the horizon after its snapshot (MLflow run
+    + a JSON report beside its profiles); ``snapshot_date`` is the horizon's end."""
+    from segmentation.pipeline import backtest_step
+
+    resolved = resolve("backtest", args)
+    return backtest_step.run(spark, resolved, _paths(resolved))
+
+
 STEP_FUNCTIONS = {
     "clean": run_clean,
     "features": run_features,
     "cluster": run_cluster,
     "assign": run_assign,
+    "backtest": run_backtest,
 }
 
 

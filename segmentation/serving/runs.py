@@ -43,6 +43,7 @@ STEPS = {
     "ClusterUsers": "cluster",
     "MonitorRun": "monitor",
     "PublishSegments": "publish",
+    "BacktestSegments": "backtest",  # only when the input asks for it (backtest_horizon_days)
 }
 
 
@@ -70,7 +71,7 @@ class RunList(BaseModel):
 
 class StateVisit(BaseModel):
     name: str = Field(description="State name in the definition.")
-    step: str | None = Field(description="clean, features, cluster, monitor or publish.")
+    step: str | None = Field(description="clean, features, cluster, monitor, publish or backtest.")
     type: str
     status: str = Field(description="running, succeeded, failed or caught.")
     entered_at: str

@@ -127,6 +127,7 @@ def run_on_moto(client: Any, arn: str, name: str, payload: dict[str, Any]) -> di
         {"algorithm": "dbscan", "eps": 0},
         {"window_days": "90"},
         {"drift_gate": "block"},
+        {"backtest_horizon_days": 366},
     ],
 )
 def test_bad_input_takes_the_same_path_on_moto(sfn: tuple[Any, str], payload: dict) -> None:

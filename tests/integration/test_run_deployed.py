@@ -37,7 +37,7 @@ def deploy(settings: Settings) -> dict[str, str]:
         ),
     )["Role"]["Arn"]
     glue = client("glue", settings)
-    for job, script in (("etl-a", "clean.py"), ("etl-b", "features.py")):
+    for job, script in (("etl-a", "clean.py"), ("etl-b", "features.py"), ("eval-a", "backtest.py")):
         glue.create_job(
             Name=job,
             Role=ROLE,
@@ -60,6 +60,7 @@ def deploy(settings: Settings) -> dict[str, str]:
     values = {
         "glue_clean_job_name": "etl-a",
         "glue_features_job_name": "etl-b",
+        "glue_backtest_job_name": "eval-a",
         "emr_application_id": "app-1",
         "emr_job_role_arn": ROLE,
         "emr_cluster_entry_point": "s3://artifacts/emr/cluster.py",
@@ -83,7 +84,7 @@ def test_deployed_definition_and_resource_mapping(moto_env: str) -> None:
     values = deploy(settings)
     definition, dispatcher = deployed_dispatcher(settings, "acme-pipeline")
     assert definition == render_definition(values)
-    assert dispatcher.glue_steps == {"etl-a": "clean", "etl-b": "features"}
+    assert dispatcher.glue_steps == {"etl-a": "clean", "etl-b": "features", "eval-a": "backtest"}
     assert dispatcher.functions == {
         values["publish_function_arn"]: "publish",
         values["validate_input_function_arn"]: "validate_input",

@@ -221,9 +221,13 @@ def check_state_machine(endpoint: str, outputs: dict) -> None:
     values = outputs["pipeline_template_values"]
     assert definition == render_definition(values), "Terraform and the local renderer disagree"
     glue = aws("glue", endpoint)
-    for job in (values["glue_clean_job_name"], values["glue_features_job_name"]):
+    for job, stage in (
+        (values["glue_clean_job_name"], "etl"),
+        (values["glue_features_job_name"], "etl"),
+        (values["glue_backtest_job_name"], "evaluation"),  # reads the ledger, writes segments
+    ):
         deployed_job = glue.get_job(JobName=job)["Job"]
-        assert deployed_job["Role"] == outputs["stage_role_arns"]["etl"]
+        assert deployed_job["Role"] == outputs["stage_role_arns"][stage]
         assert deployed_job["DefaultArguments"]["--ledger_table"] == outputs["ledger_table"]
     emr = aws("emr-serverless", endpoint)
     app = emr.get_application(applicationId=values["emr_application_id"])["application"]

@@ -35,6 +35,7 @@ def test_rendered_definition_passes_statelint(tmp_path: Path, values: str) -> No
         vals = {
             "glue_clean_job_name": "segmentation-prod-clean",
             "glue_features_job_name": "segmentation-prod-features",
+            "glue_backtest_job_name": "segmentation-prod-backtest",
             "emr_application_id": "00fabcdefgh12345",
             "emr_job_role_arn": "arn:aws:iam::111122223333:role/segmentation-ml",
             "emr_cluster_entry_point": "s3://segmentation-prod-artifacts/emr_steps/cluster.py",
@@ -77,6 +78,7 @@ def test_every_task_retries_with_backoff_and_is_caught() -> None:
         "ClusterUsers",
         "MonitorRun",
         "PublishSegments",
+        "BacktestSegments",
         "ValidateInput",
         "NotifyFailure",
     }
@@ -112,6 +114,37 @@ def test_the_monitor_gates_publish_after_clustering() -> None:
     publish = states["PublishSegments"]["Parameters"]
     assert publish["FunctionName"] == values["publish_function_arn"]
     assert publish["Payload"]["flip.$"] == "$.steps.monitor.flip"
+
+
+def test_the_backtest_runs_after_publish_only_when_asked() -> None:
+    """BacktestWanted: after PublishSegments, a Choice on backtest_horizon_days (> 0) leads to
+    the backtest's Glue job, which hands the run's day as the horizon's end; else Summarise."""
+    values = local_values(Settings())
+    states = render_definition(values)["States"]
+    assert states["PublishSegments"]["Next"] == "BacktestWanted"
+    wanted = states["BacktestWanted"]
+    assert wanted["Type"] == "Choice" and wanted["Default"] == "Summarise"
+    assert wanted["Choices"] == [
+        {
+            "Variable": "$.params.backtest_horizon_days",
+            "NumericGreaterThan": 0,
+            "Next": "BacktestSegments",
+        }
+    ]
+    task = states["BacktestSegments"]
+    assert task["Resource"] == "arn:aws:states:::glue:startJobRun.sync"
+    assert task["Parameters"]["JobName"] == values["glue_backtest_job_name"]
+    assert task["Parameters"]["Arguments"] == {
+        "--lake_prefix": values["lake_prefix"],
+        "--run_id.$": "$.params.run_id",
+        "--snapshot_date.$": "$.params.snapshot_date",
+        "--horizon_days.$": "States.Format('{}', $.params.backtest_horizon_days)",
+        "--mlflow_tracking_uri": values["mlflow_tracking_uri"],
+    }
+    assert task["ResultPath"] == "$.steps.backtest" and task["Next"] == "Summarise"
+    # retried and caught as the other Glue jobs are
+    assert task["Retry"] == states["CleanEvents"]["Retry"]
+    assert task["Catch"] == states["CleanEvents"]["Catch"]
 
 
 def test_render_template_is_strict() -> None:

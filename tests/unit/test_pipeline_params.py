@@ -108,7 +108,11 @@ def drift(definition: dict[str, Any]) -> list[str]:
         problems.append(f"ValidateAlgorithm branches {sorted(algorithms)} != model")
 
     # the arguments the Tasks pass are arguments the steps' models take
-    for task, step in (("CleanEvents", "clean"), ("BuildFeatures", "features")):
+    for task, step in (
+        ("CleanEvents", "clean"),
+        ("BuildFeatures", "features"),
+        ("BacktestSegments", "backtest"),
+    ):
         passed = {
             k.removeprefix("--").removesuffix(".$") for k in states[task]["Parameters"]["Arguments"]
         }
@@ -159,6 +163,18 @@ def test_the_definition_agrees_with_the_models() -> None:
             lambda s: s["CleanEvents"]["Parameters"]["Arguments"].update({"--windowdays": "9"}),
             "unknown to the clean step",
         ),
+        (
+            lambda s: s["ValidateCommon"]["Choices"][0]["And"][-1].update(
+                NumericLessThanEquals=730
+            ),
+            "backtest_horizon_days bounds",
+        ),
+        (
+            lambda s: s["BacktestSegments"]["Parameters"]["Arguments"].update(
+                {"--horizon.$": "$.params.backtest_horizon_days"}
+            ),
+            "unknown to the backtest step",
+        ),
     ],
 )
 def test_a_change_on_one_side_is_reported(mutate: Any, reported: str) -> None:
@@ -185,6 +201,11 @@ def test_step_and_input_models_share_the_bounds_and_defaults() -> None:
     assert "window_days" not in STEP_MODELS["clean"].model_fields
     rebuild = ExecutionInput.model_fields["rebuild"]
     assert rebuild.default is STEP_MODELS["clean"].model_fields["rebuild"].default is False
+    # the input's backtest horizon is the step's, with 0 (off) added below it
+    horizon = ExecutionInput.model_fields["backtest_horizon_days"]
+    step = STEP_MODELS["backtest"].model_fields["horizon_days"]
+    assert bounds(horizon.annotation, horizon) == {**bounds(step.annotation, step), "ge": 0}
+    assert horizon.default == 0
 
 
 def test_the_input_model_refuses_what_the_choice_states_refuse_and_more() -> None:
@@ -217,7 +238,7 @@ def test_the_docs_table_is_the_models(capsys: pytest.CaptureFixture[str]) -> Non
     assert "| `min_samples` | `24` |" in printed and '| `eps` | `"auto"` |' in printed
 
 
-@pytest.mark.parametrize("step", ["clean", "features", "cluster", "assign"])
+@pytest.mark.parametrize("step", list(STEP_MODELS))
 def test_the_step_tables_in_the_pipeline_docs_are_the_models(
     step: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -245,5 +266,5 @@ def test_the_committed_json_schema_is_the_models(capsys: pytest.CaptureFixture[s
     )
     assert printed["additionalProperties"] is False
     assert printed["properties"]["min_samples"]["maximum"] == 10_000
-    assert set(printed["$defs"]) >= {"clean_step", "features_step", "cluster_step"}
+    assert set(printed["$defs"]) >= {f"{step}_step" for step in STEP_MODELS}
     assert "JOB_NAME" not in printed["$defs"]["cluster_step"]["properties"]

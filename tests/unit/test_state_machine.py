@@ -41,6 +41,7 @@ HAPPY = [
     "ClusterUsers",
     "MonitorRun",
     "PublishSegments",
+    "BacktestWanted",
     "Summarise",
 ]
 
@@ -300,6 +301,9 @@ def test_unexpected_exceptions_in_task_code_are_task_failures() -> None:
         ({"run_id": 7}, "InvalidCommonParameters", "run_id"),
         ({"drift_gate": "block"}, "InvalidCommonParameters", "drift_gate"),
         ({"drift_gate": True}, "InvalidCommonParameters", "drift_gate"),
+        ({"backtest_horizon_days": -1}, "InvalidCommonParameters", "backtest_horizon_days"),
+        ({"backtest_horizon_days": 366}, "InvalidCommonParameters", "0..365"),
+        ({"backtest_horizon_days": "28"}, "InvalidCommonParameters", "backtest_horizon_days"),
     ],
 )
 def test_bad_input_fails_before_any_task(
@@ -334,6 +338,10 @@ def test_a_non_object_input_fails_clearly() -> None:
         ({"algorithm": "dbscan", "eps": 1, "epsilon": 2}, "unknown field(s) epsilon"),
         ({"k": 5.5}, 'k: got 5.5, expected "auto" or an integer >= 2 and <= 50'),
         ({"snapshot_date": "2026-02-30"}, 'snapshot_date: got "2026-02-30"'),
+        (
+            {"backtest_horizon_days": 7.5},
+            "backtest_horizon_days: got 7.5, expected an integer >= 0 and <= 365",
+        ),
     ],
 )
 def test_input_the_choice_states_pass_is_refused_by_the_model_before_any_job(
@@ -368,6 +376,61 @@ def test_the_input_check_sees_the_merged_parameters() -> None:
         "rebuild",
         "warm_start",
         "drift_gate",
+        "backtest_horizon_days",
         "snapshot_date",
         "run_id",
     }
+
+
+def test_no_backtest_by_default() -> None:
+    script = Script()
+    result = machine(script).execute({}, "r")
+    assert result.status == "SUCCEEDED"
+    assert "BacktestSegments" not in result.path
+    assert "backtest" not in result.output["steps"]
+    assert result.output["params"]["backtest_horizon_days"] == 0
+
+
+def test_a_backtest_horizon_runs_the_backtest_after_publish() -> None:
+    """backtest_horizon_days > 0: the backtest's Glue job runs after publish, with the run's day
+    as the horizon's end and the horizon as its argument; its job run is in the output."""
+    script = Script()
+    result = machine(script).execute(
+        {"backtest_horizon_days": 28, "snapshot_date": "2026-10-28"}, "r"
+    )
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.path == [*HAPPY[:-1], "BacktestSegments", "Summarise"]
+    assert [k for k, _ in script.calls][-2:] == ["publish", "unit-backtest"]
+    backtest = script.calls[-1][1]
+    assert backtest["JobName"] == VALUES["glue_backtest_job_name"]
+    assert backtest["Arguments"] == {
+        "--lake_prefix": "unit",
+        "--run_id": "r",
+        "--snapshot_date": "2026-10-28",
+        "--horizon_days": "28",
+        "--mlflow_tracking_uri": VALUES["mlflow_tracking_uri"],
+    }
+    assert result.output["steps"]["backtest"] == {
+        "job_run_id": f"jr_{len(script.calls)}",
+        "state": "SUCCEEDED",
+        "execution_time": 1,
+    }
+    assert result.output["model_version"] == "m-r"  # what was published, as without it
+
+
+def test_a_failing_backtest_is_retried_then_notified_and_fails_the_run() -> None:
+    """A backtest that cannot run (no model version old enough, no horizon events) fails the
+    execution after one retry, notified like any step; publish has already happened."""
+    script = Script({"unit-backtest": ["States.TaskFailed"] * 2})
+    result = machine(script).execute({"backtest_horizon_days": 7}, "r")
+    assert result.status == "FAILED" and result.error == "PipelineFailed"
+    assert result.cause == "States.TaskFailed: scripted failure of unit-backtest"
+    assert result.path[-5:] == [
+        "PublishSegments",
+        "BacktestWanted",
+        "BacktestSegments",
+        "NotifyFailure",
+        "PipelineFailed",
+    ]
+    assert [k for k, _ in script.calls][-4:] == ["publish", "unit-backtest", "unit-backtest", "sns"]
+    assert '"publish":' in script.calls[-1][1]["Message"]  # publish had completed

@@ -27,7 +27,7 @@ locals {
     }
   }
   glue_scripts = {
-    for j in ["clean", "features", "assign"] : j => {
+    for j in ["clean", "features", "assign", "backtest"] : j => {
       path = "${local.build}/glue/${j}.py"
       hash = try(filebase64sha256("${local.build}/glue/${j}.py"), null)
     }
@@ -85,7 +85,8 @@ module "lake" {
   bucket_sse_algorithm        = var.emulator ? "AES256" : "aws:kms"
   secret_recovery_window_days = var.emulator ? 0 : 30
   kms_deletion_window_days    = var.emulator ? 7 : 30
-  # The etl stage (Glue jobs clean and features) reads and writes the ledger (stage_access).
+  # The etl stage (Glue jobs clean and features) reads and writes the ledger, the evaluation
+  # stage (the backtest job) reads its head (stage_access).
   ledger_table_arn = module.ledger.table_arn
   # The ml stage (the cluster step) reads the published version's pointer (stage_access).
   segments_table_arn = module.serving.table_arn
@@ -155,8 +156,13 @@ module "processing" {
   artifacts_bucket = { name = module.lake.bucket_names["artifacts"], arn = module.lake.bucket_arns["artifacts"] }
   kms_key_arn      = module.lake.kms_key_arn
   etl_role         = { arn = module.lake.stage_role_arns["etl"], name = module.lake.stage_role_names["etl"] }
-  # The between-run assignment runs as its own stage role (stage_access: provisional items).
-  job_roles               = { assign = { arn = module.lake.stage_role_arns["assign"], name = module.lake.stage_role_names["assign"] } }
+  # The between-run assignment runs as its own stage role (stage_access: provisional items); the
+  # backtest reads the ledger's head and writes its reports to segments: the evaluation stage, so
+  # the etl role is not widened to segments.
+  job_roles = {
+    assign   = { arn = module.lake.stage_role_arns["assign"], name = module.lake.stage_role_names["assign"] }
+    backtest = { arn = module.lake.stage_role_arns["evaluation"], name = module.lake.stage_role_names["evaluation"] }
+  }
   job_arguments           = { assign = { "--segments_table" = var.segments_table } }
   ml_role                 = { arn = module.lake.stage_role_arns["ml"], name = module.lake.stage_role_names["ml"] }
   glue_scripts            = local.glue_scripts
@@ -227,13 +233,15 @@ module "console" {
 }
 
 module "orchestration" {
-  source                      = "../orchestration"
-  name_prefix                 = var.name_prefix
-  definition_path             = "${local.repo}/step_functions/segmentation_pipeline.asl.json"
-  lake_prefix                 = module.lake.lake_prefix
-  glue_clean_job_name         = module.processing.glue_clean_job_name
-  glue_features_job_name      = module.processing.glue_features_job_name
-  glue_job_arns               = [module.processing.glue_job_arn["clean"], module.processing.glue_job_arn["features"]]
+  source                 = "../orchestration"
+  name_prefix            = var.name_prefix
+  definition_path        = "${local.repo}/step_functions/segmentation_pipeline.asl.json"
+  lake_prefix            = module.lake.lake_prefix
+  glue_clean_job_name    = module.processing.glue_clean_job_name
+  glue_features_job_name = module.processing.glue_features_job_name
+  glue_backtest_job_name = module.processing.glue_job_names["backtest"]
+  # The jobs the state machine starts (the daily assign job is the schedule's, not the run's).
+  glue_job_arns               = [for j in ["clean", "features", "backtest"] : module.processing.glue_job_arn[j]]
   emr_application_id          = module.processing.emr_application_id
   emr_application_arn         = module.processing.emr_application_arn
   emr_job_role_arn            = module.processing.emr_job_role_arn

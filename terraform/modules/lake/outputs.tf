@@ -24,7 +24,7 @@ output "table_names" {
 }
 
 output "stage_role_arns" {
-  description = "IAM role of each pipeline stage (ingest, etl, ml, serving, monitor, analyst)."
+  description = "IAM role of each pipeline stage (ingest, etl, ml, assign, serving, monitor, analyst, evaluation)."
   value       = { for s, r in aws_iam_role.stage : s => r.arn }
 }
 

@@ -68,6 +68,9 @@ variable "stage_access" {
     # step's quality report (curated); a role of its own, so the API's role never reads curated.
     monitor = { read = ["curated", "segments"], write = [] }
     analyst = { read = ["curated", "features", "segments"], write = [] }
+    # The backtest (Glue job): a model version's features and segment map, the curated events
+    # after its snapshot (through the ledger's head), its report beside the version's profiles.
+    evaluation = { read = ["curated", "features", "segments", "artifacts"], write = ["segments"], ledger_read = true }
   }
 
   validation {
@@ -77,7 +80,7 @@ variable "stage_access" {
 }
 
 variable "ledger_table_arn" {
-  description = "The clean step's run ledger (module ledger's table_arn); required when a stage in stage_access has `ledger = true`."
+  description = "The clean step's run ledger (module ledger's table_arn); required when a stage in stage_access has `ledger` or `ledger_read`."
   type        = string
   default     = null
 
@@ -105,13 +108,14 @@ variable "stage_trust" {
     principals = optional(list(string), [])
   }))
   default = {
-    ingest  = { services = ["lambda.amazonaws.com"] }
-    etl     = { services = ["glue.amazonaws.com"] }
-    ml      = { services = ["emr-serverless.amazonaws.com"] }
-    assign  = { services = ["glue.amazonaws.com"] }
-    serving = { services = ["lambda.amazonaws.com"] }
-    monitor = { services = ["lambda.amazonaws.com"] }
-    analyst = {}
+    ingest     = { services = ["lambda.amazonaws.com"] }
+    etl        = { services = ["glue.amazonaws.com"] }
+    ml         = { services = ["emr-serverless.amazonaws.com"] }
+    assign     = { services = ["glue.amazonaws.com"] }
+    serving    = { services = ["lambda.amazonaws.com"] }
+    monitor    = { services = ["lambda.amazonaws.com"] }
+    analyst    = {}
+    evaluation = { services = ["glue.amazonaws.com"] }
   }
 }
 

@@ -16,6 +16,7 @@ locals {
   template_values = {
     glue_clean_job_name         = var.glue_clean_job_name
     glue_features_job_name      = var.glue_features_job_name
+    glue_backtest_job_name      = var.glue_backtest_job_name
     emr_application_id          = var.emr_application_id
     emr_job_role_arn            = var.emr_job_role_arn
     emr_cluster_entry_point     = var.emr_cluster_entry_point

@@ -23,9 +23,20 @@ variable "glue_features_job_name" {
   type        = string
 }
 
+variable "glue_backtest_job_name" {
+  description = "Glue job of the backtest step (BacktestSegments: runs when the execution input's backtest_horizon_days > 0)."
+  type        = string
+}
+
 variable "glue_job_arns" {
-  description = "ARNs of the Glue jobs the state machine may start (its role is scoped to them)."
+  description = "ARNs of the Glue jobs the state machine may start (its role is scoped to them): must cover the clean, features and backtest jobs."
   type        = list(string)
+
+  validation {
+    condition = alltrue([for job in [var.glue_clean_job_name, var.glue_features_job_name, var.glue_backtest_job_name] :
+    anytrue([for arn in var.glue_job_arns : endswith(arn, ":job/${job}")])])
+    error_message = "glue_job_arns must hold the ARN of every job the definition starts (glue_clean_job_name, glue_features_job_name, glue_backtest_job_name)."
+  }
 }
 
 variable "emr_application_id" {

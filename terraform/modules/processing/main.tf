@@ -1,4 +1,4 @@
-# Batch processing: Glue 5.0 jobs clean and features, an EMR Serverless application for the
+# Batch processing: Glue 5.0 jobs (clean, features, assign, backtest), an EMR Serverless application for the
 # clustering step, and the artifacts they run (scripts, wheels, venv) uploaded to the artifacts zone.
 
 data "aws_partition" "current" {}

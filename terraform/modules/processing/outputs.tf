@@ -1,6 +1,11 @@
 output "glue_job_names" {
-  description = "Glue job of each entry point (clean, features, assign)."
+  description = "Glue job of each entry point (clean, features, assign, backtest)."
   value       = { for k, j in aws_glue_job.this : k => j.name }
+}
+
+output "glue_job_role_arns" {
+  description = "Role each Glue job runs as (etl_role unless job_roles names another)."
+  value       = { for k, j in aws_glue_job.this : k => j.role_arn }
 }
 
 output "glue_clean_job_name" {
@@ -39,7 +44,7 @@ output "emr_spark_submit_parameters" {
 }
 
 output "glue_job_arn" {
-  description = "ARN of the Glue job of each entry point (clean, features, assign)."
+  description = "ARN of the Glue job of each entry point (clean, features, assign, backtest)."
   value       = { for k, j in aws_glue_job.this : k => j.arn }
 }
 

@@ -48,7 +48,7 @@ variable "kms_key_arn" {
 }
 
 variable "etl_role" {
-  description = "The lake's etl stage role (arn, name): runs the Glue jobs."
+  description = "The lake's etl stage role (arn, name): runs the Glue jobs job_roles does not name."
   type = object({
     arn  = string
     name = string
@@ -56,12 +56,17 @@ variable "etl_role" {
 }
 
 variable "job_roles" {
-  description = "Glue jobs that run as another stage role than etl: job name => role (arn, name), e.g. assign => the lake's assign stage role."
+  description = "Glue jobs that run as another stage role than etl: job name (a key of glue_scripts) => role (arn, name), e.g. assign => the lake's assign stage role, backtest => its evaluation stage role. Each gets the Glue runtime policy too."
   type = map(object({
     arn  = string
     name = string
   }))
   default = {}
+
+  validation {
+    condition     = length(setsubtract(keys(var.job_roles), keys(var.glue_scripts))) == 0
+    error_message = "job_roles names a job glue_scripts does not have."
+  }
 }
 
 variable "job_arguments" {

@@ -1,5 +1,7 @@
-"""`segmentation backtest` on the moto lake: a purchase-only data set cleaned, featured and
-clustered up to a snapshot, then scored on the 28 days after it against the RFM cells."""
+"""`segmentation backtest` and the backtest step on the moto lake: a purchase-only data set
+cleaned, featured and clustered up to a snapshot, then scored on the 28 days after it against the
+RFM cells (the command prints the tables; the step logs them to MLflow and writes them to the
+lake beside the version's profiles)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ from datetime import UTC, datetime
 
 import mlflow
 import pytest
-from lakedata import write_events
+from lakedata import s3, write_events
 
-from segmentation.pipeline.steps import run_clean, run_cluster, run_features
+from segmentation.awsclients import client
+from segmentation.ledger import ensure_table
+from segmentation.pipeline.steps import run_backtest, run_clean, run_cluster, run_features
 from segmentation_local.cli import main
 from segmentation_local.synthetic.purchases import purchase_events
 
@@ -66,3 +70,58 @@ def test_the_backtest_prints_both_tables(lake, spark, tmp_path, capsys) -> None:
         main(["backtest", "--snapshot-date", "2026-08-31", "--lake-prefix", lake.lake_prefix]) == 2
     )
     assert "no model version of snapshot 2026-08-31" in capsys.readouterr().out
+
+    # the step (what the state machine runs): snapshot_date is the horizon's end
+    version = cluster["model_version"]
+    step = run_backtest(
+        {
+            **common,
+            "snapshot_date": "2026-11-02",  # the newest version at least 28 days older: 09-30
+            "run_id": "b2",
+            "horizon_days": "28",
+            "mlflow_tracking_uri": uri,
+            "mlflow_experiment": "bt",
+        },
+        spark,
+    )
+    assert step["model_version"] == version and step["snapshot_date"] == SNAPSHOT
+    assert step["horizon"] == ["2026-10-01", "2026-10-28"] and step["horizon_days"] == 28
+    assert step["horizon_days_with_events"] == 28
+    assert step["groups"] == {"segments": seg["groups"], "rfm": rfm["groups"]}
+    assert step["r2"]["segments"] == seg["r2"] and step["r2"]["rfm"] == rfm["r2"]  # same seed
+    report = json.loads(read_text(lake, step["report"]))
+    assert step["report"].endswith(f"profiles/model_version={version}/backtest-28d.json")
+    assert report["model_version"] == version and report["mlflow_run_id"] == step["mlflow_run_id"]
+    assert [g["name"] for g in report["groupings"]] == ["segments", "RFM 5x5x5"]
+    assert report["groupings"][0]["table"] == json.loads(json.dumps(seg["table"]))
+    run = mlflow.MlflowClient(uri).get_run(step["mlflow_run_id"])
+    assert run.data.tags["model_version"] == version and run.data.tags["pipeline_run_id"] == "b2"
+    assert run.data.metrics["r2_segments_bought_again"] == pytest.approx(
+        step["r2"]["segments"]["bought_again"]
+    )
+    assert run.data.metrics["groups_rfm"] == rfm["groups"]
+    assert "user_anon_id" not in json.dumps(report)  # aggregates only
+
+    # a given version too young for the horizon, and a ledger with nothing committed: refused
+    with pytest.raises(ValueError, match=f"model version {version} is of snapshot {SNAPSHOT}"):
+        run_backtest(
+            {**common, "snapshot_date": "2026-10-20", "model_version": version, "mlflow": "no"},
+            spark,
+        )
+    empty = lake.model_copy(update={"ledger_table": f"{lake.lake_prefix}-empty-ledger"})
+    ensure_table(client("dynamodb", empty), empty)
+    with pytest.raises(ValueError, match="no curated events in 2026-10-01 .. 2026-10-28"):
+        run_backtest(
+            {
+                **common,
+                "snapshot_date": "2026-11-02",
+                "ledger_table": empty.ledger_table,
+                "mlflow": "false",
+            },
+            spark,
+        )
+
+
+def read_text(settings, uri: str) -> str:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return s3(settings).get_object(Bucket=bucket, Key=key)["Body"].read().decode()

@@ -1,11 +1,14 @@
 """``segmentation backtest --snapshot-date T --horizon-days H``: segments vs what users did next.
 
-Reads, from the lake the pipeline wrote: the features of snapshot T, the segment map of the
-model version fitted on them (the newest one whose snapshot is T, or ``--model-version``), and
-the curated events of the horizon (T, T + H] (the generator's continuation gives them locally:
-``segmentation generate --continue``, then ingest and clean). Prints, for the segments and for the
-5 x 5 x 5 RFM baseline, the out-of-sample variance explained of each next-period outcome and
-each group's lift (:mod:`segmentation.pipeline.backtest`).
+The pipeline's backtest step (:mod:`segmentation.pipeline.backtest_step`, the Glue job the state
+machine runs with ``backtest_horizon_days``) on local Spark, with the horizon's end T + H as its
+``snapshot_date``: it takes the newest model version of snapshot T or earlier (or
+``--model-version``), the features of its snapshot, its segment map and the curated events of
+the H days after it (the generator's continuation gives them locally:
+``segmentation generate --continue``, then ingest and clean). Prints, for the segments and for
+the 5 x 5 x 5 RFM baseline, the out-of-sample variance explained of each next-period outcome and
+each group's lift (:mod:`segmentation.pipeline.backtest`). The figures also go to the lake as
+JSON beside the version's profiles, and with ``--mlflow`` to an MLflow run.
 """
 
 from __future__ import annotations
@@ -13,12 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-    from segmentation.lake import LakePaths
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,41 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _model_version(spark: SparkSession, paths: LakePaths, snapshot: date) -> str:
-    """The newest model version fitted on ``snapshot``'s features."""
-    from segmentation.lake import PROFILES
-    from segmentation.model_document import ModelDocument
-    from segmentation.pipeline import lakeio
-
-    root = paths.settings.zone_uri("segments", PROFILES, scheme=paths.scheme)
-    if not lakeio.exists(spark, root):
-        raise FileNotFoundError(f"no model version in {root}; run the pipeline first")
-    fs, path = lakeio.fs_path(spark, root)
-    found = []
-    for status in fs.listStatus(path):
-        doc = status.getPath().suffix("/profiles.json")
-        if fs.exists(doc):
-            document = ModelDocument.from_json(lakeio.read_text(spark, doc.toString()), str(doc))
-            if document.snapshot_date == snapshot:
-                found.append((fs.getFileStatus(doc).getModificationTime(), document.model_version))
-    if not found:
-        raise FileNotFoundError(
-            f"no model version of snapshot {snapshot} in {root}; run the pipeline with "
-            f"--snapshot-date {snapshot} first"
-        )
-    return max(found)[1]
-
-
 def run(args: argparse.Namespace) -> int:
-    from pyspark.sql import functions as F
-
-    from segmentation.awsclients import client
     from segmentation.config import get_settings
     from segmentation.lake import LakePaths
-    from segmentation.ledger import Ledger
-    from segmentation.pipeline.backtest import backtest, log_to_mlflow, report
-    from segmentation.pipeline.clean_rules import window_bounds
-    from segmentation.pipeline.curated import current_manifest, read_curated
+    from segmentation.pipeline import backtest_step
+    from segmentation.pipeline.args import resolve
+    from segmentation.pipeline.backtest import report
+    from segmentation.pipeline.params import BacktestParams, bounds, expected
     from segmentation.spark import get_spark
 
     try:
@@ -83,62 +52,48 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --snapshot-date: got {args.snapshot_date!r}, expected YYYY-MM-DD")
         return 2
-    if args.horizon_days < 1:
-        print(f"error: --horizon-days: got {args.horizon_days}, expected an integer >= 1")
+    field = BacktestParams.model_fields["horizon_days"]
+    allowed = bounds(field.annotation, field)
+    if not allowed["ge"] <= args.horizon_days <= allowed["le"]:
+        print(
+            f"error: --horizon-days: got {args.horizon_days}, expected "
+            f"{expected(BacktestParams, 'horizon_days')}"
+        )
         return 2
     settings = get_settings()
     if args.lake_prefix:
         settings = settings.model_copy(update={"lake_prefix": args.lake_prefix})
-    paths = LakePaths(settings)
+    try:
+        params = resolve(
+            "backtest",
+            {
+                "lake_prefix": settings.lake_prefix,
+                "snapshot_date": (snapshot + timedelta(days=args.horizon_days)).isoformat(),
+                "horizon_days": args.horizon_days,
+                "model_version": args.model_version,
+                "splits": args.splits,
+                "seed": args.seed,
+                "mlflow": args.mlflow,
+            },
+        )
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
     spark = get_spark("segmentation-backtest", settings)
     try:
-        version = args.model_version or _model_version(spark, paths, snapshot)
-        features = (
-            spark.read.parquet(paths.features(snapshot.isoformat()))
-            .toPandas()
-            .set_index("user_anon_id")
-        )
-        segments = (
-            spark.read.parquet(paths.segment_map(version))
-            .select("user_anon_id", "segment_name")
-            .toPandas()
-            .set_index("user_anon_id")["segment_name"]
-        )
-        ledger = Ledger(client("dynamodb", settings), settings.ledger_table)
-        manifest = current_manifest(spark, paths, ledger)
-        last = snapshot + timedelta(days=args.horizon_days)
-        start, end = window_bounds(last, args.horizon_days)  # (T, T + H] as whole UTC days
-        events = read_curated(
-            spark, paths, manifest, (snapshot + timedelta(days=1)).isoformat(), last.isoformat()
-        )
+        done = backtest_step.evaluate(spark, params, LakePaths(settings))
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
-    if events is None:
-        print(
-            f"error: no curated events in {snapshot + timedelta(days=1)} .. {last}: the horizon "
-            "needs the days after the snapshot (generate a continuation, ingest and clean it)"
-        )
-        return 2
-    epoch = F.col("event_ts").cast("long")
-    horizon = (
-        events.where((epoch >= start) & (epoch < end))
-        .select("user_anon_id", "event_type", "amount")
-        .toPandas()
-    )
-    result = backtest(features, segments, horizon, args.horizon_days, args.splits, args.seed)
-    if args.mlflow:
-        run_id = log_to_mlflow(
-            result,
-            settings.mlflow_tracking_uri,
-            settings.mlflow_experiment,
-            version,
-            snapshot.isoformat(),
-        )
-        print(f"logged to MLflow run {run_id}")
+    version, taken = done.version.model_version, done.version.snapshot_date
+    if done.mlflow_run_id:
+        print(f"logged to MLflow run {done.mlflow_run_id}")
     if args.json:
-        print(json.dumps({"model_version": version, **result.to_dict()}, default=float))
-    else:
-        print(f"model version {version}, snapshot {snapshot}")
-        print(report(result))
+        print(json.dumps({"model_version": version, **done.result.to_dict()}, default=float))
+        return 0
+    print(f"model version {version}, snapshot {taken}")
+    if taken != snapshot and not args.model_version:
+        print(f"  (no model version of snapshot {snapshot}: the newest before it)")
+    print(report(done.result))
+    print(f"\nreport: {done.report_uri}")
     return 0

@@ -1,4 +1,4 @@
-"""``segmentation step clean|features|cluster --name value ...``: run one pipeline step locally.
+"""``segmentation step <step> --name value ...``: run one pipeline step locally.
 
 Takes exactly the arguments the Glue job / EMR step takes (docs/pipeline.md), so a step can be
 tried or re-run by hand with the same contract the orchestration uses.
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         lines += help_lines(step)  # from the step models: meaning, bounds, default
     p = sub.add_parser(
         "step",
-        help="run one pipeline step (clean, features, cluster) on local Spark",
+        help=f"run one pipeline step ({', '.join(STEPS)}) on local Spark",
         description="Run one pipeline step with Glue-style arguments.\n\n" + "\n".join(lines),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

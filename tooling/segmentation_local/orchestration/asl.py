@@ -20,6 +20,7 @@ PIPELINE_ASL = ROOT / "step_functions" / "segmentation_pipeline.asl.json"
 TEMPLATE_VARIABLES: tuple[str, ...] = (
     "glue_clean_job_name",
     "glue_features_job_name",
+    "glue_backtest_job_name",
     "emr_application_id",
     "emr_job_role_arn",
     "emr_cluster_entry_point",
@@ -81,6 +82,7 @@ def local_values(settings: Settings) -> dict[str, str]:
     return {
         "glue_clean_job_name": f"{settings.lake_prefix}-clean",
         "glue_features_job_name": f"{settings.lake_prefix}-features",
+        "glue_backtest_job_name": f"{settings.lake_prefix}-backtest",
         "emr_application_id": "local-spark",
         "emr_job_role_arn": f"arn:aws:iam::{LOCAL_ACCOUNT}:role/{settings.lake_prefix}-ml",
         "emr_cluster_entry_point": str(ROOT / "emr_steps" / "cluster.py"),

@@ -4,8 +4,8 @@
 executes it with :class:`~segmentation_local.orchestration.interpreter.StateMachine`. Each Task
 state is dispatched by its resource ARN to the local code behind that AWS resource:
 
-- ``glue:startJobRun.sync``            -> the Spark step of that Glue job name (clean / features),
-                                          called with the Task's ``Arguments``
+- ``glue:startJobRun.sync``            -> the Spark step of that Glue job name (clean, features,
+                                          backtest), called with the Task's ``Arguments``
 - ``emr-serverless:startJobRun.sync``  -> the cluster step, with the ``EntryPointArguments``
 - ``lambda:invoke``                    -> the local Lambda handler of that function ARN
                                           (validate_input, monitor, publish)
@@ -36,6 +36,9 @@ GLUE_SYNC = "arn:aws:states:::glue:startJobRun.sync"
 EMR_SYNC = "arn:aws:states:::emr-serverless:startJobRun.sync"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
+#: The pipeline steps that run as Glue jobs (the job's script is ``glue_jobs/<step>.py``, its
+#: name the template variable ``glue_<step>_job_name``); the cluster step runs on EMR.
+GLUE_STEPS: tuple[str, ...] = ("clean", "features", "backtest")
 
 
 def glue_arguments(arguments: dict[str, str]) -> dict[str, str]:
@@ -59,7 +62,7 @@ def cli_arguments(argv: list[str]) -> dict[str, str]:
 class LocalDispatcher:
     """Maps a definition's resources to local code (see the module docstring).
 
-    ``glue_steps`` maps Glue job names to pipeline steps (``clean``/``features``), ``functions``
+    ``glue_steps`` maps Glue job names to pipeline steps (:data:`GLUE_STEPS`), ``functions``
     maps Lambda ARNs to ``lambdas/<dir>``: from the template values for a rendered definition
     (:meth:`from_values`), or from the emulator's resources for the deployed one
     (:func:`deployed_dispatcher`).
@@ -83,7 +86,7 @@ class LocalDispatcher:
     def from_values(cls, settings: Settings, values: dict[str, str]) -> LocalDispatcher:
         return cls(
             settings,
-            {values["glue_clean_job_name"]: "clean", values["glue_features_job_name"]: "features"},
+            {values[f"glue_{step}_job_name"]: step for step in GLUE_STEPS},
             {
                 values["publish_function_arn"]: "publish",
                 values["validate_input_function_arn"]: "validate_input",
@@ -104,8 +107,8 @@ class LocalDispatcher:
     def glue_jobs(self) -> dict[str, Callable[[dict[str, str], Any], Any]]:
         from segmentation.pipeline import steps
 
-        by_step = {"clean": steps.run_clean, "features": steps.run_features}
-        return {name: by_step[step] for name, step in self.glue_steps.items()}
+        # looked up by name at call time (``steps.run_clean``...), as tests patch them
+        return {name: getattr(steps, f"run_{step}") for name, step in self.glue_steps.items()}
 
     def lambdas(self) -> dict[str, str]:
         """Function ARN -> the ``lambdas/<name>`` directory whose handler runs it."""
@@ -248,7 +251,7 @@ def deployed_dispatcher(
             job = params["JobName"]
             script = glue.get_job(JobName=job)["Job"]["Command"]["ScriptLocation"]
             step = script.rsplit("/", 1)[-1].removesuffix(".py")
-            if step not in {"clean", "features"}:
+            if step not in GLUE_STEPS:
                 raise ValueError(f"Glue job {job!r} runs {script}, not a known pipeline step")
             glue_steps[job] = step
         elif task["Resource"] == LAMBDA_INVOKE:

@@ -5,6 +5,20 @@ mock_provider "aws" {
   source = "../../tests/mocks/aws"
 }
 
+# Glue job ARNs of AWS's shape (the orchestration module checks its jobs are among them).
+override_resource {
+  target = module.processing.aws_glue_job.this["clean"]
+  values = { arn = "arn:aws:glue:eu-west-1:123456789012:job/seg-clean" }
+}
+override_resource {
+  target = module.processing.aws_glue_job.this["features"]
+  values = { arn = "arn:aws:glue:eu-west-1:123456789012:job/seg-features" }
+}
+override_resource {
+  target = module.processing.aws_glue_job.this["backtest"]
+  values = { arn = "arn:aws:glue:eu-west-1:123456789012:job/seg-backtest" }
+}
+
 variables {
   name_prefix      = "seg"
   lake_prefix      = "seg-prod"
@@ -95,6 +109,23 @@ run "aws" {
   assert {
     condition     = module.processing.glue_job_names["assign"] == "seg-assign" && output.lake.stage_role_names["assign"] == "seg-assign" && output.orchestration.template_values.glue_clean_job_name == "seg-clean"
     error_message = "the assign job is deployed beside clean and features, with a stage role of its own"
+  }
+  assert {
+    condition     = alltrue([for j in ["clean", "features", "assign", "backtest"] : local.glue_scripts[j].path == "tests/artifacts/glue/${j}.py" && local.glue_scripts[j].hash != null])
+    error_message = "the four Glue scripts of make package, by path and hash"
+  }
+  assert {
+    condition = (
+      output.processing.glue_job_role_arns["backtest"] == output.lake.stage_role_arns["evaluation"] &&
+      output.processing.glue_job_role_arns["assign"] == output.lake.stage_role_arns["assign"] &&
+      output.processing.glue_job_role_arns["clean"] == output.lake.stage_role_arns["etl"] &&
+      output.processing.glue_job_role_arns["features"] == output.lake.stage_role_arns["etl"]
+    )
+    error_message = "the backtest job runs as the evaluation stage, assign as its own; clean and features as etl"
+  }
+  assert {
+    condition     = output.orchestration.template_values.glue_backtest_job_name == output.processing.glue_job_names["backtest"]
+    error_message = "the definition's BacktestSegments starts this deployment's backtest job"
   }
 }
 

@@ -63,6 +63,10 @@ override_resource {
   target = aws_iam_role.stage["analyst"]
   values = { arn = "arn:aws:iam::123456789012:role/seg-analyst" }
 }
+override_resource {
+  target = aws_iam_role.stage["evaluation"]
+  values = { arn = "arn:aws:iam::123456789012:role/seg-evaluation" }
+}
 
 variables {
   name_prefix        = "seg"
@@ -186,12 +190,13 @@ run "each_role_is_granted_exactly_its_zones" {
   # Zones each role reaches through Lake Formation table grants, by database.
   assert {
     condition = alltrue([for stage, expected in {
-      ingest  = ["landing", "raw", "hot", "quarantine"]
-      etl     = ["raw", "hot", "artifacts", "curated", "features", "quarantine"]
-      ml      = ["features", "artifacts", "segments"]
-      serving = ["segments"]
-      monitor = ["curated", "segments"]
-      analyst = ["curated", "features", "segments"]
+      ingest     = ["landing", "raw", "hot", "quarantine"]
+      etl        = ["raw", "hot", "artifacts", "curated", "features", "quarantine"]
+      ml         = ["features", "artifacts", "segments"]
+      serving    = ["segments"]
+      monitor    = ["curated", "segments"]
+      analyst    = ["curated", "features", "segments"]
+      evaluation = ["curated", "features", "segments", "artifacts"]
       } : toset([for p in aws_lakeformation_permissions.tables : one(p.table).database_name if p.principal == aws_iam_role.stage[stage].arn])
       == toset([for z in expected : "seg_test_${z}"])
     ])
@@ -200,12 +205,13 @@ run "each_role_is_granted_exactly_its_zones" {
   # Write access (data location + INSERT) only where the stage writes.
   assert {
     condition = alltrue([for stage, expected in {
-      ingest  = ["raw", "hot", "quarantine"]
-      etl     = ["curated", "features", "quarantine"]
-      ml      = ["segments"]
-      serving = []
-      monitor = []
-      analyst = []
+      ingest     = ["raw", "hot", "quarantine"]
+      etl        = ["curated", "features", "quarantine"]
+      ml         = ["segments"]
+      serving    = []
+      monitor    = []
+      analyst    = []
+      evaluation = ["segments"]
       } : toset([for p in aws_lakeformation_permissions.tables : one(p.table).database_name if p.principal == aws_iam_role.stage[stage].arn && contains(p.permissions, "INSERT")])
       == toset([for z in expected : "seg_test_${z}"])
     ])
@@ -213,7 +219,7 @@ run "each_role_is_granted_exactly_its_zones" {
   }
   assert {
     condition = toset([for k, p in aws_lakeformation_permissions.location : k]) == toset([
-      "ingest/raw", "ingest/hot", "ingest/quarantine", "etl/curated", "etl/features", "etl/quarantine", "ml/segments", "assign/segments"
+      "ingest/raw", "ingest/hot", "ingest/quarantine", "etl/curated", "etl/features", "etl/quarantine", "ml/segments", "assign/segments", "evaluation/segments"
     ])
     error_message = "data location access only for written zones"
   }
@@ -348,6 +354,60 @@ run "the_assign_stage_reads_the_ledger_head_and_writes_provisional_items_only" {
     ])
     error_message = "no other stage writes provisional items"
   }
+}
+
+run "the_evaluation_stage_reads_the_ledger_head_and_writes_only_segments" {
+  command = apply
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.stage_lake["evaluation"].policy).Statement : s if s.Sid == "RunLedgerHead"]) == {
+      Sid       = "RunLedgerHead", Effect = "Allow", Resource = [var.ledger_table_arn]
+      Action    = ["dynamodb:GetItem"]
+      Condition = { "ForAllValues:StringEquals" = { "dynamodb:LeadingKeys" = ["head"] } }
+    }
+    error_message = "the backtest (evaluation) reads the ledger's head item only"
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.stage_lake["evaluation"].policy).Statement : s if contains(["RunLedger", "KeepPartitions", "PublishedPointer", "ProvisionalAssignments"], s.Sid)]) == 0
+    error_message = "evaluation neither writes the ledger, keeps partitions, reads the published pointer nor writes provisional items"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.stage_lake["evaluation"].policy).Statement : s.Condition if s.Sid == "TableKey"]) == { StringEquals = { "kms:ViaService" = "dynamodb.eu-west-1.amazonaws.com" } }
+    error_message = "the ledger's key, only through DynamoDB"
+  }
+  assert {
+    condition = toset(one([for s in jsondecode(aws_iam_role_policy.stage_lake["evaluation"].policy).Statement : s.Resource if s.Sid == "WriteZones"])) == toset(["${aws_s3_bucket.zone["segments"].arn}/*"]) && toset(one([for s in jsondecode(aws_iam_role_policy.stage_lake["evaluation"].policy).Statement : s.Resource if s.Sid == "ReadZones"])) == toset([
+      for z in ["curated", "features", "segments", "artifacts"] : "${aws_s3_bucket.zone[z].arn}/*"
+    ])
+    error_message = "evaluation reads curated, features, segments and artifacts, writes segments only"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.stage["evaluation"].assume_role_policy).Statement[0].Principal.Service == ["glue.amazonaws.com"]
+    error_message = "the evaluation role is assumed by Glue"
+  }
+  assert {
+    condition     = !contains(keys(aws_iam_role_policy.hmac_secret), "evaluation")
+    error_message = "the backtest never reads the HMAC key"
+  }
+  assert {
+    condition = alltrue([for stage in ["ingest", "etl", "ml", "serving", "monitor", "analyst"] :
+      length([for s in jsondecode(aws_iam_role_policy.stage_lake[stage].policy).Statement : s if s.Sid == "RunLedgerHead"]) == 0
+    ])
+    error_message = "no stage but assign and evaluation has the head-only grant (etl holds the full ledger one)"
+  }
+}
+
+run "the_ledger_head_reader_needs_the_ledger_table" {
+  command = plan
+  variables {
+    ledger_table_arn = null
+    stage_access = {
+      evaluation = { read = ["curated"], write = [], ledger_read = true }
+    }
+    stage_trust          = { evaluation = { services = ["glue.amazonaws.com"] } }
+    secret_reader_stages = []
+  }
+  expect_failures = [var.ledger_table_arn]
 }
 
 run "a_read_only_stage_keeping_partitions_gets_alter_on_the_table" {

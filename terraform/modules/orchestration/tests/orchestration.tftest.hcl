@@ -21,7 +21,8 @@ variables {
   lake_prefix                 = "seg-prod"
   glue_clean_job_name         = "seg-clean"
   glue_features_job_name      = "seg-features"
-  glue_job_arns               = ["arn:aws:glue:eu-west-1:123456789012:job/seg-clean", "arn:aws:glue:eu-west-1:123456789012:job/seg-features"]
+  glue_backtest_job_name      = "seg-backtest"
+  glue_job_arns               = ["arn:aws:glue:eu-west-1:123456789012:job/seg-clean", "arn:aws:glue:eu-west-1:123456789012:job/seg-features", "arn:aws:glue:eu-west-1:123456789012:job/seg-backtest"]
   emr_application_id          = "00abc"
   emr_application_arn         = "arn:aws:emr-serverless:eu-west-1:123456789012:/applications/00abc"
   emr_job_role_arn            = "arn:aws:iam::123456789012:role/seg-ml"
@@ -54,6 +55,7 @@ run "definition_is_the_rendered_template" {
     condition = (
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"seg-clean\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"seg-features\"") &&
+      strcontains(aws_sfn_state_machine.pipeline.definition, "\"seg-backtest\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"00abc\"") &&
       strcontains(aws_sfn_state_machine.pipeline.definition, var.publish_function_arn) &&
       strcontains(aws_sfn_state_machine.pipeline.definition, "\"arn:aws:lambda:eu-west-1:123456789012:function:seg-validate-input\"") &&
@@ -68,12 +70,33 @@ run "definition_is_the_rendered_template" {
   }
 }
 
+run "the_backtest_job_runs_after_publish" {
+  command = apply
+
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.pipeline.definition).States.BacktestSegments.Parameters.JobName == "seg-backtest" && jsondecode(aws_sfn_state_machine.pipeline.definition).States.PublishSegments.Next == "BacktestWanted"
+    error_message = "BacktestSegments starts the backtest job, after publish"
+  }
+  assert {
+    condition     = contains(one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "GlueJobs"]), "arn:aws:glue:eu-west-1:123456789012:job/seg-backtest")
+    error_message = "the state machine's role may start the backtest job"
+  }
+}
+
+run "every_job_the_definition_starts_is_in_glue_job_arns" {
+  command = plan
+  variables {
+    glue_job_arns = ["arn:aws:glue:eu-west-1:123456789012:job/seg-clean", "arn:aws:glue:eu-west-1:123456789012:job/seg-features"]
+  }
+  expect_failures = [var.glue_job_arns]
+}
+
 run "role_runs_only_its_jobs_and_functions" {
   command = apply
 
   assert {
     condition     = toset(one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "GlueJobs"])) == toset(var.glue_job_arns)
-    error_message = "Glue: exactly the two jobs"
+    error_message = "Glue: exactly the three jobs"
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.pipeline.policy).Statement : s.Resource if s.Sid == "EmrServerlessStart"]) == [var.emr_application_arn]

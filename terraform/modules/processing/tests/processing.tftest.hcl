@@ -11,7 +11,8 @@ variables {
   kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/k"
   etl_role            = { arn = "arn:aws:iam::123456789012:role/seg-etl", name = "seg-etl" }
   ml_role             = { arn = "arn:aws:iam::123456789012:role/seg-ml", name = "seg-ml" }
-  glue_scripts        = { clean = { path = "build/glue/clean.py", hash = "aA==" }, features = { path = "build/glue/features.py", hash = "aA==" } }
+  glue_scripts        = { clean = { path = "build/glue/clean.py", hash = "aA==" }, features = { path = "build/glue/features.py", hash = "aA==" }, backtest = { path = "build/glue/backtest.py", hash = "aA==" } }
+  job_roles           = { backtest = { arn = "arn:aws:iam::123456789012:role/seg-evaluation", name = "seg-evaluation" } }
   wheels              = { "segmentation-0.1.0-py3-none-any.whl" = { path = "w.whl", hash = "aA==" }, "pydantic-2.14.4-py3-none-any.whl" = { path = "p.whl", hash = "aA==" } }
   emr_entry_point     = { path = "build/emr/cluster.py", hash = "aA==" }
   emr_venv            = { path = "build/emr/pyspark_venv.tar.gz", hash = "aA==" }
@@ -23,12 +24,20 @@ run "glue_jobs" {
   command = apply
 
   assert {
-    condition     = toset(keys(aws_glue_job.this)) == toset(["clean", "features"])
-    error_message = "jobs clean and features"
+    condition     = toset(keys(aws_glue_job.this)) == toset(["clean", "features", "backtest"])
+    error_message = "jobs clean, features and backtest"
   }
   assert {
-    condition     = alltrue([for j in aws_glue_job.this : j.glue_version == "5.0" && j.role_arn == var.etl_role.arn])
-    error_message = "Glue 5.0 jobs run as the etl role"
+    condition     = alltrue([for k in ["clean", "features"] : aws_glue_job.this[k].glue_version == "5.0" && aws_glue_job.this[k].role_arn == var.etl_role.arn])
+    error_message = "Glue 5.0 jobs clean and features run as the etl role"
+  }
+  assert {
+    condition     = aws_glue_job.this["backtest"].role_arn == "arn:aws:iam::123456789012:role/seg-evaluation" && output.glue_job_role_arns["backtest"] == aws_glue_job.this["backtest"].role_arn
+    error_message = "the backtest runs as the role job_roles gives it, not etl"
+  }
+  assert {
+    condition     = toset(keys(aws_iam_role_policy.glue_runtime)) == toset(["etl", "backtest"]) && aws_iam_role_policy.glue_runtime["backtest"].role == "seg-evaluation" && aws_iam_role_policy.glue_runtime["backtest"].policy == aws_iam_role_policy.glue_runtime["etl"].policy && aws_iam_role_policy.glue_runtime["etl"].role == "seg-etl"
+    error_message = "every role a Glue job runs as gets the same Glue runtime policy"
   }
   assert {
     condition     = one(aws_glue_job.this["clean"].command).script_location == "s3://seg-prod-artifacts/glue/clean.py"
@@ -97,10 +106,19 @@ run "emr_serverless" {
   }
 }
 
+run "a_job_role_names_a_known_job" {
+  command = plan
+  variables {
+    job_roles = { backtset = { arn = "arn:aws:iam::123456789012:role/seg-evaluation", name = "seg-evaluation" } }
+  }
+  expect_failures = [var.job_roles]
+}
+
 run "missing_script_fails_on_aws" {
   command = plan
   variables {
     glue_scripts = { clean = { path = "build/glue/clean.py", hash = null }, features = { path = "build/glue/features.py", hash = "aA==" } }
+    job_roles    = {}
   }
   expect_failures = [aws_glue_job.this["clean"]]
 }
@@ -109,6 +127,7 @@ run "missing_artifacts_allowed_locally" {
   command = apply
   variables {
     glue_scripts            = { clean = { path = "c.py", hash = null }, features = { path = "f.py", hash = null } }
+    job_roles               = {}
     wheels                  = {}
     emr_entry_point         = { path = "cluster.py", hash = null }
     emr_venv                = null

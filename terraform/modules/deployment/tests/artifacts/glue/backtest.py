@@ -1,0 +1,1 @@
+# stand-in for build/glue/backtest.py (mock provider)
