@@ -162,5 +162,14 @@ def test_the_campaign_changes_only_treatment_members_of_keys_with_an_effect(batc
     rows, _, truth = played(batch, {"S1": 0.1}, seed=1, campaign="c-00000000000b", holdout=0.3)
     control = rows["S1"].converted_control / rows["S1"].users_control
     assert control == pytest.approx(truth["S1"]["base_conversion"], abs=0.06)
+    # a segment whose members all converted already cannot gain another 10 points
+    from segmentation_local.synthetic.campaign import CampaignPlan, apply_campaign, converted
+
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 15, tzinfo=UTC)
+    buyers = sorted(converted(batch.events, int(start.timestamp()), int(end.timestamp())))[:50]
+    members = pd.DataFrame({"user_id": buyers, "segment_key": "S3", "arm": "treatment"})
+    plan = CampaignPlan(
+        campaign_id="c-00000000000c", start=start, end=end, effects={"S3": 0.1}, seed=1
+    )
     with pytest.raises(ValueError, match="would pass 100 %"):
-        played(batch, {"S3": 0.5}, seed=1, campaign="c-00000000000c")
+        apply_campaign(batch, members, plan)
