@@ -38,17 +38,21 @@ STAGE_ZONES = {
     "ingest": {"landing", "raw", "hot", "quarantine"},
     "etl": {"raw", "hot", "artifacts", "curated", "features", "quarantine"},
     "ml": {"features", "artifacts", "segments"},
+    "assign": {"raw", "hot", "curated", "features", "artifacts", "segments"},
     "serving": {"segments"},
     "monitor": {"curated", "segments"},
     "analyst": {"curated", "features", "segments"},
+    "evaluation": {"curated", "features", "segments", "artifacts"},
 }
 STAGE_WRITES = {
     "ingest": {"raw", "hot", "quarantine"},
     "etl": {"curated", "features", "quarantine"},
     "ml": {"segments"},
+    "assign": {"segments"},
     "serving": set(),
     "monitor": set(),
     "analyst": set(),
+    "evaluation": {"segments"},
 }
 
 
