@@ -52,3 +52,31 @@ def cached_client(service: str, settings: Settings | None = None) -> Any:
     if key not in _CLIENTS:
         _CLIENTS[key] = client(service, settings)
     return _CLIENTS[key]
+
+
+def ensure_table(client: Any, name: str, keys: tuple[str, ...], ttl: str | None = None) -> bool:
+    """Create a pay-per-request DynamoDB table of string ``keys`` (hash, then range) when it is
+    missing; True if it was created.
+
+    For tests and a local stack without ``terraform apply`` (segments, ledger and campaigns
+    tables, as Terraform defines them); on AWS Terraform owns the tables."""
+    try:
+        client.describe_table(TableName=name)
+        return False
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+        KeySchema=[
+            {"AttributeName": k, "KeyType": kind}
+            for k, kind in zip(keys, ("HASH", "RANGE"), strict=False)
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=name)
+    if ttl:
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+        )
+    return True

@@ -40,20 +40,9 @@ def ensure_table(client: Any, settings: Settings) -> bool:
     """Create the ledger table (as Terraform defines it) when missing; True if it was created.
 
     For tests and a local stack without ``terraform apply``; on AWS Terraform owns the table."""
-    name = settings.ledger_table
-    try:
-        client.describe_table(TableName=name)
-        return False
-    except client.exceptions.ResourceNotFoundException:
-        pass
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    return True
+    from segmentation.awsclients import ensure_table as create
+
+    return create(client, settings.ledger_table, ("pk",))
 
 
 class LedgerLocked(RuntimeError):

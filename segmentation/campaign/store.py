@@ -189,17 +189,6 @@ def ensure_table(client: Any, settings: Settings) -> bool:
     """Create the campaigns table (as Terraform defines it) when missing; True if created.
 
     For tests and a local stack without ``terraform apply``; on AWS Terraform owns the table."""
-    name = settings.campaigns_table
-    try:
-        client.describe_table(TableName=name)
-        return False
-    except client.exceptions.ResourceNotFoundException:
-        pass
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "campaign_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "campaign_id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    return True
+    from segmentation.awsclients import ensure_table as create
+
+    return create(client, settings.campaigns_table, ("campaign_id",))

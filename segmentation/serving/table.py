@@ -179,27 +179,6 @@ def ensure_table(client: Any, settings: Settings) -> bool:
     """Create the table (as Terraform defines it) when missing; True if it was created.
 
     For tests and a local stack without ``terraform apply``; on AWS Terraform owns the table."""
-    name = settings.segments_table
-    try:
-        client.describe_table(TableName=name)
-        return False
-    except client.exceptions.ResourceNotFoundException:
-        pass
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    client.update_time_to_live(
-        TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
-    return True
+    from segmentation.awsclients import ensure_table as create
+
+    return create(client, settings.segments_table, ("pk", "sk"), ttl="expires_at")
