@@ -196,6 +196,33 @@ def test_the_fit_does_not_depend_on_the_layout(spark, algorithm) -> None:
             r.release()
 
 
+def test_the_fit_does_not_depend_on_the_pseudonymisation_key(spark) -> None:
+    """The same users under other pseudonyms (another deployment's HMAC key) get the same
+    sample, sweep, k, centres and segments: two fresh demos of one data set chose k = 7 and 6
+    when the sample followed the ids."""
+    import hashlib
+
+    from segmentation.pipeline.fit import fit
+
+    df, _ = blobs_by_user(per=60, seed=5)
+    renamed = df.assign(
+        user_anon_id=[hashlib.sha256(u.encode()).hexdigest() for u in df["user_anon_id"]]
+    )
+    kw = {"sample_size": 90, "k_max": 6}
+    a, b = (fit(spark.createDataFrame(d), params(**kw)) for d in (df, renamed))
+    try:
+        assert a.params["k"] == b.params["k"] and a.k_sweep == b.k_sweep
+        np.testing.assert_allclose(a.centers, b.centers, rtol=0, atol=1e-9)
+        la, lb = (r.labeled.toPandas() for r in (a, b))
+        back = dict(zip(renamed["user_anon_id"], df["user_anon_id"], strict=True))
+        lb["user_anon_id"] = lb["user_anon_id"].map(back)
+        la, lb = (x.sort_values("user_anon_id").reset_index(drop=True) for x in (la, lb))
+        assert np.array_equal(la["prediction"], lb["prediction"])
+    finally:
+        a.release()
+        b.release()
+
+
 def _with_whales(per: int = 60, whales: int = 8) -> pd.DataFrame:
     """The blobs plus a handful of extreme spenders: what pulled K-Means clusters of 6 and 29
     users onto themselves on a real purchase log."""
