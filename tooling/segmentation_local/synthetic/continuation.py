@@ -154,10 +154,14 @@ def _check_parent_users(parent: Manifest, persona: np.ndarray) -> None:
 def _renewals(parent: Manifest, n_users: int, root_start: int) -> np.ndarray:
     """Each user's latest paid subscription period so far (-1: none), from the parent.
 
-    A first window has no renewals file: its payments are its clean subscriptions.
+    A first window has no renewals file: its payments are its clean subscriptions, and its
+    users' period 0 was paid before it began (:func:`~.generator.generate`).
     """
     out = np.full(n_users, -1, dtype=np.int64)
     path = parent.path / "renewals.parquet"
+    if not path.is_file():
+        root_users = pq.read_table(parent.path / "users.parquet", columns=["user_id"]).num_rows
+        out[:root_users] = 0
     if path.is_file():
         t = pq.read_table(path)
         user = tables.user_codes(t.column("user_id"))
