@@ -207,15 +207,17 @@ def test_bad_cluster_arguments_name_what_was_expected(lake, spark, tracking):
 
 def test_the_sample_depends_on_the_users_not_on_the_layout(spark):
     """The k sweep and the DBSCAN fit run on a sample: the same users, in the same order,
-    however the features happen to be partitioned and ordered."""
+    however the features happen to be partitioned and ordered (the sample follows what the
+    users did, so users alike in everything are interchangeable: here they all differ)."""
     from pyspark.sql import functions as F
 
     from segmentation.pipeline.features import FEATURE_COLUMNS
     from segmentation.pipeline.fit import collect_features, sample_positions
 
+    varied = {"frequency": F.col("id") % 97, "active_days": F.col("id") % 89}
     users = spark.range(5000).select(
         F.sha2(F.col("id").cast("string"), 256).alias("user_anon_id"),
-        *(F.lit(1.0).alias(c) for c in FEATURE_COLUMNS),
+        *(varied.get(c, F.col("id") / 7.0).cast("double").alias(c) for c in FEATURE_COLUMNS),
     )
     layouts = [users, users.repartition(7), users.orderBy(F.rand(3)).coalesce(3)]
 
