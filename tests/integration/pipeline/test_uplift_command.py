@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from lakedata import TEST_KEY, write_events
 
+from segmentation import anonymise
 from segmentation.awsclients import client
 from segmentation.campaign import store as campaign_store
 from segmentation.config import Settings, get_settings
@@ -49,6 +50,8 @@ def stack(lake: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Se
     sm = client("secretsmanager", settings)
     sm.create_secret(Name=settings.hmac_secret_name, SecretString=TEST_KEY.hex())
     sm.create_secret(Name=settings.campaign_secret_name, SecretString=ARM_KEY.hex())
+    # an earlier test's key for the same secret name and endpoint may still be cached
+    anonymise._PROVIDERS.clear()
     mlflow.MlflowClient(settings.mlflow_tracking_uri).create_experiment(
         "uplift", artifact_location=str(tmp_path / "art")
     )
