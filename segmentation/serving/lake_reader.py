@@ -28,8 +28,17 @@ OPTIONAL_SEGMENT_MAP_COLUMNS = ("segment_key", "moved_since_previous", "reasons"
 
 
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
-    """pyarrow's S3 client on the configured endpoint (moto locally), region pinned."""
-    options: dict[str, Any] = {"region": settings.aws_region}
+    """pyarrow's S3 client on the configured endpoint (moto locally), region pinned.
+
+    The AWS SDK's default request timeout is 3 s without a byte and no retry of a network
+    error: a store that stalls for a few seconds (a fault test pauses moto mid-publish) failed
+    the publish's read of the lake instead of waiting it out, as botocore's clients do."""
+    options: dict[str, Any] = {
+        "region": settings.aws_region,
+        "connect_timeout": 5,
+        "request_timeout": 30,
+        "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=5),
+    }
     endpoint = settings.service_endpoint("s3")
     if endpoint:
         parsed = urlparse(endpoint)
