@@ -54,6 +54,21 @@ def cached_client(service: str, settings: Settings | None = None) -> Any:
     return _CLIENTS[key]
 
 
+def store_client(settings: Settings | None = None) -> Any:
+    """The DynamoDB client of the API's stores (segments, campaigns).
+
+    A store that stops answering must cost a lookup seconds (health says 503), not botocore's
+    default 60 s per attempt: 3 attempts of at most 2 + 5 s stay well inside API Gateway's
+    29 s integration timeout."""
+    return client(
+        "dynamodb",
+        settings,
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+
+
 def ensure_table(client: Any, name: str, keys: tuple[str, ...], ttl: str | None = None) -> bool:
     """Create a pay-per-request DynamoDB table of string ``keys`` (hash, then range) when it is
     missing; True if it was created.

@@ -46,16 +46,10 @@ def _iso(ts: datetime) -> str:
 
 class CampaignStore:
     def __init__(self, settings: Settings, dynamo: Any = None) -> None:
-        from segmentation.awsclients import client
+        from segmentation.awsclients import store_client
 
         self.settings = settings
-        self.dynamo = dynamo or client(
-            "dynamodb",
-            settings,
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"max_attempts": 3, "mode": "standard"},
-        )
+        self.dynamo = dynamo or store_client(settings)
         self.table = settings.campaigns_table
 
     # -- the served version --------------------------------------------------------------

@@ -24,19 +24,10 @@ class NoCurrentVersion(LookupError):
 
 class SegmentStore:
     def __init__(self, settings: Settings, dynamo: Any = None) -> None:
-        from segmentation.awsclients import client
+        from segmentation.awsclients import store_client
 
         self.settings = settings
-        # A store that stops answering must cost a lookup seconds (health says 503), not
-        # botocore's default 60 s per attempt: 3 attempts of at most 2 + 5 s stay well inside
-        # API Gateway's 29 s integration timeout.
-        self.dynamo = dynamo or client(
-            "dynamodb",
-            settings,
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"max_attempts": 3, "mode": "standard"},
-        )
+        self.dynamo = dynamo or store_client(settings)
         self.table = settings.segments_table
         self._lock = threading.Lock()
         self._pointer: dict[str, Any] | None = None
