@@ -124,7 +124,25 @@ def test_dedup_exact_keeps_the_earliest_ingested_copy_with_its_lineage(spark):
     kept = next(r for r in rows if r["amount"] is None)
     assert (kept["source"], kept[ZONE]) == ("kafka", "hot")
     assert kept["ingest_ts"].timestamp() == early.timestamp()  # Spark returns local naive time
-    assert set(rules.dedup_exact(df).columns) == {*df.columns, rules.N_NEW, rules.N_OLD}
+    assert set(rules.dedup_exact(df).columns) == {
+        *df.columns,
+        rules.N_NEW,
+        rules.N_OLD,
+        rules.DEDUP_KEY,
+    }
+
+
+def test_dedup_event_id_never_merges_rows_that_only_share_a_partitioning_key(spark):
+    """The content hash only places id-less rows: an event_id equal to that hash, or two contents
+    hashing alike, must still leave distinct events apart."""
+    idless = frame(spark, {"event_id": None, "user_anon_id": "a2"})
+    key = rules.dedup_exact(idless).first()[rules.DEDUP_KEY]
+    df = idless.unionByName(frame(spark, {"event_id": key, "user_anon_id": "a3"}))
+    out = rules.dedup_event_id(rules.dedup_exact(df)).collect()
+    assert sorted((r["event_id"] is None, r["user_anon_id"]) for r in out) == [
+        (False, "a3"),
+        (True, "a2"),
+    ]
 
 
 def test_dedup_event_id_keeps_the_earliest_and_counts_the_copies(spark):
