@@ -14,7 +14,7 @@ import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import logging, sys, warnings
+    import logging, os, sys, warnings
     from pathlib import Path
     from segmentation_local.quiet import library_output_to
 
@@ -34,8 +34,13 @@ SCRIPT = textwrap.dedent(
         noisy.warning("library-warning-line")
         warnings.warn("python-warning-line", UserWarning, stacklevel=1)
         print("own-output-line", file=sys.stderr)
+        from mlflow.utils.logging_utils import eprint
+
+        eprint("mlflow-eprint-line")  # how MLflow's registry reports a new model version
+        assert os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] == "true"
         spark.stop()
     logging.getLogger("after").warning("restored-console-line")
+    eprint("mlflow-restored-line")
     """
 )
 
@@ -52,11 +57,14 @@ def test_library_noise_goes_to_the_log_file_not_the_terminal(tmp_path: Path) -> 
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     terminal = proc.stdout + proc.stderr
-    assert "own-output-line" in terminal and "restored-console-line" in terminal
-    for line in ("jvm-warn-line", "py4j-info-line", "library-warning-line", "python-warning-line"):
+    for line in ("own-output-line", "restored-console-line", "mlflow-restored-line"):
+        assert line in terminal
+    noise = ("jvm-warn-line", "py4j-info-line", "library-warning-line", "python-warning-line")
+    for line in (*noise, "mlflow-eprint-line"):
         assert line not in terminal, f"{line} reached the terminal:\n{terminal[-3000:]}"
     assert not re.search(r"^\S+ \S+ WARN ", terminal, re.M), terminal[-3000:]
     python_log = log.read_text()
     for line in ("py4j-info-line", "library-warning-line", "python-warning-line"):
         assert line in python_log
+    assert "mlflow-eprint-line" in python_log
     assert "jvm-warn-line" in (log.parent / "run.spark.log").read_text()

@@ -15,9 +15,29 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
-#: Read by mlflow when it is first imported: do not attach a console handler of its own.
-MLFLOW_ENV = {"MLFLOW_CONFIGURE_LOGGING": "false"}
+#: Read by mlflow: do not attach a console handler of its own (at import), and do not write each
+#: run's "View run / View experiment" URLs to stdout (at a run's end; the report names the run).
+MLFLOW_ENV = {"MLFLOW_CONFIGURE_LOGGING": "false", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+
+
+@contextlib.contextmanager
+def _mlflow_messages_to(stream: TextIO) -> Iterator[None]:
+    """MLflow prints its registry messages ("Registered model ... already exists", "Created
+    version ...") with ``eprint``, straight to stderr through a module-level stream, not through
+    logging; pointing that stream at the log file keeps them, out of the terminal."""
+    try:
+        from mlflow.utils import logging_utils
+    except ImportError:  # the tooling without the pipeline extra
+        yield
+        return
+    saved = logging_utils.MLFLOW_LOGGING_STREAM
+    logging_utils.MLFLOW_LOGGING_STREAM = stream
+    try:
+        yield
+    finally:
+        logging_utils.MLFLOW_LOGGING_STREAM = saved
 
 
 def _console_handlers(logger: logging.Logger) -> list[logging.Handler]:
@@ -55,7 +75,8 @@ def library_output_to(log_file: Path, level: int = logging.INFO) -> Iterator[Pat
     os.environ.update({**MLFLOW_ENV, "SEG_SPARK_LOG_FILE": str(spark_log)})
     logging.captureWarnings(True)
     try:
-        yield log_file
+        with _mlflow_messages_to(handler.stream):
+            yield log_file
     finally:
         logging.captureWarnings(False)
         for key, value in saved_env.items():
