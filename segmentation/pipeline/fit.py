@@ -283,6 +283,25 @@ def merge_small_kmeans(
     return labels, centers, report
 
 
+def canonical_order(
+    labels: np.ndarray, centers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Number the clusters by size (largest first; equal sizes by their centres), not by the
+    order k-means++ happened to pick its first points in.
+
+    That order follows the rows' positions: two fresh paper-scale demos of one data set found
+    the same six clusters (Calinski-Harabasz equal to 1e-11) but numbered them differently, and
+    a first version hands out its new keys in cluster order, so the same segment became S2 in
+    one deployment and S6 in the other. Returns the new labels, the centres in the new order
+    and ``new_of_old`` (old cluster number -> new)."""
+    sizes = np.bincount(labels, minlength=len(centers))
+    coords = np.round(centers, 6)
+    order = sorted(range(len(centers)), key=lambda c: (-int(sizes[c]), tuple(coords[c])))
+    new_of_old = np.empty(len(centers), dtype=np.int64)
+    new_of_old[order] = np.arange(len(centers))
+    return new_of_old[labels], centers[order], new_of_old
+
+
 def drop_small_dbscan(
     x_all: np.ndarray, model: DbscanModel, floor: int
 ) -> tuple[np.ndarray, list[MergedSegment]]:
@@ -514,6 +533,12 @@ def _fit(
         )
         labels, centers, _ = final_kmeans(x_all, x_sample, k, params.seed, init)
         labels, centers, merged = merge_small_kmeans(x_all, labels, centers, floor, params.seed)
+        if init is None:  # a warm start keeps its previous keys' order (segment i = i-th key)
+            labels, centers, new_of_old = canonical_order(labels, centers)
+            merged = [
+                m.model_copy(update={"into": int(new_of_old[m.into])}) if m.into >= 0 else m
+                for m in merged
+            ]
         run_params["k_fitted"] = k
         run_params["k"] = len(centers)
     else:

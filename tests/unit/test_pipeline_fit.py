@@ -223,6 +223,29 @@ def test_the_fit_does_not_depend_on_the_pseudonymisation_key(spark) -> None:
         b.release()
 
 
+def test_clusters_are_numbered_by_size_whatever_order_the_starts_found_them_in() -> None:
+    """The same clusters found from other starts (other row positions) get the same numbers:
+    a first version hands out its keys in cluster order, and two demos of one data set gave the
+    same segment S2 in one deployment and S6 in the other."""
+    from sklearn.cluster import KMeans
+
+    from segmentation.pipeline.fit import canonical_order
+
+    rng = np.random.default_rng(3)
+    sizes = [120, 80, 60, 40]
+    x = np.vstack([rng.normal(loc=4.0 * i, scale=0.3, size=(n, 2)) for i, n in enumerate(sizes)])
+    fits = [KMeans(n_clusters=4, n_init=1, random_state=s).fit(x) for s in range(12)]
+    raw = {tuple(f.labels_[[0, 120, 200, 260]]) for f in fits}
+    assert len(raw) > 1, "the starts should number the clusters differently (the precondition)"
+    out = [canonical_order(f.labels_, f.cluster_centers_) for f in fits]
+    for labels, centres, _ in out[1:]:
+        np.testing.assert_array_equal(labels, out[0][0])
+        np.testing.assert_allclose(centres, out[0][1], rtol=0, atol=1e-9)
+    assert np.bincount(out[0][0]).tolist() == sizes  # largest first
+    for f, (labels, _, new_of_old) in zip(fits, out, strict=True):
+        np.testing.assert_array_equal(new_of_old[f.labels_], labels)
+
+
 def _with_whales(per: int = 60, whales: int = 8) -> pd.DataFrame:
     """The blobs plus a handful of extreme spenders: what pulled K-Means clusters of 6 and 29
     users onto themselves on a real purchase log."""
@@ -244,6 +267,8 @@ def test_a_kmeans_cluster_under_the_floor_is_merged_into_the_nearest_segment(spa
     assert result.params["k_fitted"] == 5 and result.params["k"] == 4
     (merged,) = result.merged
     assert merged.size == 8 and 0 <= merged.into < 4
+    sizes = [p.size for p in sorted(result.profiles, key=lambda p: p.segment_id)]
+    assert sizes == sorted(sizes, reverse=True)  # numbered by size, the merge's target too
     assert all(p.size >= 50 for p in result.profiles)
     assert any("under the floor of 50" in n for n in result.notes)
     # still a nearest-centre model: the registered model reproduces the merged assignment
