@@ -143,10 +143,26 @@ def choose_eps(
     return best[1], rows, curve
 
 
+def sampled_silhouette(x: np.ndarray, labels: np.ndarray, size: int, seed: int) -> float:
+    """The silhouette of the first ``size`` rows (all of them below that).
+
+    The fit's rows are in the seeded content order (``fit.content_order``), a random order
+    already, so its head is a random sample whose members do not depend on positions:
+    scikit-learn's ``sample_size`` draws positions, and one user placed one row further (a
+    feature on a rounding edge) shifts every later position, so two deployments of one data set
+    printed silhouettes 0.366 and 0.370 for the same clusters. Falls back to the positional
+    draw when the head holds a single cluster."""
+    if len(x) <= size:
+        return float(silhouette_score(x, labels))
+    if np.unique(labels[:size]).size > 1:
+        return float(silhouette_score(x[:size], labels[:size]))
+    return float(silhouette_score(x, labels, sample_size=size, random_state=seed))
+
+
 def metrics(
     x: np.ndarray, labels: np.ndarray, silhouette_sample: int, seed: int
 ) -> dict[str, float | None]:
-    """Silhouette (on a random sample of at most ``silhouette_sample`` rows, exact below that),
+    """Silhouette (on at most ``silhouette_sample`` rows, exact below that: :func:`sampled_silhouette`),
     Calinski-Harabasz and Davies-Bouldin, all scikit-learn, on the non-noise rows. None when
     fewer than two clusters remain (the scores are undefined)."""
     keep = labels != NOISE
@@ -158,8 +174,7 @@ def metrics(
     if np.unique(ls).size < 2 or np.unique(ls).size >= len(ls):
         out.update(silhouette=None, calinski_harabasz=None, davies_bouldin=None)
         return out
-    size = None if len(ls) <= silhouette_sample else silhouette_sample
-    out["silhouette"] = float(silhouette_score(xs, ls, sample_size=size, random_state=seed))
+    out["silhouette"] = sampled_silhouette(xs, ls, silhouette_sample, seed)
     out["calinski_harabasz"] = float(calinski_harabasz_score(xs, ls))
     out["davies_bouldin"] = float(davies_bouldin_score(xs, ls))
     return out

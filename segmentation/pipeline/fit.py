@@ -45,6 +45,7 @@ from segmentation.pipeline.clustering import (
     choose_k,
     fit_dbscan,
     metrics,
+    sampled_silhouette,
 )
 from segmentation.pipeline.feature_space import FeatureSpace, SpaceParams, fit_space
 from segmentation.pipeline.features import COUNT_COLUMNS, FEATURE_COLUMNS
@@ -346,7 +347,6 @@ def kmeans_sweep(x_sample: np.ndarray, params: FitParams) -> list[dict[str, Any]
     final model (:func:`final_kmeans`) is fitted on every user with the chosen k.
     """
     from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
 
     rows = []
     k_max = min(params.k_max, len(x_sample) - 1)
@@ -357,14 +357,7 @@ def kmeans_sweep(x_sample: np.ndarray, params: FitParams) -> list[dict[str, Any]
         ).fit(x_sample)
         labels = model.labels_
         sil = (
-            float(
-                silhouette_score(
-                    x_sample,
-                    labels,
-                    sample_size=n_sil if n_sil < len(x_sample) else None,
-                    random_state=params.seed,
-                )
-            )
+            sampled_silhouette(x_sample, labels, n_sil, params.seed)
             if np.unique(labels).size > 1
             else float("nan")
         )

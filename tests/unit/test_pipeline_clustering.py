@@ -68,6 +68,21 @@ def test_sampled_dbscan_extends_the_sample_clusters_and_flags_noise():
     np.testing.assert_array_equal(model.assign(sample[core]), ref.labels_[core])
 
 
+def test_the_sampled_silhouette_is_of_the_head_rows_whatever_the_order_of_the_rest():
+    """The rows come in the fit's seeded content order: the silhouette of its head does not
+    move when one user lands a row further down (a feature on a rounding edge), which shifted
+    every position of scikit-learn's positional draw and moved the printed silhouette."""
+    x, labels = blobs(400, np.array([[0.0, 0], [3, 3], [0, 4]]), 0.9)
+    order = np.random.default_rng(1).permutation(len(x))
+    x, labels = x[order], labels[order]
+    head = silhouette_score(x[:300], labels[:300])
+    assert metrics(x, labels, silhouette_sample=300, seed=0)["silhouette"] == pytest.approx(head)
+    moved = np.r_[np.arange(300), len(x) - 1, np.arange(300, len(x) - 1)]  # last row moves up
+    assert metrics(x[moved], labels[moved], 300, 0)["silhouette"] == pytest.approx(head)
+    draw = silhouette_score(x, labels, sample_size=300, random_state=0)
+    assert silhouette_score(x[moved], labels[moved], sample_size=300, random_state=0) != draw
+
+
 def test_metrics_are_sklearns_on_non_noise_rows():
     x, labels = blobs(50, np.array([[0.0, 0], [3, 3], [0, 4]]), 0.5)
     labels = labels.copy()
