@@ -162,9 +162,9 @@ def sampled_silhouette(x: np.ndarray, labels: np.ndarray, size: int, seed: int) 
 def metrics(
     x: np.ndarray, labels: np.ndarray, silhouette_sample: int, seed: int
 ) -> dict[str, float | None]:
-    """Silhouette (on at most ``silhouette_sample`` rows, exact below that: :func:`sampled_silhouette`),
-    Calinski-Harabasz and Davies-Bouldin, all scikit-learn, on the non-noise rows. None when
-    fewer than two clusters remain (the scores are undefined)."""
+    """Silhouette (on at most ``silhouette_sample`` rows, exact below that:
+    :func:`sampled_silhouette`), Calinski-Harabasz and Davies-Bouldin, all scikit-learn, on the
+    non-noise rows. None when fewer than two clusters remain (the scores are undefined)."""
     keep = labels != NOISE
     xs, ls = x[keep], labels[keep]
     out: dict[str, float | None] = {
