@@ -25,10 +25,27 @@ assert DEVICES[: len(DEVICE_CHOICES)] == DEVICE_CHOICES
 EVENT_SCHEMA = event_arrow_schema(EVENT_COLUMNS)
 
 
-def format_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """``prefix`` + zero-padded number, for millions of ids in a few Arrow kernel calls."""
-    digits = pc.utf8_lpad(pc.cast(pa.array(numbers, pa.int64()), pa.string()), width, "0")
-    return pc.binary_join_element_wise(prefix, digits, "")
+#: Ids formatted per chunk of this many: Arrow's padding kernel reserves four bytes per character
+#: (UTF-8's widest), so 50M ten-digit ids in one call overflow a 2 GiB string array (10x paper
+#: scale did).
+ID_CHUNK_ROWS = 4_000_000
+
+
+def format_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array | pa.ChunkedArray:
+    """``prefix`` + zero-padded number, for millions of ids in a few Arrow kernel calls (one
+    array up to :data:`ID_CHUNK_ROWS` ids, a chunked array of such arrays beyond)."""
+    chunk_rows = ID_CHUNK_ROWS
+
+    def one(part: np.ndarray) -> pa.Array:
+        digits = pc.utf8_lpad(pc.cast(pa.array(part, pa.int64()), pa.string()), width, "0")
+        return pc.binary_join_element_wise(prefix, digits, "")
+
+    if len(numbers) <= chunk_rows:
+        return one(numbers)
+    return pa.chunked_array(
+        [one(numbers[i : i + chunk_rows]) for i in range(0, len(numbers), chunk_rows)],
+        pa.string(),
+    )
 
 
 def user_ids(n: int) -> pa.Array:
