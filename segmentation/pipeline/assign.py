@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -50,7 +51,7 @@ from pyspark.sql import types as T
 from segmentation.awsclients import client
 from segmentation.lake import PARTITION_COLUMN, LakePaths
 from segmentation.ledger import Ledger, Manifest
-from segmentation.model_document import ModelDocument, ModelPoints
+from segmentation.model_document import ModelDocument, ModelPoints, SegmentProfile
 from segmentation.pipeline import compaction, lakeio
 from segmentation.pipeline import curated as lake_curated
 from segmentation.pipeline.clean import (
@@ -463,6 +464,7 @@ def run(spark: SparkSession, args: AssignParams, paths: LakePaths) -> dict[str, 
         "provisional_users": len(record),
         "withdrawn_users": len(gone),
         "by_segment": {str(k): v for k, v in sorted(by_segment.items())},
+        "by_segment_label": segment_labels(model.document.segments, by_segment),
         "assigned_at": assigned_at,
         "model_snapshot_date": model.document.snapshot_date.isoformat(),
         "output": record_uri,
@@ -470,15 +472,23 @@ def run(spark: SparkSession, args: AssignParams, paths: LakePaths) -> dict[str, 
     }
 
 
+def segment_labels(segments: Iterable[SegmentProfile], counts: dict[int, int]) -> dict[str, int]:
+    """Users per segment under the name people know it by (``S3 at-risk / lapsed``): the id is
+    a number within one model version, the key and name are what campaigns are bound to."""
+    label = {s.segment_id: " ".join(p for p in (s.segment_key, s.name) if p) for s in segments}
+    return {label.get(k, f"segment {k}"): n for k, n in sorted(counts.items())}
+
+
 def describe(result: dict[str, Any]) -> str:
     """The run in one line, for people (the CLI, the demo's report, the job's log)."""
     if result.get("noop"):
         return f"assign: nothing done ({result['reason']})"
-    segments = ", ".join(f"{k}: {v}" for k, v in result["by_segment"].items())
+    by = result.get("by_segment_label") or {f"id {k}": v for k, v in result["by_segment"].items()}
+    segments = ", ".join(f"{k}: {v:,}" for k, v in by.items())
     return (
         f"assign: {result['provisional_users']} users assigned provisionally to "
         f"{result['model_version']} ({result['new_users']} new, {result['changed_users']} "
         f"changed segment; {result['unchanged_users']} active users kept their weekly one) from "
         f"{result['objects_new']} new objects, window {result['window_days']} days to "
-        f"{result['snapshot_date']}; by segment id {segments}"
+        f"{result['snapshot_date']}; by segment {segments}"
     )

@@ -208,3 +208,31 @@ def test_a_provisional_item_is_the_record_row_and_sorts_beside_the_weekly_one() 
             assert not (low <= sk <= high), sk
     expiring = prov.user_item(row, "segmentation-kmeans-v1", expires_at=123)
     assert expiring["expires_at"] == 123
+
+
+def test_the_run_line_names_segments_by_key_and_name_not_by_id() -> None:
+    """Campaigns are bound to keys; the id is a number within one version, so the line a person
+    reads says ``S3 at-risk / lapsed``."""
+    from segmentation.model_document import SegmentProfile
+    from segmentation.pipeline.assign import describe, segment_labels
+
+    def seg(sid: int, key: str, name: str) -> SegmentProfile:
+        return SegmentProfile(
+            segment_id=sid, name=name, why="-", size=10, share=0.5, means={}, z_scores={},
+            distinguishing=[], actions=[], segment_key=key,
+        )  # fmt: skip
+
+    labels = segment_labels([seg(0, "S3", "at-risk / lapsed"), seg(1, "S1", "loyal")], {1: 1200})
+    assert labels == {"S1 loyal": 1200}
+    assert segment_labels([], {4: 2}) == {"segment 4": 2}
+    line = describe(
+        {
+            "provisional_users": 1205, "model_version": "segmentation-kmeans-v2",
+            "new_users": 1205, "changed_users": 0, "unchanged_users": 9, "objects_new": 3,
+            "window_days": 90, "snapshot_date": "2026-10-01", "by_segment": {"1": 1200, "0": 5},
+            "by_segment_label": segment_labels(
+                [seg(0, "S3", "at-risk / lapsed"), seg(1, "S1", "loyal")], {1: 1200, 0: 5}
+            ),
+        }
+    )  # fmt: skip
+    assert line.endswith("by segment S3 at-risk / lapsed: 5, S1 loyal: 1,200"), line
