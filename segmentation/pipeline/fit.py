@@ -321,6 +321,33 @@ def drop_small_dbscan(
     return labels, [MergedSegment(cluster=c, size=n, into=NOISE) for c, n in sorted(small.items())]
 
 
+def canonical_dbscan_order(
+    x_all: np.ndarray, model: DbscanModel, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """DBSCAN's clusters numbered as :func:`canonical_order` numbers K-Means's: by size, largest
+    first (equal sizes by their centres), and without the gaps clusters dropped under the floor
+    leave. scikit-learn numbers them in the order it reaches their first core point, which
+    follows the sample's row order. The model's core labels are renumbered too, so it assigns
+    as the published map does. Returns the new labels and ``new_of_old`` (old number -> new;
+    -1 for a number no user has)."""
+    clusters = np.unique(labels[labels != NOISE])
+    if clusters.size == 0:
+        return labels, np.empty(0, dtype=np.int64)
+    dense = np.searchsorted(clusters, labels[labels != NOISE])  # 0..n-1 in cluster order
+    centres = np.array([x_all[labels == c].mean(axis=0) for c in clusters])
+    _, _, rank = canonical_order(dense, centres)
+    top = int(max(clusters.max(), model.core_labels.max(initial=NOISE))) + 1
+    new_of_old = np.full(top, NOISE, dtype=np.int64)
+    new_of_old[clusters] = rank
+
+    def renumber(a: np.ndarray) -> np.ndarray:
+        safe = np.where(a >= 0, a, 0)
+        return np.where(a >= 0, new_of_old[safe], NOISE).astype(np.int64)
+
+    model.core_labels = renumber(model.core_labels)
+    return renumber(labels), new_of_old
+
+
 def warm_centres(
     x_all: np.ndarray, users: pd.Series, previous: dict[str, str]
 ) -> tuple[np.ndarray, list[str]]:
@@ -553,6 +580,7 @@ def _fit(
             dbscan_model = fit_dbscan(x_sample, eps, params.min_samples)
         run_params.update(eps=eps, min_samples=params.min_samples)
         labels, merged = drop_small_dbscan(x_all, dbscan_model, floor)
+        labels, _ = canonical_dbscan_order(x_all, dbscan_model, labels)
     for m in merged:
         notes.append(
             f"cluster {m.cluster} of {m.size} users (under the floor of {floor}) "

@@ -246,6 +246,33 @@ def test_clusters_are_numbered_by_size_whatever_order_the_starts_found_them_in()
         np.testing.assert_array_equal(new_of_old[f.labels_], labels)
 
 
+def test_dbscan_clusters_are_numbered_by_size_whatever_row_order_found_them() -> None:
+    """scikit-learn numbers DBSCAN's clusters in the order it meets them; the same points in
+    another order get the same numbers here (largest first), and the model assigns with them."""
+    from segmentation.pipeline.clustering import fit_dbscan
+    from segmentation.pipeline.fit import canonical_dbscan_order, drop_small_dbscan
+
+    rng = np.random.default_rng(5)
+    sizes = [40, 150, 20, 90]  # the 20 fall under the floor
+    x = np.vstack([rng.normal(loc=6.0 * i, scale=0.3, size=(n, 2)) for i, n in enumerate(sizes)])
+    out, raw = [], set()
+    for seed in range(4):
+        perm = np.random.default_rng(seed).permutation(len(x))
+        model = fit_dbscan(x[perm], eps=0.8, min_samples=5)
+        labels, _ = drop_small_dbscan(x, model, floor=30)
+        raw.add(tuple(labels[[0, 40, 190, 210]]))
+        before = labels
+        labels, new_of_old = canonical_dbscan_order(x, model, labels)
+        np.testing.assert_array_equal(new_of_old[before[before >= 0]], labels[before >= 0])
+        np.testing.assert_array_equal(model.assign(x), labels)
+        out.append(labels)
+    assert len(raw) > 1, "the row orders should number the clusters differently (precondition)"
+    for labels in out[1:]:
+        np.testing.assert_array_equal(labels, out[0])
+    assert np.bincount(out[0][out[0] >= 0]).tolist() == [150, 90, 40]
+    assert (out[0][190:210] == -1).all()
+
+
 def _with_whales(per: int = 60, whales: int = 8) -> pd.DataFrame:
     """The blobs plus a handful of extreme spenders: what pulled K-Means clusters of 6 and 29
     users onto themselves on a real purchase log."""
