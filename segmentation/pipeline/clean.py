@@ -301,7 +301,7 @@ def _run_locked(
             len(leftover.retired),
             len(leftover.orphans),
         )
-        compaction.delete_objects(spark, paths, leftover.retired + leftover.orphans)
+        compaction.delete_objects(paths, leftover.retired + leftover.orphans)
         for name in leftover.retired + leftover.orphans:
             listed.pop(name)
     if manifest.version == 0 and not listed:
@@ -522,9 +522,9 @@ def _after_commit(
     try:
         if committed.runs and committed.runs[-1].get("rebuild"):
             # a rebuild also sweeps what killed runs left behind (a listing of every day)
-            n = lake_curated.delete_unreferenced(spark, paths, [previous, committed], [])
+            n = lake_curated.delete_unreferenced(paths, [previous, committed])
         else:  # what the previous commit replaced: known, no listing of the whole zone
-            n = lake_curated.delete_locations(spark, paths, previous.superseded)
+            n = lake_curated.delete_locations(paths, previous.superseded)
         if n:
             log.info("clean: deleted %d superseded curated day versions", n)
     except Exception as exc:

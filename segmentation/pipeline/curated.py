@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmentation.lake import LEDGER, PARTITION_COLUMN, LakePaths
 from segmentation.ledger import Ledger, Manifest
-from segmentation.pipeline import lakeio
+from segmentation.pipeline import lakeio, s3keys
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -162,48 +162,52 @@ def write_manifest(spark: SparkSession, paths: LakePaths, manifest: Manifest) ->
     return rel
 
 
-def delete_locations(spark: SparkSession, paths: LakePaths, rels: list[str]) -> int:
-    """Delete the named day versions (relative locations); returns how many existed."""
-    deleted = 0
-    for rel in rels:
-        fs, path = lakeio.fs_path(spark, partition_uri(paths, rel))
-        if fs.delete(path, True):
-            deleted += 1
-    return deleted
+def _curated_keys(paths: LakePaths) -> tuple[str, dict[str, list[str]]]:
+    """The curated zone's bucket and its object keys by the first two path segments under the
+    events prefix (``event_date=D/run_id=R`` for a day version), from one listing."""
+    root = paths.events("curated")
+    bucket, prefix = s3keys.bucket_key(root)
+    by_location: dict[str, list[str]] = {}
+    for key in s3keys.list_keys(paths.settings, root):
+        rel = key[len(prefix) + 1 :] if prefix else key
+        by_location.setdefault("/".join(rel.split("/")[:2]), []).append(key)
+    return bucket, by_location
 
 
-def delete_unreferenced(
-    spark: SparkSession, paths: LakePaths, keep: list[Manifest], scratch: list[str]
-) -> int:
+def delete_locations(paths: LakePaths, rels: list[str]) -> int:
+    """Delete the named day versions (relative locations); returns how many existed.
+
+    One listing of the zone and a DeleteObjects per 1,000 keys (:mod:`.s3keys`): a weekly run
+    supersedes ~370 day versions, which S3A deleted one status check, listing and delete at a
+    time."""
+    if not rels:
+        return 0
+    bucket, by_location = _curated_keys(paths)
+    found = [rel for rel in dict.fromkeys(rels) if by_location.get(rel)]
+    s3keys.delete_keys(paths.settings, bucket, (k for rel in found for k in by_location[rel]))
+    return len(found)
+
+
+def delete_unreferenced(paths: LakePaths, keep: list[Manifest]) -> int:
     """Delete curated day versions no manifest in ``keep`` names (superseded ones, and those of
-    runs that never committed), and the ``scratch`` prefixes; returns the versions deleted.
+    runs that never committed) and what a Spark writer left under ``_temporary``; returns the
+    versions deleted.
 
     The current and the previous version are kept, so a reader that resolved the previous head
     just before a commit still finds its files."""
     referenced = {p["location"] for m in keep for p in m.partitions.values()}
-    root = paths.events("curated")
-    fs, path = lakeio.fs_path(spark, root)
-    deleted = 0
-    if lakeio.exists(spark, root):
-        for day_dir in fs.listStatus(path):
-            name = day_dir.getPath().getName()
-            if name == "_temporary":
-                fs.delete(day_dir.getPath(), True)
-                continue
-            if not name.startswith(PARTITION_COLUMN + "=") or not day_dir.isDirectory():
-                continue
-            for version_dir in fs.listStatus(day_dir.getPath()):
-                rel = f"{name}/{version_dir.getPath().getName()}"
-                if rel not in referenced:
-                    fs.delete(version_dir.getPath(), True)
-                    deleted += 1
-            if len(fs.listStatus(day_dir.getPath())) == 0:
-                fs.delete(day_dir.getPath(), True)
-    for uri in scratch:
-        sfs, spath = lakeio.fs_path(spark, uri)
-        if sfs.exists(spath):
-            sfs.delete(spath, True)
-    return deleted
+    bucket, by_location = _curated_keys(paths)
+    doomed: list[str] = []
+    versions = 0
+    for location, keys in by_location.items():
+        day, _, version = location.partition("/")
+        if day == "_temporary":
+            doomed += keys
+        elif day.startswith(PARTITION_COLUMN + "=") and location not in referenced:
+            doomed += keys
+            versions += bool(version)  # a bare ``event_date=D/`` key is a directory marker
+    s3keys.delete_keys(paths.settings, bucket, doomed)
+    return versions
 
 
 def glue_names(paths: LakePaths) -> tuple[str, str]:

@@ -70,6 +70,18 @@ def _zone_keys(lake, zone: str) -> list[str]:
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
+def _curated_locations(lake) -> set[str]:
+    """The day versions (``event_date=D/run_id=R``) the curated zone holds objects of."""
+    return {"/".join(k.split("/")[1:3]) for k in _zone_keys(lake, "curated")}
+
+
+def _manifest(spark, lake):
+    from segmentation.lake import LakePaths
+    from segmentation.pipeline.curated import current_manifest
+
+    return current_manifest(spark, LakePaths(lake, scheme="s3"), _ledger(lake))
+
+
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     cols = sorted(df.columns)
     return df[cols].sort_values(cols, na_position="last").reset_index(drop=True)
@@ -139,6 +151,7 @@ def test_three_weekly_batches_equal_one_full_rebuild(lake, spark, batches, monke
     assert _lake_objects(lake) == objects
 
     # one full rebuild over the same objects: the same curated rows, the same features
+    before_rebuild = _manifest(spark, lake)
     rebuilt = run_clean(
         {
             "lake_prefix": lake.lake_prefix,
@@ -149,6 +162,14 @@ def test_three_weekly_batches_equal_one_full_rebuild(lake, spark, batches, monke
         spark,
     )
     assert rebuilt["version"] == head + 1 and rebuilt["rebuild"]
+    # the superseded day versions are gone (deleted in batches, not one S3A call each): what
+    # is left is the rebuild's and the version before it, which a reader may still hold
+    kept = {
+        p["location"]
+        for m in (before_rebuild, _manifest(spark, lake))
+        for p in m.partitions.values()
+    }
+    assert _curated_locations(lake) == kept
     pd.testing.assert_frame_equal(_sorted(read_curated(spark, lake).toPandas()), curated)
     run_features(
         {
