@@ -583,7 +583,8 @@ def _fit(
         labels, _ = canonical_dbscan_order(x_all, dbscan_model, labels)
     for m in merged:
         notes.append(
-            f"cluster {m.cluster} of {m.size} users (under the floor of {floor}) "
+            f"a cluster of {m.size} users (the fit's no. {m.cluster}, before the numbering by "
+            f"size) under the floor of {floor}: "
             + ("declared noise" if m.into == NOISE else f"merged into segment {m.into}")
         )
     run_params["segments_merged"] = len(merged)

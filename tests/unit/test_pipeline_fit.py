@@ -297,7 +297,9 @@ def test_a_kmeans_cluster_under_the_floor_is_merged_into_the_nearest_segment(spa
     sizes = [p.size for p in sorted(result.profiles, key=lambda p: p.segment_id)]
     assert sizes == sorted(sizes, reverse=True)  # numbered by size, the merge's target too
     assert all(p.size >= 50 for p in result.profiles)
-    assert any("under the floor of 50" in n for n in result.notes)
+    (note,) = [n for n in result.notes if "under the floor of 50" in n]
+    assert note.startswith("a cluster of 8 users (the fit's no. ")
+    assert note.endswith(f"merged into segment {merged.into}")  # the published number
     # still a nearest-centre model: the registered model reproduces the merged assignment
     users, labels = assigned(result)
     pred = result.model.predict(users[COLS])
