@@ -11,66 +11,33 @@ execution output, an MLflow run (and the registered version's tags) and the lake
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pipeline_stack import ingest_landing, pipeline_settings
 
 from segmentation.awsclients import client
-from segmentation.config import Settings, get_settings
+from segmentation.config import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.moto]
 USERS, DAYS, HORIZON = 300, 21, 7
 
 
-def _active_spark() -> Any:
-    from pyspark.sql import SparkSession
-
-    from segmentation.spark import session_alive
-
-    active = SparkSession.getActiveSession()
-    return active if active is not None and session_alive(active) else None
-
-
 @pytest.fixture
 def lake_env(moto_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Settings]:
-    import mlflow
-
-    tracking = f"sqlite:///{tmp_path}/mlflow.db"
-    mlflow.MlflowClient(tracking).create_experiment("bt", artifact_location=str(tmp_path / "art"))
-    for name, value in {
-        "SEG_LAKE_PREFIX": "seg-bt",
-        "PYSPARK_PYTHON": sys.executable,
-        "SEG_SPARK_SHUFFLE_PARTITIONS": "2",
-        "SEG_SPARK_LOG_FILE": str(tmp_path / "spark.log"),
-        "SEG_MLFLOW_TRACKING_URI": tracking,
-        "SEG_MLFLOW_EXPERIMENT": "bt",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    if (active := _active_spark()) is not None:
-        active.stop()  # a session of another endpoint must not be reused
-    yield get_settings()
-    if (active := _active_spark()) is not None:
-        active.stop()
-    get_settings.cache_clear()
+    with pipeline_settings(monkeypatch, tmp_path, "seg-bt", "bt") as settings:
+        yield settings
 
 
 def _ingest(settings: Settings, dataset: Path, name: str, catalog: bool) -> None:
-    from segmentation.ingest.catalog import upload_catalog
-    from segmentation_local.lambda_context import LocalContext
-    from segmentation_local.lambdas import load_handler
-
-    s3 = client("s3", settings)
-    if catalog:
-        upload_catalog(dataset / "catalog.parquet", s3, settings)
-    landing, key = settings.bucket("landing"), f"incoming/{name}.parquet"
-    s3.upload_file(str(dataset / "events.parquet"), landing, key)
-    event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
-    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
+    ingest_landing(
+        settings,
+        dataset / "events.parquet",
+        f"incoming/{name}.parquet",
+        dataset / "catalog.parquet" if catalog else None,
+    )
 
 
 def _run(settings: Settings, payload: dict[str, Any], name: str) -> tuple[Any, Any]:

@@ -19,7 +19,6 @@ What runs where (every client from the one factory, ``SEG_AWS_SERVICE_ENDPOINTS`
 from __future__ import annotations
 
 import json
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -33,9 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from pipeline_stack import ingest_landing, pipeline_settings
 
 from segmentation.awsclients import client
-from segmentation.config import Settings, get_settings
+from segmentation.config import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.moto]
 PREFIX = "seg-ls"
@@ -43,71 +43,40 @@ MACHINE = "segmentation-pipeline"
 USERS, DAYS, STREAM_DAYS = 240, 21, 2
 
 
-def _stop_active_spark() -> None:
-    from pyspark.sql import SparkSession
-
-    from segmentation.spark import session_alive
-
-    active = SparkSession.getActiveSession()
-    if active is not None and session_alive(active):
-        active.stop()
-
-
 @pytest.fixture
 def split_env(
     localstack: Any, moto_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[Settings]:
     """Every client on LocalStack except DynamoDB and Glue (moto); a fresh Spark session, so
-    its s3a endpoint is LocalStack's."""
-    import mlflow
-
+    its s3a endpoint is LocalStack's; MLflow's artifacts on LocalStack's S3 too."""
     from segmentation_local.localstack import split_environment
 
-    for name, value in split_environment(localstack.url, moto_env).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("SEG_LAKE_PREFIX", PREFIX)
-    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
-    monkeypatch.setenv("SEG_SPARK_SHUFFLE_PARTITIONS", "2")
-    monkeypatch.setenv("SEG_SPARK_LOG_FILE", str(tmp_path / "spark.log"))
-    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", localstack.url)
-    tracking = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("SEG_MLFLOW_TRACKING_URI", tracking)
-    monkeypatch.setenv("SEG_MLFLOW_EXPERIMENT", "localstack")
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    get_settings.cache_clear()
-    settings = get_settings()
-    # MLflow's artifacts go to LocalStack's S3 too
-    mlflow.MlflowClient(tracking).create_experiment(
-        "localstack", artifact_location=settings.zone_uri("artifacts", "mlflow")
-    )
-    _stop_active_spark()
-    yield settings
-    _stop_active_spark()
-    get_settings.cache_clear()
+    env = {**split_environment(localstack.url, moto_env), "MLFLOW_S3_ENDPOINT_URL": localstack.url}
+    with pipeline_settings(
+        monkeypatch,
+        tmp_path,
+        PREFIX,
+        "localstack",
+        env=env,
+        artifacts=lambda settings: settings.zone_uri("artifacts", "mlflow"),
+    ) as settings:
+        yield settings
 
 
 def _ingest(settings: Settings, dataset: Path, end: datetime) -> dict[str, Any]:
     """The history through the landing zone (batch ingest Lambda -> raw), the last days as a
     Kafka batch (ingest Lambda -> hot)."""
-    from segmentation.ingest.catalog import upload_catalog
     from segmentation.ingest.kafka import build_event
     from segmentation_local.lambda_context import LocalContext
     from segmentation_local.lambdas import load_handler
 
-    s3 = client("s3", settings)
-    upload_catalog(dataset / "catalog.parquet", s3, settings)
     events = pq.read_table(dataset / "events.parquet")
     cut = end - timedelta(days=STREAM_DAYS)
     recent = pc.greater_equal(events["timestamp"], pa.scalar(cut, type=events["timestamp"].type))
     history = events.filter(pc.invert(recent))
     pq.write_table(history, dataset / "history.parquet")
-    landing, key = settings.bucket("landing"), "incoming/history.parquet"
-    s3.upload_file(str(dataset / "history.parquet"), landing, key)
-    event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
-    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
-    report = json.loads(
-        s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
-    )
+    key = "incoming/history.parquet"
+    report = ingest_landing(settings, dataset / "history.parquet", key, dataset / "catalog.parquet")
 
     def as_json(row: dict[str, Any]) -> bytes:
         row["timestamp"] = row["timestamp"].isoformat().replace("+00:00", "Z")
