@@ -84,41 +84,13 @@ def task_seconds(execution: dict[str, Any]) -> dict[str, float]:
 def ingest_week(settings: Any, batch: Path, window_end: Any, week: int, work: Path) -> dict:
     """The demo's two doors for one weekly batch (distinct landing key per week: re-using one
     would be a re-delivery, which replaces the earlier file's rows)."""
-    import json
-
-    from segmentation.awsclients import client
-    from segmentation.ingest.producer import produce_file
-    from segmentation_local.demo import _split_events
-    from segmentation_local.lambda_context import LocalContext
-    from segmentation_local.lambdas import load_handler
-    from segmentation_local.poller import Poller, PollerConfig
+    from segmentation_local.doors import land_file, split_events, stream_file
 
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    split = _split_events(batch, STREAM_DAYS, window_end, work)
-    produced = produce_file(
-        split["stream_file"], settings.kafka_bootstrap, settings.kafka_topic, progress=False
-    )
-    poll = Poller(
-        PollerConfig(
-            settings.kafka_bootstrap,
-            settings.kafka_topic,
-            settings.kafka_consumer_group,
-            batch_size=settings.ingest_batch_size,
-            idle_timeout=10,
-            max_records=produced.sent,
-        ),
-        load_handler("ingest"),
-        function_name="ingest",
-    ).run()
-    s3 = client("s3", settings)
-    landing, key = settings.bucket("landing"), f"incoming/week-{week:02d}.csv"
-    s3.upload_file(str(split["history_file"]), landing, key)
-    event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
-    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
-    report = json.loads(
-        s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
-    )
+    split = split_events(batch, STREAM_DAYS, window_end, work)
+    _, poll = stream_file(settings, split["stream_file"])
+    report = land_file(settings, split["history_file"], f"incoming/week-{week:02d}.csv")
     return {
         "seconds": time.monotonic() - t0,
         "streamed": poll.records,

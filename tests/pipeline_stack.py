@@ -8,7 +8,6 @@ stack up, and a new setting the steps need is added once.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,15 +81,8 @@ def ingest_landing(
     """Upload ``events`` to the landing zone at ``key`` (and the title ``catalog`` first, when
     given), run the batch ingest Lambda's handler on it, and return its report."""
     from segmentation.ingest.catalog import upload_catalog
-    from segmentation_local.lambda_context import LocalContext
-    from segmentation_local.lambdas import load_handler
+    from segmentation_local.doors import land_file
 
-    s3 = client("s3", settings)
     if catalog is not None:
-        upload_catalog(catalog, s3, settings)
-    landing = settings.bucket("landing")
-    s3.upload_file(str(events), landing, key)
-    event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
-    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
-    body = s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
-    return json.loads(body)
+        upload_catalog(catalog, client("s3", settings), settings)
+    return land_file(settings, events, key)

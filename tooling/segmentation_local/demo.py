@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from segmentation_local.doors import land_file, split_events, stream_file
 from segmentation_local.ports import environment, pick_ports
 from segmentation_local.process import Service
 from segmentation_local.provisioning import provision_stack
@@ -122,28 +123,6 @@ class Progress:
         took = time.monotonic() - t0
         self.timings[title] = round(took, 2)
         self.say(f"[{self.n}/{self.total}] {title}: done in {took:.1f} s")
-
-
-def _split_events(dataset: Path, stream_days: int, window_end: Any, work: Path) -> dict[str, Any]:
-    """The generator's events split by time: recent ones to stream, the history as a CSV."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    events = pq.read_table(dataset / "events.parquet").to_pandas()
-    ts = pd.to_datetime(events["timestamp"], utc=True, errors="coerce", format="ISO8601")
-    cutoff = pd.Timestamp(window_end - timedelta(days=stream_days))
-    recent = (ts >= cutoff) & (ts < pd.Timestamp(window_end))
-    stream_path = work / "stream.parquet"
-    history_path = work / "history.csv"
-    pq.write_table(pa.Table.from_pandas(events[recent], preserve_index=False), stream_path)
-    events[~recent].to_csv(history_path, index=False)
-    return {
-        "stream_file": stream_path,
-        "history_file": history_path,
-        "streamed": int(recent.sum()),
-        "history_rows": int((~recent).sum()),
-    }
 
 
 def _call(url: str) -> tuple[int, Any]:
@@ -383,7 +362,7 @@ def _prepare_ingest(
     work = config.state_dir / "ingest"
     work.mkdir(exist_ok=True)
     t0 = time.monotonic()
-    split = _split_events(dataset, config.stream_days, params.window_end, work)
+    split = split_events(dataset, config.stream_days, params.window_end, work)
     upload_catalog(dataset / "catalog.parquet", client("s3", settings), settings)
     return split, round(time.monotonic() - t0, 2)
 
@@ -409,30 +388,9 @@ def _ingest(
 def _ingest_stream(
     settings: Any, split: dict[str, Any], config: DemoConfig, say: Callable[[str], None]
 ) -> dict[str, Any]:
-    from segmentation.ingest.producer import produce_file
-    from segmentation_local.lambdas import load_handler
-    from segmentation_local.poller import Poller, PollerConfig
-
     say(f"    streaming {split['streamed']:,} events of the last {config.stream_days} days")
     t0 = time.monotonic()
-    produced = produce_file(
-        Path(split["stream_file"]),
-        settings.kafka_bootstrap,
-        settings.kafka_topic,
-        progress=not config.quiet,
-    )
-    poll = Poller(
-        PollerConfig(
-            settings.kafka_bootstrap,
-            settings.kafka_topic,
-            settings.kafka_consumer_group,
-            batch_size=settings.ingest_batch_size,
-            idle_timeout=10,
-            max_records=produced.sent,
-        ),
-        load_handler("ingest"),
-        function_name="ingest",
-    ).run()
+    produced, poll = stream_file(settings, split["stream_file"], progress=not config.quiet)
     stream_s = time.monotonic() - t0
     say(f"    ingest Lambda: {poll.records:,} records in {poll.batches} batches ({stream_s:.1f} s)")
     return {
@@ -456,11 +414,8 @@ def _assign_new_users(
     import pandas as pd
 
     from segmentation.contract import COLUMNS
-    from segmentation.ingest.producer import produce_file
     from segmentation.pipeline.assign import describe
     from segmentation.pipeline.steps import run_step
-    from segmentation_local.lambdas import load_handler
-    from segmentation_local.poller import Poller, PollerConfig
     from segmentation_local.synthetic.generator import generate
     from segmentation_local.synthetic.params import DefectRates, GenerateParams
 
@@ -480,19 +435,7 @@ def _assign_new_users(
     )
     path = config.state_dir / "new-users.csv"
     events[list(COLUMNS)].to_csv(path, index=False)
-    produced = produce_file(path, settings.kafka_bootstrap, settings.kafka_topic, progress=False)
-    Poller(
-        PollerConfig(
-            settings.kafka_bootstrap,
-            settings.kafka_topic,
-            settings.kafka_consumer_group,
-            batch_size=settings.ingest_batch_size,
-            idle_timeout=10,
-            max_records=produced.sent,
-        ),
-        load_handler("ingest"),
-        function_name="ingest",
-    ).run()
+    produced, _ = stream_file(settings, path)
     say(f"    {produced.sent:,} events of {config.new_users} new users through Kafka")
     result = run_step(
         "assign",
@@ -526,21 +469,13 @@ def assignment_lines(result: DemoResult) -> list[str]:
 def _ingest_landing(
     settings: Any, split: dict[str, Any], say: Callable[[str], None]
 ) -> dict[str, Any]:
-    from segmentation.awsclients import client
-    from segmentation_local.lambda_context import LocalContext
-    from segmentation_local.lambdas import load_handler
-
-    s3 = client("s3", settings)
     t0 = time.monotonic()
-    landing = settings.bucket("landing")
     key = "incoming/history.csv"
-    say(f"    uploading {split['history_rows']:,} historical events to s3://{landing}/{key}")
-    s3.upload_file(str(split["history_file"]), landing, key)
-    event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
-    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
-    report = json.loads(
-        s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
+    say(
+        f"    uploading {split['history_rows']:,} historical events to "
+        f"s3://{settings.bucket('landing')}/{key}"
     )
+    report = land_file(settings, split["history_file"], key)
     batch_s = time.monotonic() - t0
     say(
         f"    batch ingest Lambda: {report.get('rows_total', 0):,} rows, "
