@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,6 +32,9 @@ import pyarrow.parquet as pq  # noqa: E402
 from segmentation.anonymise import Anonymiser  # noqa: E402
 from segmentation.config import ZONES, Settings  # noqa: E402
 from segmentation.lake import LAKE_EVENT_SCHEMA  # noqa: E402
+
+if TYPE_CHECKING:
+    from segmentation_local.demo import DemoResult
 
 ANON = Anonymiser(b"b" * 32)
 
@@ -170,3 +174,83 @@ def upload_parquet(settings: Settings, zone: str, key: str, table: pa.Table) -> 
     boto3.client("s3", endpoint_url=settings.endpoint_url).put_object(
         Bucket=settings.bucket(zone), Key=key, Body=buf.getvalue()
     )
+
+
+def parse_kv(
+    argv: list[str], defaults: dict[str, object], choices: dict[str, set[str]] | None = None
+) -> dict[str, object]:
+    """A bench's ``key=value`` arguments (or bare values, in the order of ``defaults``), each
+    converted to its default's type (a ``None`` default takes a float); an unknown key or a value
+    outside ``choices`` stops the bench with what was expected."""
+    out = dict(defaults)
+    order = list(defaults)
+    for i, arg in enumerate(argv):
+        key, sep, value = arg.partition("=")
+        if not sep:
+            if i >= len(order):
+                raise SystemExit(f"unexpected argument {arg!r}; expected {', '.join(order)}")
+            key, value = order[i], arg
+        if key not in out:
+            raise SystemExit(f"unknown argument {arg!r}; expected {', '.join(order)}")
+        default = defaults[key]
+        kind = float if default is None else type(default)
+        try:
+            out[key] = kind(value)
+        except ValueError:
+            raise SystemExit(f"{key}= takes a {kind.__name__}, not {value!r}") from None
+        allowed = (choices or {}).get(key)
+        if allowed and out[key] not in allowed:
+            raise SystemExit(f"{key}= is one of {', '.join(sorted(allowed))}, not {value!r}")
+    return out
+
+
+def first_load(
+    users: int, days: int, provision: str, prefix: str
+) -> tuple[DemoResult, float, PeakMemory]:
+    """The demo a user runs, one snapshot (a first load), quietly in a temporary state dir;
+    returns its result, its seconds and the peak memory of the whole process tree."""
+    from segmentation_local.demo import DemoConfig, run_demo
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, PeakMemory() as mem:
+        t0 = time.perf_counter()
+        result = run_demo(
+            DemoConfig(
+                snapshots=1,  # one full run: the figures are of a first load
+                users=users,
+                days=days,
+                provision=provision,
+                free_ports=True,
+                state_dir=Path(tmp),
+                quiet=True,
+            )
+        )
+        total = time.perf_counter() - t0
+    return result, total, mem
+
+
+def stage_lines(result: DemoResult, total: float) -> list[str]:
+    """The demo's stages with their seconds, the ingest split under the ingest stage and each
+    state machine task under the run, then the total."""
+    out: list[str] = []
+
+    def line(label: str, seconds: float, indent: int = 2) -> None:
+        out.append(f"{' ' * indent}{label:<{70 - indent}} {seconds:8.1f} s")
+
+    ing = result.ingest
+    rows = ing["batch_report"].get("rows_total", 0)
+    for stage, seconds in result.timings.items():
+        line(stage, seconds)
+        if stage.startswith("ingest"):
+            line("split: last days to stream, the rest as a CSV", ing["split_seconds"], 4)
+            line(
+                f"Kafka -> poller -> ingest Lambda ({ing['polled']:,} events)",
+                ing["stream_seconds"],
+                4,
+            )
+            line(f"landing CSV -> batch ingest Lambda ({rows:,} rows)", ing["batch_seconds"], 4)
+        if stage.startswith("run the state machine"):
+            for state in result.execution.get("states", []):
+                if state["type"] == "Task":
+                    line(f"task {state['name']}", state["duration_s"], 4)
+    line("total", total)
+    return out

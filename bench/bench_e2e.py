@@ -11,58 +11,21 @@ Usage: python bench/bench_e2e.py [users=50000] [provision=terraform|python]
 from __future__ import annotations
 
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-from _common import PeakMemory
+from _common import first_load, parse_kv, stage_lines
 
 
 def main() -> int:
-    from segmentation_local.demo import DemoConfig, run_demo
-
-    users = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-    provision = sys.argv[2] if len(sys.argv) > 2 else "terraform"
-    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp, PeakMemory() as mem:
-        t0 = time.perf_counter()
-        result = run_demo(
-            DemoConfig(
-                snapshots=1,  # one full run: the figures are of a first load
-                users=users,
-                days=90,
-                provision=provision,
-                free_ports=True,
-                state_dir=Path(tmp),
-                quiet=True,
-            )
-        )
-        total = time.perf_counter() - t0
-    ing = result.ingest
-    rows = ing["batch_report"].get("rows_total", 0)
-
-    def line(label: str, seconds: float, indent: int = 2) -> None:
-        print(f"{' ' * indent}{label:<{70 - indent}} {seconds:8.1f} s")
-
-    print(f"\npaper-scale end to end: {users} users x 90 days, provisioning {provision}")
-    for stage, seconds in result.timings.items():
-        line(stage, seconds)
-        if stage.startswith("ingest"):
-            line(
-                "split the data set: last days to stream, the rest as a CSV",
-                ing["split_seconds"],
-                4,
-            )
-            line(
-                f"Kafka -> poller -> ingest Lambda ({ing['polled']:,} events)",
-                ing["stream_seconds"],
-                4,
-            )
-            line(f"landing CSV -> batch ingest Lambda ({rows:,} rows)", ing["batch_seconds"], 4)
-        if stage.startswith("run the state machine"):
-            for state in result.execution.get("states", []):
-                if state["type"] == "Task":
-                    line(f"task {state['name']}", state["duration_s"], 4)
-    line("total", total)
+    cfg = parse_kv(
+        sys.argv[1:],
+        {"users": 50_000, "provision": "terraform"},
+        {"provision": {"python", "terraform"}},
+    )
+    result, total, mem = first_load(cfg["users"], 90, cfg["provision"], "bench-e2e-")
+    print(
+        f"\npaper-scale end to end: {cfg['users']} users x 90 days, provisioning {cfg['provision']}"
+    )
+    print("\n".join(stage_lines(result, total)))
     print(f"  peak RSS of the process tree: {mem.peak_gb:.2f} GB")
     m = result.model
     if m is not None:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, PeakMemory
+from _common import ROOT, PeakMemory, parse_kv
 
 TARGET_MACHINE_S = 90.0
 TARGET_FIRST_CLEAN_S = 45.0
@@ -40,18 +40,11 @@ STREAM_DAYS = 2  # of each weekly batch through Kafka; the rest (and the late co
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"users": 50_000, "weeks": 4, "provision": "python", "oow": None}
-    order = list(out)
-    for i, arg in enumerate(argv):
-        key, sep, value = arg.partition("=")
-        if not sep:
-            key, value = order[i], arg
-        if key not in out:
-            raise SystemExit(f"unknown argument {arg!r}; expected {', '.join(order)}")
-        out[key] = {"provision": str, "oow": float}.get(key, int)(value)
-    if out["provision"] not in {"python", "terraform"}:
-        raise SystemExit("provision= is python or terraform")
-    return out
+    return parse_kv(
+        argv,
+        {"users": 50_000, "weeks": 4, "provision": "python", "oow": None},
+        {"provision": {"python", "terraform"}},
+    )
 
 
 class CleanResults:

@@ -21,77 +21,26 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
 
-from _common import PeakMemory
-
-
-def parse_args(argv: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "users": 500_000,
-        "provision": "python",
-        "days": 90,
-        "driver_memory": "10g",
-    }
-    order = list(out)
-    for i, arg in enumerate(argv):
-        key, sep, value = arg.partition("=")
-        if not sep:
-            key, value = order[i], arg
-        if key not in out:
-            raise SystemExit(f"unknown argument {arg!r}; expected {', '.join(order)}")
-        out[key] = value if key in {"provision", "driver_memory"} else int(value)
-    return out
+from _common import first_load, parse_kv, stage_lines
 
 
 def main() -> int:
-    from segmentation_local.demo import DemoConfig, clean_line, run_demo
+    from segmentation_local.demo import clean_line
 
-    cfg = parse_args(sys.argv[1:])
+    cfg = parse_kv(
+        sys.argv[1:],
+        {"users": 500_000, "provision": "python", "days": 90, "driver_memory": "10g"},
+        {"provision": {"python", "terraform"}},
+    )
     os.environ["SEG_SPARK_DRIVER_MEMORY"] = cfg["driver_memory"]  # before any Settings is read
-    with tempfile.TemporaryDirectory(prefix="bench-big-") as tmp, PeakMemory() as mem:
-        t0 = time.perf_counter()
-        result = run_demo(
-            DemoConfig(
-                snapshots=1,  # one full run: the figures are of a first load
-                users=cfg["users"],
-                days=cfg["days"],
-                provision=cfg["provision"],
-                free_ports=True,
-                state_dir=Path(tmp),
-                quiet=True,
-            )
-        )
-        total = time.perf_counter() - t0
-    ing = result.ingest
-    rows = ing["batch_report"].get("rows_total", 0)
-
-    def line(label: str, seconds: float, indent: int = 2) -> None:
-        print(f"{' ' * indent}{label:<{70 - indent}} {seconds:8.1f} s")
-
+    result, total, mem = first_load(cfg["users"], cfg["days"], cfg["provision"], "bench-big-")
     print(
         f"\nbig pipeline: {cfg['users']:,} users x {cfg['days']} days "
         f"({cfg['users'] / 50_000:g}x paper scale), provisioning {cfg['provision']}, "
         f"Spark driver {cfg['driver_memory']}"
     )
-    for stage, seconds in result.timings.items():
-        line(stage, seconds)
-        if stage.startswith("ingest"):
-            line("split: last days to stream, the rest as a CSV", ing["split_seconds"], 4)
-            line(
-                f"Kafka -> poller -> ingest Lambda ({ing['polled']:,} events)",
-                ing["stream_seconds"],
-                4,
-            )
-            line(f"landing CSV -> batch ingest Lambda ({rows:,} rows)", ing["batch_seconds"], 4)
-        if stage.startswith("run the state machine"):
-            for state in result.execution.get("states", []):
-                if state["type"] == "Task":
-                    line(f"task {state['name']}", state["duration_s"], 4)
-    line("total", total)
+    print("\n".join(stage_lines(result, total)))
     if result.clean:
         print(f"  {clean_line(result.clean)}")
     print(f"  peak RSS of the process tree: {mem.peak_gb:.2f} GB")
