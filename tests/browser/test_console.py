@@ -18,6 +18,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,40 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@contextmanager
+def signed_in_tab(url: str, settings: Any, email: str, password: str, view: str) -> Iterator[Any]:
+    """A Chromium tab of the console at ``url``, signed in as a new analyst ``email`` (whose
+    first password is set permanently here: test_console sets one through the form), on the
+    tab ``view``; the browser is closed when the block ends."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (make setup does)")
+    from playwright.sync_api import sync_playwright
+
+    from segmentation.awsclients import client
+    from segmentation_local.cognito import add_analyst, ensure_pool
+
+    add_analyst(email, settings)
+    client("cognito-idp", settings).admin_set_user_password(
+        UserPoolId=ensure_pool(settings).user_pool_id,
+        Username=email,
+        Password=password,
+        Permanent=True,
+    )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+            tab.goto(url)
+            tab.fill("#signin-form [name='email']", email)
+            tab.fill("#signin-form [name='password']", password)
+            tab.click("#signin-form button[type='submit']")
+            tab.wait_for_selector("#tabs:not([hidden])")
+            tab.click(f"#tabs button[data-view='{view}']")
+            yield tab
+        finally:
+            browser.close()
 
 
 def shot(page: Any, name: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_console import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_console import ARTIFACTS, signed_in_tab
 
 from segmentation.config import get_settings
 
@@ -28,18 +28,13 @@ PASSWORD = "Campa1gns-Test!pw"
 
 @pytest.fixture
 def page(moto_env: str, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    from playwright.sync_api import sync_playwright
-
     from segmentation.anonymise import load_anonymiser, store_key
     from segmentation.awsclients import client
     from segmentation.campaign import store as campaign_store
     from segmentation.campaign.arms import store_arm_key
     from segmentation.serving.publish import publish
-    from segmentation_local.cognito import add_analyst, ensure_pool
     from segmentation_local.console import LocalConsole
 
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (make setup does)")
     settings = get_settings()
     make_stack(settings)
     campaign_store.ensure_table(client("dynamodb", settings), settings)
@@ -47,27 +42,11 @@ def page(moto_env: str, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
     store_arm_key(settings)
     write_version(settings, "v1", 30, anonymiser=load_anonymiser(settings))
     publish("v1", settings)
-    with LocalConsole(tmp_path, settings) as local:
-        add_analyst(EMAIL, settings)
-        client("cognito-idp", settings).admin_set_user_password(
-            UserPoolId=ensure_pool(settings).user_pool_id,
-            Username=EMAIL,
-            Password=PASSWORD,
-            Permanent=True,
-        )
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                tab = browser.new_page(viewport={"width": 1280, "height": 900})
-                tab.goto(local.url)
-                tab.fill("#signin-form [name='email']", EMAIL)
-                tab.fill("#signin-form [name='password']", PASSWORD)
-                tab.click("#signin-form button[type='submit']")
-                tab.wait_for_selector("#tabs:not([hidden])")
-                tab.click("#tabs button[data-view='campaigns']")
-                yield tab, settings
-            finally:
-                browser.close()
+    with (
+        LocalConsole(tmp_path, settings) as local,
+        signed_in_tab(local.url, settings, EMAIL, PASSWORD, "campaigns") as tab,
+    ):
+        yield tab, settings
 
 
 def test_a_campaign_is_defined_and_its_uplift_report_read(page: tuple[Any, Any]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_console import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_console import ARTIFACTS, signed_in_tab
 
 from segmentation.config import Settings, get_settings
 from segmentation_local.orchestration.local_runner import run_pipeline
@@ -62,36 +62,9 @@ def console(moto_env: str, tmp_path: Path) -> Iterator[tuple[Any, Runner]]:
 
 @pytest.fixture
 def page(console: tuple[Any, Runner]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from segmentation.awsclients import client
-    from segmentation_local.cognito import add_analyst, ensure_pool
-
     local, _ = console
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (make setup does)")
-    settings = get_settings()
-    add_analyst(EMAIL, settings)
-    # the first sign-in's new password is set here; test_console sets it through the form
-    client("cognito-idp", settings).admin_set_user_password(
-        UserPoolId=ensure_pool(settings).user_pool_id,
-        Username=EMAIL,
-        Password=PASSWORD,
-        Permanent=True,
-    )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-            tab.goto(local.url)
-            tab.fill("#signin-form [name='email']", EMAIL)
-            tab.fill("#signin-form [name='password']", PASSWORD)
-            tab.click("#signin-form button[type='submit']")
-            tab.wait_for_selector("#tabs:not([hidden])")
-            tab.click("#tabs button[data-view='run']")
-            yield tab
-        finally:
-            browser.close()
+    with signed_in_tab(local.url, get_settings(), EMAIL, PASSWORD, "run") as tab:
+        yield tab
 
 
 def test_a_failed_run_says_why_and_a_second_start_follows_the_running_one(
