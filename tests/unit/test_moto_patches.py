@@ -306,3 +306,108 @@ def test_every_version_of_a_versioned_bucket_is_deleted_markers_included(moto_en
     answer = s3.delete_objects(Bucket="versioned-markers", Delete={"Objects": objects})
     assert not answer.get("Errors") and len(answer["Deleted"]) == 2
     s3.delete_bucket(Bucket="versioned-markers")
+
+
+def _keyed_table(dynamo, name: str) -> None:  # type: ignore[no-untyped-def]
+    dynamo.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "seg", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-seg",
+                "KeySchema": [{"AttributeName": "seg", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    with_items = [
+        {"pk": {"S": f"USER#{u}"}, "sk": {"S": f"V#{v:02d}"}, "seg": {"S": f"S{(u + v) % 3}"}}
+        for u in range(5)
+        for v in range(12)
+    ]
+    for item in with_items:
+        dynamo.put_item(TableName=name, Item=item)
+
+
+@needs_pinned_moto
+def test_a_query_answers_as_before_from_its_partition_alone(moto_env: str) -> None:
+    dynamo = client("dynamodb", moto_env)
+    _keyed_table(dynamo, "partitions")
+
+    def query(**kwargs):  # type: ignore[no-untyped-def]
+        return dynamo.query(TableName="partitions", **kwargs)
+
+    between = query(
+        KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+        ExpressionAttributeValues={
+            ":pk": {"S": "USER#3"},
+            ":lo": {"S": "V#02"},
+            ":hi": {"S": "V#05"},
+        },
+    )
+    assert [i["sk"]["S"] for i in between["Items"]] == ["V#02", "V#03", "V#04", "V#05"]
+    assert {i["pk"]["S"] for i in between["Items"]} == {"USER#3"}
+    # pages in range-key order, backwards too, and nothing for an unknown key
+    pages, start = [], None
+    while True:
+        page = query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
+            ExpressionAttributeValues={":pk": {"S": "USER#1"}, ":v": {"S": "V#"}},
+            Limit=5,
+            ScanIndexForward=False,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        pages.append([i["sk"]["S"] for i in page["Items"]])
+        if "LastEvaluatedKey" not in page:
+            break
+        start = page["LastEvaluatedKey"]
+    assert [sk for page in pages for sk in page] == [f"V#{v:02d}" for v in reversed(range(12))]
+    assert [len(p) for p in pages][:2] == [5, 5]
+    unknown = query(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "USER#9"}}
+    )
+    assert unknown["Items"] == [] and unknown["Count"] == 0
+    # an index query still reads across partitions
+    by_seg = query(
+        IndexName="by-seg",
+        KeyConditionExpression="seg = :s",
+        ExpressionAttributeValues={":s": {"S": "S0"}},
+    )
+    assert by_seg["Count"] == 20 and len({i["pk"]["S"] for i in by_seg["Items"]}) == 5
+
+
+@needs_pinned_moto
+def test_a_query_does_not_read_the_other_partitions() -> None:
+    from moto import mock_aws
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import DynamoType, dynamodb_backends
+
+    moto_patches.apply()
+
+    class Unreadable(dict):  # type: ignore[type-arg]
+        def values(self):  # type: ignore[no-untyped-def]
+            raise AssertionError("a query read another partition")
+
+    with mock_aws():
+        dynamo = boto3.client("dynamodb", region_name="us-east-1")
+        _keyed_table(dynamo, "poisoned")
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables["poisoned"]
+        table.items[DynamoType({"S": "USER#other"})] = Unreadable()
+        found = dynamo.query(
+            TableName="poisoned",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "USER#2"}},
+        )
+        assert found["Count"] == 12
+        # the poison works: a scan reads every partition, and meets it
+        with pytest.raises(AssertionError, match="another partition"):
+            dynamo.scan(TableName="poisoned")

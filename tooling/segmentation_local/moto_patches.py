@@ -1,8 +1,10 @@
-"""Small patches to moto that restore AWS behaviour Terraform's AWS provider relies on.
+"""Small patches to moto that restore AWS behaviour Terraform's AWS provider relies on, and one
+the system's own scale relies on.
 
 Without them, ``terraform apply`` of ``terraform/envs/local`` against moto hangs or fails on a few
-resources, and ``destroy`` fails on a few more. Each patch below names the AWS behaviour it
-restores; each is tested in ``tests/unit/test_moto_patches.py`` against a real moto server.
+resources, ``destroy`` fails on a few more, and a DynamoDB Query costs the whole table. Each
+patch below names the AWS behaviour it restores; each is tested in
+``tests/unit/test_moto_patches.py`` against a real moto server.
 
 The patches reach into moto's internals, so they are pinned to the moto version they were written
 against (:data:`MOTO_VERSION`): on any other version :func:`apply` applies nothing and says so,
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -433,6 +436,41 @@ def _patch_s3_delete_marker_dispose() -> None:
     FakeDeleteMarker.dispose = dispose
 
 
+# ---------------------------------------------------------------------------------------------
+# DynamoDB
+# ---------------------------------------------------------------------------------------------
+_query_scope = threading.local()
+
+
+def _patch_dynamodb_query_one_partition() -> None:
+    from moto.dynamodb.models.table import Table
+
+    all_items, query = Table.all_items, Table.query
+
+    def partition_items(self: Any) -> list[Any]:
+        # Inside a base-table Query: the queried hash key's items only (a dict lookup), not the
+        # table's every item sorted, which the query then filters down to that hash key.
+        if getattr(_query_scope, "table", None) is self:
+            bucket = self.items.get(_query_scope.hash_key)
+            if bucket is None:
+                return []
+            return list(bucket.values()) if self.range_key_attr else [bucket]
+        return all_items(self)
+
+    def one_partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6:7] or [None])[0]
+        if index_name or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        _query_scope.table, _query_scope.hash_key = self, hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_scope.table = _query_scope.hash_key = None
+
+    Table.all_items = partition_items
+    Table.query = one_partition_query
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch(
         "sfn-validate-definition",
@@ -501,6 +539,13 @@ PATCHES: tuple[Patch, ...] = (
         "deletes them (moto's key store calls dispose() on the marker and answers a 500, so "
         "emptying a versioned bucket with force_destroy fails)",
         _patch_s3_delete_marker_dispose,
+    ),
+    Patch(
+        "dynamodb-query-one-partition",
+        "Query on a table's key reads that partition key's items, whatever the table holds (moto "
+        "sorts every item of the table on each Query: at 500k published users a segment lookup "
+        "took longer than the API's 5 s read timeout)",
+        _patch_dynamodb_query_one_partition,
     ),
 )
 
