@@ -205,13 +205,20 @@ def parse_kv(
 
 
 def first_load(
-    users: int, days: int, provision: str, prefix: str
+    users: int, days: int, provision: str, name: str
 ) -> tuple[DemoResult, float, PeakMemory]:
-    """The demo a user runs, one snapshot (a first load), quietly in a temporary state dir;
-    returns its result, its seconds and the peak memory of the whole process tree."""
+    """The demo a user runs, one snapshot (a first load), quietly, in ``.local/<name>`` (wiped
+    when the next run of the bench starts, kept after it: when a stage fails, its logs say
+    why); returns its result, its seconds and the peak memory of the whole process tree."""
+    import shutil
+
     from segmentation_local.demo import DemoConfig, run_demo
 
-    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, PeakMemory() as mem:
+    state = ROOT / ".local" / name
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    print(f"{name}: logs (Spark, services) in {state / 'logs'}", flush=True)
+    with PeakMemory() as mem:
         t0 = time.perf_counter()
         result = run_demo(
             DemoConfig(
@@ -220,7 +227,7 @@ def first_load(
                 days=days,
                 provision=provision,
                 free_ports=True,
-                state_dir=Path(tmp),
+                state_dir=state,
                 quiet=True,
             )
         )

@@ -21,7 +21,7 @@ def main() -> int:
         {"users": 50_000, "provision": "terraform"},
         {"provision": {"python", "terraform"}},
     )
-    result, total, mem = first_load(cfg["users"], 90, cfg["provision"], "bench-e2e-")
+    result, total, mem = first_load(cfg["users"], 90, cfg["provision"], "bench-e2e")
     print(
         f"\npaper-scale end to end: {cfg['users']} users x 90 days, provisioning {cfg['provision']}"
     )

@@ -34,7 +34,7 @@ def main() -> int:
         {"provision": {"python", "terraform"}},
     )
     os.environ["SEG_SPARK_DRIVER_MEMORY"] = cfg["driver_memory"]  # before any Settings is read
-    result, total, mem = first_load(cfg["users"], cfg["days"], cfg["provision"], "bench-big-")
+    result, total, mem = first_load(cfg["users"], cfg["days"], cfg["provision"], "bench-big")
     print(
         f"\nbig pipeline: {cfg['users']:,} users x {cfg['days']} days "
         f"({cfg['users'] / 50_000:g}x paper scale), provisioning {cfg['provision']}, "
