@@ -84,6 +84,16 @@ def test_every_patch_says_what_it_restores() -> None:
     assert all(len(p.restores) > 40 for p in moto_patches.PATCHES)
 
 
+def test_the_deploy_docs_list_every_patch_and_no_other() -> None:
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    section = docs.split("### moto patches", 1)[1].split("\n### ", 1)[0]
+    listed = re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(p.name for p in moto_patches.PATCHES)
+
+
 # --- against the server -----------------------------------------------------------------------
 @needs_pinned_moto
 def test_sfn_validate_definition_and_versions(moto_env: str) -> None:
