@@ -65,8 +65,10 @@ def stream_file(settings: Any, path: Path, progress: bool = False) -> tuple[Any,
 
 def land_file(settings: Any, path: Path, key: str) -> dict[str, Any]:
     """Upload ``path`` to the landing zone at ``key``, run the batch ingest Lambda on its
-    notification, and return the report it wrote beside the file."""
+    notification, and return the report it wrote beside the file (the one the Lambda names: a
+    file that could not be parsed has it under ``failed/``, not ``processed/``)."""
     from segmentation.awsclients import client
+    from segmentation.ingest.lakewrite import split_s3_uri
     from segmentation_local.lambda_context import LocalContext
     from segmentation_local.lambdas import load_handler
 
@@ -74,6 +76,6 @@ def land_file(settings: Any, path: Path, key: str) -> dict[str, Any]:
     landing = settings.bucket("landing")
     s3.upload_file(str(path), landing, key)
     event = {"Records": [{"s3": {"bucket": {"name": landing}, "object": {"key": key}}}]}
-    load_handler("batch_ingest")(event, LocalContext("batch_ingest"))
-    body = s3.get_object(Bucket=landing, Key=f"processed/{key}.report.json")["Body"].read()
-    return json.loads(body)
+    (answer,) = load_handler("batch_ingest")(event, LocalContext("batch_ingest"))["files"]
+    bucket, report_key = split_s3_uri(answer["report"])
+    return json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
