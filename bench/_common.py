@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -205,18 +205,22 @@ def parse_kv(
 
 
 def first_load(
-    users: int, days: int, provision: str, name: str
+    users: int,
+    days: int,
+    provision: str,
+    name: str,
+    on_ready: Callable[[DemoResult], None] | None = None,
 ) -> tuple[DemoResult, float, PeakMemory]:
     """The demo a user runs, one snapshot (a first load), quietly, in ``.local/<name>`` (wiped
     when the next run of the bench starts, kept after it: when a stage fails, its logs say
-    why); returns its result, its seconds and the peak memory of the whole process tree."""
+    why), ``on_ready`` called while its services still run; returns its result, its seconds
+    and the peak memory of the whole process tree."""
     import shutil
 
     from segmentation_local.demo import DemoConfig, run_demo
 
     state = ROOT / ".local" / name
     shutil.rmtree(state, ignore_errors=True)
-    state.mkdir(parents=True)
     print(f"{name}: logs (Spark, services) in {state / 'logs'}", flush=True)
     with PeakMemory() as mem:
         t0 = time.perf_counter()
@@ -229,6 +233,7 @@ def first_load(
                 free_ports=True,
                 state_dir=state,
                 quiet=True,
+                on_ready=on_ready,
             )
         )
         total = time.perf_counter() - t0

@@ -23,13 +23,12 @@ are dated up to a year before the data set, so each week touches old days all ov
 from __future__ import annotations
 
 import itertools
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, PeakMemory, parse_kv
+from _common import ROOT, first_load, parse_kv
 
 TARGET_MACHINE_S = 90.0
 TARGET_FIRST_CLEAN_S = 45.0
@@ -313,31 +312,18 @@ def report(cfg: dict[str, Any], result: Any, out: dict, total_s: float, peak_gb:
 
 
 def main() -> int:
-    from segmentation_local.demo import DemoConfig, run_demo
-
     cfg = parse_args(sys.argv[1:])
     recorder = CleanResults()
     out: dict[str, Any] = {"weeks": []}
-    # kept after the run (the logs say where the time went); wiped when the next run starts
-    state = ROOT / ".local" / "bench-incremental"
-    shutil.rmtree(state, ignore_errors=True)
-    with PeakMemory() as mem:
-        t0 = time.perf_counter()
-        result = run_demo(
-            DemoConfig(
-                snapshots=1,  # one full run: the figures are of a first load
-                users=cfg["users"],
-                days=90,
-                provision=cfg["provision"],
-                free_ports=True,
-                state_dir=state,
-                quiet=True,
-                on_ready=lambda r: weekly_runs(r, cfg, recorder, out),
-            )
-        )
-        total = time.perf_counter() - t0
+    result, total, mem = first_load(
+        cfg["users"],
+        90,
+        cfg["provision"],
+        "bench-incremental",
+        on_ready=lambda r: weekly_runs(r, cfg, recorder, out),
+    )
     report(cfg, result, out, total, mem.peak_gb)
-    print(f"logs (Spark, services): {state / 'logs'}")
+    print(f"logs (Spark, services): {ROOT / '.local' / 'bench-incremental' / 'logs'}")
     return 0
 
 
