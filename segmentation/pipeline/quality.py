@@ -12,9 +12,11 @@ duplicates + kept, for what this run brought; the output counts are of the days 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
@@ -34,6 +36,8 @@ from segmentation.pipeline.schemas import EVENT_COLUMNS
 if TYPE_CHECKING:
     import pandas as pd
 
+log = logging.getLogger(__name__)
+
 #: The rules in the order the report lists them (the order the step applies them).
 RULES: tuple[str, ...] = (
     "validate",
@@ -43,10 +47,6 @@ RULES: tuple[str, ...] = (
     "cap_outliers",
     "sessionise",
 )
-
-
-def _null_counts(columns: tuple[str, ...]) -> list[Column]:
-    return [F.sum(F.col(c).isNull().cast("long")).alias(f"null_{c}") for c in columns]
 
 
 def _rates(row: Row | dict[str, int], total: int, columns: tuple[str, ...]) -> dict[str, float]:
@@ -66,20 +66,80 @@ class InputCounts:
         return self.rows - sum(self.quarantined.values())
 
 
-def measure_input(flagged: DataFrame) -> InputCounts:
-    """One pass over the output of :func:`~.clean_rules.flag_invalid`: its new rows."""
-    row = (
-        flagged.where(F.col(NEW))
-        .agg(
-            F.count(F.lit(1)).alias("n"),
-            *[F.sum((F.col("reason") == r).cast("long")).alias(r) for r in REASONS],
-            *_null_counts(EVENT_COLUMNS),
-        )
-        .first()
-    )
-    n = int(row["n"])
+def _input_metrics(prefiltered: bool) -> list[Column]:
+    """The input counts of the new rows of a flagged frame, as aggregate columns: over a frame
+    already filtered to its new rows (``prefiltered``), or with the filter inside each count
+    (for ``observe``, which sees every row)."""
+
+    def of_new(cond: Column) -> Column:
+        return cond if prefiltered else cond & F.col(NEW)
+
+    return [
+        F.sum(of_new(F.lit(True)).cast("long")).alias("n"),
+        *[F.sum(of_new(F.col("reason") == r).cast("long")).alias(r) for r in REASONS],
+        *[F.sum(of_new(F.col(c).isNull()).cast("long")).alias(f"null_{c}") for c in EVENT_COLUMNS],
+    ]
+
+
+def _input_counts(row: Row | dict[str, Any]) -> InputCounts:
+    n = int(row["n"] or 0)
     by_reason = {r: int(row[r] or 0) for r in REASONS if row[r]}
     return InputCounts(n, _rates(row, n, EVENT_COLUMNS), by_reason)
+
+
+def measure_input(flagged: DataFrame) -> InputCounts:
+    """One pass over the output of :func:`~.clean_rules.flag_invalid`: its new rows."""
+    return _input_counts(flagged.where(F.col(NEW)).agg(*_input_metrics(True)).first())
+
+
+class ObservedInput:
+    """The input counts measured while the dedup pass reads the input, not in a pass of their own.
+
+    ``observe`` aggregates the flagged rows as they flow into the first action over ``frame``
+    (the dedup, which caches its output): at paper scale that saved a read of every raw/hot
+    object and a disk cache of the input. Spark counts observed metrics in the tasks, and a task
+    or stage it re-runs counts again; :meth:`counts` therefore checks the valid rows observed
+    against the exact figure the dedup's counters give (every valid new row is in exactly one
+    kept row's ``_n_new``), and measures the input in a pass of its own when they differ. A
+    re-run read task counts its valid rows twice too (each task reads a few hundred objects, of
+    which invalid rows are a sliver), so rows in = quarantined + valid holds whatever the
+    scheduler did.
+    """
+
+    def __init__(self, flagged: DataFrame) -> None:
+        from uuid import uuid4
+
+        from pyspark.sql import Observation
+
+        self._flagged = flagged
+        self._observation = Observation(f"clean-input-{uuid4().hex}")
+        self.frame = flagged.observe(self._observation, *_input_metrics(False))
+
+    def counts(self, valid_new: int, wait_seconds: float = 60.0) -> InputCounts:
+        """The observed counts (call after the first action over :attr:`frame`), or measured
+        ones when the observation is missing or disagrees with ``valid_new``."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        # ``Observation.get`` blocks until the metrics arrive; they have when the action ran,
+        # but a plan that lost the node would block for ever: wait in a thread, with a limit.
+        pool = ThreadPoolExecutor(max_workers=1)
+        try:
+            got = _input_counts(pool.submit(lambda: self._observation.get).result(wait_seconds))
+        except Exception as exc:  # a timeout or a JVM error: measure instead
+            log.warning("clean: input counts not observed (%s); measuring them", exc)
+            got = None
+        finally:
+            pool.shutdown(wait=False)
+        if got is not None and got.valid == valid_new:
+            return got
+        if got is not None:
+            log.warning(
+                "clean: observed %d valid new rows, the dedup kept %d (a re-run task counted "
+                "twice); measuring the input exactly",
+                got.valid,
+                valid_new,
+            )
+        return measure_input(self._flagged)
 
 
 @dataclass(frozen=True)
@@ -94,6 +154,8 @@ class DedupCounts:
     #: can change through new rows (a day whose new rows all lost to earlier copies keeps its
     #: winners, hence its statistics and every value derived from them).
     new_winner_days: frozenset[str] = frozenset()
+    #: New rows the kept rows stand for (their ``_n_new``): every valid new input row, exactly.
+    valid_new: int = 0
 
 
 def measure_dedup(deduped: DataFrame) -> DedupCounts:
@@ -105,12 +167,14 @@ def measure_dedup(deduped: DataFrame) -> DedupCounts:
         F.sum(new).alias("kept"),
         F.sum(F.when(F.col(N_OLD) > 0, F.col(N_NEW) - new).otherwise(0)).alias("history"),
         F.collect_set(F.when(F.col(NEW), event_day())).alias("days"),
+        F.sum(N_NEW).alias("valid_new"),
     ).first()
     return DedupCounts(
         after_exact=int(row["exact"] or 0),
         after_event_id=int(row["kept"] or 0),
         against_history=int(row["history"] or 0),
         new_winner_days=frozenset(row["days"] or ()),
+        valid_new=int(row["valid_new"] or 0),
     )
 
 
@@ -128,27 +192,30 @@ class OutputCounts:
     rows_by_day: dict[str, int] | None = None
 
 
-def measure_day(pdf: pd.DataFrame) -> dict[str, int]:
-    """The counts of one day's curated rows (a pandas frame with ``_new`` when there is one).
+def measure_day(table: pa.Table) -> dict[str, int]:
+    """The counts of one day's curated rows (an Arrow table with ``_new`` when there is one).
 
     The clean step runs it in the task that writes the day (:func:`.dayfiles.write_day_files`),
     so counting costs no pass over the output; :func:`measure_output` runs the same function per
     day on a frame."""
-    import pandas as pd
+    import pyarrow.compute as pc
 
-    def flag(name: str) -> pd.Series:
-        return pdf[name].fillna(False).astype(bool)
+    def flag(name: str) -> pa.ChunkedArray:
+        return pc.fill_null(table.column(name), False)
 
-    new = flag(NEW) if NEW in pdf.columns else pd.Series(True, index=pdf.index)
-    capped = flag("amount_capped") & new
-    out = {"n": len(pdf), "new": int(new.sum())}
+    def true(mask: pa.ChunkedArray | pa.Array) -> int:
+        return int(pc.sum(mask).as_py() or 0)
+
+    new = flag(NEW) if NEW in table.column_names else pa.array([True] * table.num_rows)
+    capped = pc.and_(flag("amount_capped"), new)
+    out = {"n": table.num_rows, "new": true(new)}
     for t in sorted(MONEY_EVENTS):
-        out[f"capped_{t}"] = int((capped & (pdf["event_type"] == t)).sum())
-    out["amount_imputed"] = int((flag("amount_imputed") & new).sum())
-    out["watch_imputed"] = int((flag("watch_seconds_imputed") & new).sum())
-    out["session_imputed"] = int((flag("session_imputed") & new).sum())
+        out[f"capped_{t}"] = true(pc.and_(capped, pc.equal(table.column("event_type"), t)))
+    out["amount_imputed"] = true(pc.and_(flag("amount_imputed"), new))
+    out["watch_imputed"] = true(pc.and_(flag("watch_seconds_imputed"), new))
+    out["session_imputed"] = true(pc.and_(flag("session_imputed"), new))
     for c in EVENT_COLUMNS:
-        out[f"null_{c}"] = int(pdf[c].isna().sum())
+        out[f"null_{c}"] = table.column(c).null_count
     return out
 
 
@@ -191,7 +258,8 @@ def measure_output(curated: DataFrame) -> OutputCounts:
 
     def per_day(pdf: pd.DataFrame) -> pd.DataFrame:
         day = str(pdf[PARTITION_COLUMN].iloc[0])
-        return pd.DataFrame({"day": [day], "counts": [json.dumps(measure_day(pdf))]})
+        counts = measure_day(pa.Table.from_pandas(pdf, preserve_index=False))
+        return pd.DataFrame({"day": [day], "counts": [json.dumps(counts)]})
 
     rows = (
         curated.groupBy(PARTITION_COLUMN)
