@@ -362,7 +362,7 @@ def _run_locked(
     planned = write_days
     inputs, dedup, stats = InputCounts(0, {}, {}), DedupCounts(0, 0), TypeStats(())
     if plan.inputs:
-        _delete_own_leftovers(spark, paths, label)
+        _delete_own_leftovers(paths, label)
         events = read_objects(spark, paths, plan.inputs)
         phases.mark("read_plan")
         with clean_events(
@@ -505,15 +505,12 @@ def _retention_cutoff(args: CleanParams) -> str | None:
     return (args.snapshot_date - timedelta(days=args.retention_days - 1)).isoformat()
 
 
-def _delete_own_leftovers(spark: SparkSession, paths: LakePaths, label: str) -> None:
+def _delete_own_leftovers(paths: LakePaths, label: str) -> None:
     """A killed attempt at this same version left files under its label: start clean (appending
     to them would double the rows)."""
-    fs, path = lakeio.fs_path(
-        spark,
-        f"{paths.events('curated')}/{PARTITION_COLUMN}=*/{lake_curated.RUN_PARTITION}={label}",
-    )
-    for status in fs.globStatus(path) or []:
-        fs.delete(status.getPath(), True)
+    n = lake_curated.delete_run_versions(paths, label)
+    if n:
+        log.info("clean: deleted %d day versions a killed attempt at %s left", n, label)
 
 
 def _after_commit(
