@@ -132,6 +132,42 @@ def test_dedup_exact_keeps_the_earliest_ingested_copy_with_its_lineage(spark):
     }
 
 
+def test_the_dedups_group_numbers_on_their_exact_values(spark):
+    """The floating columns are grouped on as text: both zeros are one value (as Spark's own
+    grouping on a double has it), neighbouring doubles stay apart, values come back unchanged;
+    the same for id-less rows in the event_id dedup."""
+    near = 0.1 + 0.2  # 0.30000000000000004, not 0.3
+    df = frame(
+        spark,
+        {"event_id": "e1", "amount": 0.0, "watch_seconds": 12.5},
+        {"event_id": "e1", "amount": -0.0, "watch_seconds": 12.5, "source": "kafka"},
+        {"event_id": "e2", "amount": 0.3},
+        {"event_id": "e2", "amount": near},
+        {"event_id": None, "user_anon_id": "a9", "amount": 1e-300},
+        {"event_id": None, "user_anon_id": "a9", "amount": 1e-300, "source": "kafka"},
+        {"event_id": None, "user_anon_id": "a9", "amount": 2e-300},
+    )
+    exact = rules.dedup_exact(df)
+    got = sorted(
+        (r["event_id"] or "-", r["amount"], r["watch_seconds"], r[rules.N_NEW])
+        for r in exact.collect()
+    )
+    assert got == [
+        ("-", 1e-300, None, 2),
+        ("-", 2e-300, None, 1),
+        ("e1", 0.0, 12.5, 2),
+        ("e2", 0.3, None, 1),
+        ("e2", near, None, 1),
+    ]
+    kept = rules.dedup_event_id(exact).collect()
+    assert sorted((r["event_id"] or "-", r["amount"], r[rules.COPIES]) for r in kept) == [
+        ("-", 1e-300, 1),
+        ("-", 2e-300, 1),
+        ("e1", 0.0, 1),
+        ("e2", 0.3, 2),
+    ]
+
+
 def test_dedup_event_id_never_merges_rows_that_only_share_a_partitioning_key(spark):
     """The content hash only places id-less rows: an event_id equal to that hash, or two contents
     hashing alike, must still leave distinct events apart."""
