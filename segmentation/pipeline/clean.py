@@ -257,9 +257,10 @@ def clean_events(
     if NEW not in df.columns:
         df = df.withColumn(NEW, F.lit(True))
     observed = ObservedInput(df.transform(flag_invalid))
-    deduped = (
-        observed.frame.transform(valid_rows).transform(dedup_exact).transform(dedup_event_id)
-    ).persist(DEDUPED_STORAGE)
+    with _uncompressed_cache(df.sparkSession):
+        deduped = (
+            observed.frame.transform(valid_rows).transform(dedup_exact).transform(dedup_event_id)
+        ).persist(DEDUPED_STORAGE)
     try:
         dedup = measure_dedup(deduped)
         inputs = observed.counts(dedup.valid_new)
@@ -275,6 +276,22 @@ def clean_events(
         yield Cleaned(curated, quarantine, deduped, inputs, dedup, stats)
     finally:
         deduped.unpersist()
+
+
+@contextmanager
+def _uncompressed_cache(spark: SparkSession) -> Iterator[None]:
+    """Frames persisted inside the block are cached without compression (Spark reads the
+    setting when ``persist`` is called); the session's setting is restored after. The columnar
+    compression of the deduplicated events cost 9 s of a paper-scale clean on 2 cores (building
+    the disk copy: 33 s -> 24-25 s, two runs each), for a copy that lives only as long as the
+    run, on the local disk, and is read three times."""
+    key = "spark.sql.inMemoryColumnarStorage.compressed"
+    before = spark.conf.get(key, "true")
+    spark.conf.set(key, "false")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
 
 
 def run(spark: SparkSession, args: CleanParams, paths: LakePaths) -> dict[str, Any]:
